@@ -1,0 +1,114 @@
+// The flow of `medpipe run`, readable top to bottom: pair -> preprocess -> train | predict ->
+// evaluate -> report.
+#include "cli/pipeline.h"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "cli/run_setup.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "infer/predictor.h"
+#include "metrics/classification.h"
+#include "report/report.h"
+#include "train/trainer.h"
+
+namespace medpipe::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+TrainSettings train_settings(const Config& c, int num_classes, const std::string& model_dir) {
+  TrainSettings s;
+  s.epochs = c.epochs;
+  s.batch_size = c.batch_size;
+  s.learning_rate = c.learning_rate;
+  s.optimizer = c.optimizer;
+  s.momentum = c.momentum;
+  s.weight_decay = c.weight_decay;
+  s.lr_schedule = c.lr_schedule;
+  s.select_metric = c.select_metric;
+  s.class_weights = c.class_weights;
+  s.augment = {c.augment, c.augment_rotation_deg, c.augment_shift_fraction, true, c.augment_vflip};
+  s.seed = static_cast<std::uint64_t>(c.seed);
+  s.num_classes = num_classes;
+  s.checkpoint_path = (fs::path(model_dir) / "checkpoint.pt").string();
+  return s;
+}
+
+nlohmann::json evaluate_predictions(const Config& config, const Predictions& p, const SkippedList& skipped,
+                                    const nlohmann::json& history, double seconds) {
+  ClassificationInput input;
+  input.num_classes = p.num_classes;
+  input.truth = p.truth;
+  input.probabilities = p.probabilities;
+  nlohmann::json metrics = classification_metrics(input);
+  fs::path dir = config.results_dir();
+  write_metrics_json(dir, metrics);
+  write_report_html(dir, {"medpipe evaluation: " + config.model_bucket_name, metrics,
+                          config_to_json(config), history, skipped, seconds});
+  log_event("metrics", metrics);
+  log_info("evaluation: n " + std::to_string(input.truth.size()) + ", accuracy " +
+           std::to_string(metrics["accuracy"].get<double>()) + ", AUC " + metrics["roc_auc"].dump());
+  log_info("report: " + (dir / "report.html").string());
+  return metrics;
+}
+
+}  // namespace
+
+int train_stage(const Config& config) {
+  auto start = Clock::now();
+  RunSetup run = prepare_training(config);
+  ModelSpec spec = run.model_spec;
+  torch::jit::Module module = build_model(spec, static_cast<std::uint64_t>(config.seed));
+  TrainSettings settings = train_settings(config, spec.num_classes, config.model_dir());
+  if (!config.pretrained.empty()) load_pretrained(module, config.pretrained);
+  if (config.finetune == "last3") {
+    settings.trainable = last3_parameter_names(spec);
+    for (std::size_t i = 0; i < settings.trainable.size(); i += 2) {
+      reinitialise_linear(module, settings.trainable[i], settings.trainable[i + 1]);
+    }
+  }
+  log_event("stage_start", {{"stage", "train"}, {"train_images", run.train.usable().size()},
+                            {"val_images", run.val ? run.val->usable().size() : 0}});
+  TrainOutcome outcome = train_classifier(module, run.train, run.val ? &*run.val : nullptr, settings);
+  save_trained_model(config, run, module, outcome, seconds_since(start));
+  log_event("stage_end", {{"stage", "train"}, {"seconds", seconds_since(start)}, {"best_epoch", outcome.best_epoch}});
+  return 0;
+}
+
+int predict_stage(const Config& config) {
+  auto start = Clock::now();
+  InferenceSetup run = prepare_inference(config);
+  Predictions predictions = predict(run.model, run.images);
+  write_predictions(config.results_dir(), predictions);
+  write_skipped_csv(config.results_dir(), run.skipped);
+  log_event("stage_end", {{"stage", "predict"}, {"images", predictions.images.size()},
+                          {"skipped", run.skipped.size()}, {"seconds", seconds_since(start)}});
+  log_info("predictions: " + std::to_string(predictions.images.size()) + " images -> " +
+           (fs::path(config.results_dir()) / "predictions.csv").string());
+  if (config.has_labels) {
+    evaluate_predictions(config, predictions, run.skipped, run.model.meta.value("history", nlohmann::json::array()),
+                         seconds_since(start));
+  }
+  return 0;
+}
+
+int evaluate_stage(const Config& config) {
+  auto start = Clock::now();
+  EvaluationSetup run = prepare_evaluation(config);
+  evaluate_predictions(config, run.predictions, run.skipped, nlohmann::json::array(), seconds_since(start));
+  return 0;
+}
+
+int run_pipeline(const Config& config) {
+  validate_config(config);
+  return config.is_train ? train_stage(config) : predict_stage(config);
+}
+
+}  // namespace medpipe::cli

@@ -1,0 +1,197 @@
+#include "cli/run_setup.h"
+
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <map>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "data/labels.h"
+#include "data/pairing.h"
+#include "io/csv.h"
+#include "io/image_io.h"
+#include "storage/storage.h"
+
+namespace medpipe::cli {
+
+namespace {
+
+void start_run(const Config& config, const fs::path& run_dir, const std::string& stage) {
+  ensure_writable_dir(run_dir, stage == "train" ? "model folder" : "results_bucket");
+  open_event_log((run_dir / "events.jsonl").string());
+  at::set_num_threads(config.resolved_threads());
+  log_event("run_start", {{"stage", stage}, {"config", config_to_json(config)}});
+  atomic_write_text(run_dir / "config.json", config_to_json(config).dump(2) + "\n");
+}
+
+PairedSet labelled_images(const std::string& images_key, const std::string& images_location,
+                          const std::string& labels_key, const std::string& labels, int num_classes) {
+  fs::path dir = resolve_location(images_location, images_key);
+  std::vector<Sample> images = list_images(dir, images_key);
+  LabelTable table = read_labels_csv(find_labels_csv(labels, dir, labels_key));
+  return pair_with_labels(std::move(images), table, num_classes);
+}
+
+// num_channels and image_size when the config leaves them to the data: from the first image
+// that decodes.
+std::pair<int, int> infer_input_shape(const Config& config, const std::vector<Sample>& samples,
+                                      const std::string& arch) {
+  int channels = config.num_channels, size = config.image_size;
+  for (const auto& s : samples) {
+    if (channels && size) break;
+    Result<Image> image = read_image(s.path);
+    if (!image) continue;
+    if (!channels) channels = image.value().channels == 1 ? 1 : 3;
+    if (!size) size = arch == "alexnet" ? 224 : std::min(64, std::max(image.value().height, image.value().width));
+  }
+  if (!channels || !size) {
+    throw UsageError("none of the " + std::to_string(samples.size()) +
+                     " images could be decoded; check images_bucket holds DICOM, PNG, JPEG or TIFF files");
+  }
+  return {channels, size};
+}
+
+void check_channels_agree(const Config& config, const TensorCache& cache) {
+  if (config.num_channels != 0) return;
+  std::map<int, std::vector<std::string>> by_channels;
+  for (std::size_t i : cache.usable()) by_channels[cache.source_channels()[i]].push_back(cache.samples()[i].name);
+  if (by_channels.size() <= 1) return;
+  std::string detail;
+  for (const auto& [c, names] : by_channels) {
+    detail += "\n  " + std::to_string(names.size()) + " image(s) with " + std::to_string(c) + " channel(s), e.g. " + names[0];
+  }
+  throw UsageError("the images have mixed channel counts:" + detail +
+                   "\nset num_channels to 1 (gray) or 3 (RGB) and every image is converted to it");
+}
+
+void require_usable(const TensorCache& cache, const std::string& what) {
+  if (cache.usable().size() >= 2) return;
+  std::string reasons;
+  for (std::size_t i = 0; i < std::min<std::size_t>(5, cache.skipped().size()); ++i) {
+    reasons += "\n  " + cache.skipped()[i].image + ": " + cache.skipped()[i].reason;
+  }
+  throw UsageError(what + ": only " + std::to_string(cache.usable().size()) +
+                   " image(s) could be used; a run needs at least 2." + reasons);
+}
+
+void add_skipped(SkippedList& list, const TensorCache& cache) {
+  for (const auto& s : cache.skipped()) {
+    list.emplace_back(s.image, s.reason);
+    log_warn("skipped " + s.image + ": " + s.reason);
+    log_event("skipped", {{"image", s.image}, {"reason", s.reason}});
+  }
+}
+
+fs::path cache_dir(const Config& config) {
+  return config.cache_dir.empty() ? fs::path(config.models_bucket) / ".cache" : fs::path(config.cache_dir);
+}
+
+}  // namespace
+
+RunSetup prepare_training(const Config& config) {
+  if (!config.has_labels) {
+    throw UsageError("event key 'has_labels' is false but 'is_train' is true: training needs labels");
+  }
+  PairedSet train = labelled_images("images_bucket", config.images_bucket, "labels", config.labels, config.num_classes);
+  std::vector<Sample> val_samples;
+  if (!config.val_images_bucket.empty()) {
+    PairedSet val = labelled_images("val_images_bucket", config.val_images_bucket, "val_labels", config.val_labels, train.num_classes);
+    val_samples = std::move(val.samples);
+  } else if (config.val_fraction > 0) {
+    auto split = stratified_split(train.samples, config.val_fraction, train.num_classes, static_cast<unsigned>(config.seed));
+    train.samples = std::move(split.first);
+    val_samples = std::move(split.second);
+  }
+  start_run(config, config.model_dir(), "train");
+  std::string arch = config.arch == "auto" ? (config.pretrained.empty() ? "cnn" : "alexnet") : config.arch;
+  auto [channels, size] = infer_input_shape(config, train.samples, arch);
+  PreprocessSpec spec{channels, size, config.resize, config.normalize, config.ct_window_level, config.ct_window_width};
+  if (spec.normalize == "auto") spec.normalize = config.pretrained.empty() ? "zscore" : "imagenet";
+  int workers = config.resolved_workers();
+  RunSetup run{TensorCache::build(train.samples, spec, cache_dir(config), workers, "preprocess"), std::nullopt,
+               ModelSpec{arch, channels, train.num_classes, size, config.hidden_units, config.cnn_width, config.dropout}, {}};
+  if (!val_samples.empty()) run.val = TensorCache::build(val_samples, spec, cache_dir(config), workers, "preprocess val");
+  add_skipped(run.skipped, run.train);
+  if (run.val) add_skipped(run.skipped, *run.val);
+  check_channels_agree(config, run.train);
+  require_usable(run.train, "images_bucket");
+  write_skipped_csv(config.model_dir(), run.skipped);
+  return run;
+}
+
+void save_trained_model(const Config& config, const RunSetup& run, torch::jit::Module& module,
+                        const TrainOutcome& outcome, double seconds) {
+  fs::path dir = config.model_dir();
+  nlohmann::json meta = {
+      {"format", "medpipe-model-1"},
+      {"task", "classify"},
+      {"arch", run.model_spec.arch},
+      {"model", model_spec_to_json(run.model_spec)},
+      {"num_classes", run.model_spec.num_classes},
+      {"classes", [&] { std::vector<int> k(run.model_spec.num_classes); for (int i = 0; i < k.size(); ++i) k[i] = i; return k; }()},
+      {"channels", run.model_spec.in_channels},
+      {"input_size", {run.model_spec.image_size, run.model_spec.image_size}},
+      {"input", "float32 NCHW after preprocessing; output: logits, apply softmax for probabilities"},
+      {"preprocessing", spec_to_json(run.train.spec())},
+      {"training", config_to_json(config)},
+      {"history", outcome.history},
+      {"best_epoch", outcome.best_epoch},
+      {"validation_metrics", outcome.best_metrics},
+      {"train_images", run.train.usable().size()},
+      {"val_images", run.val ? run.val->usable().size() : 0},
+      {"train_seconds", seconds},
+      {"samples_per_second", outcome.samples_per_second},
+      {"versions", {{"medpipe", "0.1.0"}, {"libtorch", TORCH_VERSION}}}};
+  save_module(module, (dir / "model.pt").string());
+  atomic_write_text(dir / "model.json", meta.dump(2) + "\n");
+  std::string summary = "model: " + (dir / "model.pt").string() + " (best epoch " + std::to_string(outcome.best_epoch) + ")";
+  if (!outcome.best_metrics.is_null()) {
+    summary += ", validation accuracy " + outcome.best_metrics["accuracy"].dump() + ", AUC " + outcome.best_metrics["roc_auc"].dump();
+  }
+  log_info(summary);
+}
+
+InferenceSetup prepare_inference(const Config& config) {
+  LoadedModel model = load_model(config.model_dir());
+  std::vector<Sample> samples;
+  if (config.has_labels) {
+    samples = labelled_images("images_bucket", config.images_bucket, "labels", config.labels, model.num_classes).samples;
+  } else {
+    samples = list_images(resolve_location(config.images_bucket, "images_bucket"), "images_bucket");
+  }
+  start_run(config, config.results_dir(), "predict");
+  PreprocessSpec spec = model.preprocess;
+  InferenceSetup run{std::move(model), TensorCache::build(samples, spec, cache_dir(config), config.resolved_workers(), "preprocess"), {}};
+  add_skipped(run.skipped, run.images);
+  if (run.images.usable().empty()) require_usable(run.images, "images_bucket");
+  return run;
+}
+
+EvaluationSetup prepare_evaluation(const Config& config) {
+  fs::path csv = fs::path(config.results_dir()) / "predictions.csv";
+  if (!fs::exists(csv)) {
+    throw UsageError("no predictions to evaluate: " + csv.string() + " does not exist; run medpipe predict first");
+  }
+  std::vector<CsvRow> rows = read_csv_file(csv);
+  PairedSet labelled = labelled_images("images_bucket", config.images_bucket, "labels", config.labels, config.num_classes);
+  std::map<std::string, int> truth;
+  for (const auto& s : labelled.samples) truth[s.name] = s.label;
+  EvaluationSetup run;
+  int k = rows.empty() ? 0 : static_cast<int>(rows[0].fields.size()) - 2;
+  if (k < 2) throw UsageError(csv.string() + " has no prob_ columns; it is not a medpipe predictions file");
+  run.predictions.num_classes = k;
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    const auto& f = rows[r].fields;
+    auto it = truth.find(f[0]);
+    if (it == truth.end() || f.size() != static_cast<std::size_t>(k + 2)) continue;
+    run.predictions.images.push_back(f[0]);
+    run.predictions.truth.push_back(it->second);
+    for (int c = 0; c < k; ++c) run.predictions.probabilities.push_back(std::stod(f[2 + c]));
+  }
+  start_run(config, config.results_dir(), "evaluate");
+  return run;
+}
+
+}  // namespace medpipe::cli

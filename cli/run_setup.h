@@ -1,0 +1,36 @@
+// cli/run_setup.h: what each stage needs before its work: data paired and preprocessed, the
+// model described, the run folder and its event log opened; and saving what training made.
+#pragma once
+#include <optional>
+
+#include "core/config.h"
+#include "infer/predictor.h"
+#include "report/report.h"
+#include "train/trainer.h"
+
+namespace medpipe::cli {
+
+struct RunSetup {
+  TensorCache train;
+  std::optional<TensorCache> val;
+  ModelSpec model_spec;
+  SkippedList skipped;
+};
+RunSetup prepare_training(const Config& config);
+void save_trained_model(const Config& config, const RunSetup& run, torch::jit::Module& module,
+                        const TrainOutcome& outcome, double seconds);
+
+struct InferenceSetup {
+  LoadedModel model;
+  TensorCache images;
+  SkippedList skipped;
+};
+InferenceSetup prepare_inference(const Config& config);
+
+struct EvaluationSetup {
+  Predictions predictions;
+  SkippedList skipped;
+};
+EvaluationSetup prepare_evaluation(const Config& config);
+
+}  // namespace medpipe::cli

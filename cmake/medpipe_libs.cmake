@@ -1,0 +1,57 @@
+# One static library per pipeline stage; each links only the stages before it.
+set(SRC ${CMAKE_SOURCE_DIR}/src)
+
+add_library(medpipe_core STATIC
+  ${SRC}/core/config.cpp ${SRC}/core/fs.cpp ${SRC}/core/log.cpp ${SRC}/core/progress.cpp)
+target_include_directories(medpipe_core PUBLIC ${SRC})
+target_link_libraries(medpipe_core PUBLIC nlohmann_json::nlohmann_json spdlog::spdlog Threads::Threads)
+
+add_library(medpipe_io STATIC
+  ${SRC}/io/image_io.cpp ${SRC}/io/dicom_reader.cpp ${SRC}/io/gdcm_decoder.cpp
+  ${SRC}/io/raster_io.cpp ${SRC}/io/nifti_io.cpp ${SRC}/io/npy.cpp ${SRC}/io/csv.cpp ${SRC}/io/dicom_writer.cpp)
+target_include_directories(medpipe_io PRIVATE ${OPENCV_INCLUDE_DIR} ${NIFTI_INCLUDE_DIR} ${GDCM_INCLUDE_DIR} ${DCMTK_INCLUDE_DIRS})
+target_link_libraries(medpipe_io PUBLIC medpipe_core PRIVATE
+  ${DCMTK_LIBRARIES} ${GDCM_MSFF} ${GDCM_DSED} ${GDCM_COMMON}
+  ${OPENCV_IMGCODECS} ${OPENCV_IMGPROC} ${OPENCV_CORE} ${NIFTI2_LIB} ${ZNZ_LIB})
+
+add_library(medpipe_storage STATIC ${SRC}/storage/storage.cpp)
+target_link_libraries(medpipe_storage PUBLIC medpipe_io)
+
+add_library(medpipe_data STATIC ${SRC}/data/labels.cpp ${SRC}/data/pairing.cpp ${SRC}/data/synth.cpp)
+target_include_directories(medpipe_data PRIVATE ${OPENCV_INCLUDE_DIR})
+target_link_libraries(medpipe_data PUBLIC medpipe_storage PRIVATE ${OPENCV_IMGPROC} ${OPENCV_CORE})
+
+add_library(medpipe_preprocess STATIC
+  ${SRC}/preprocess/preprocess.cpp ${SRC}/preprocess/augment.cpp ${SRC}/preprocess/tensor_cache.cpp)
+target_include_directories(medpipe_preprocess PRIVATE ${OPENCV_INCLUDE_DIR})
+target_link_libraries(medpipe_preprocess PUBLIC medpipe_data PRIVATE ${OPENCV_IMGPROC} ${OPENCV_CORE})
+
+# The stages that use LibTorch share one precompiled header.
+add_library(medpipe_models STATIC ${SRC}/models/models.cpp ${SRC}/models/weights.cpp ${SRC}/models/predict.cpp)
+target_link_libraries(medpipe_models PUBLIC medpipe_preprocess ${TORCH_LIBRARIES})
+target_precompile_headers(medpipe_models PRIVATE ${SRC}/models/torch_pch.h)
+
+add_library(medpipe_metrics STATIC ${SRC}/metrics/classification.cpp)
+target_link_libraries(medpipe_metrics PUBLIC medpipe_core)
+
+add_library(medpipe_train STATIC ${SRC}/train/trainer.cpp ${SRC}/train/batches.cpp)
+target_link_libraries(medpipe_train PUBLIC medpipe_models medpipe_metrics OpenMP::OpenMP_CXX)
+target_precompile_headers(medpipe_train REUSE_FROM medpipe_models)
+
+add_library(medpipe_infer STATIC ${SRC}/infer/predictor.cpp)
+target_link_libraries(medpipe_infer PUBLIC medpipe_models)
+target_precompile_headers(medpipe_infer REUSE_FROM medpipe_models)
+
+add_library(medpipe_report STATIC ${SRC}/report/report.cpp)
+target_link_libraries(medpipe_report PUBLIC medpipe_metrics)
+
+add_executable(medpipe
+  ${CMAKE_SOURCE_DIR}/cli/main.cpp ${CMAKE_SOURCE_DIR}/cli/app.cpp
+  ${CMAKE_SOURCE_DIR}/cli/pipeline.cpp ${CMAKE_SOURCE_DIR}/cli/run_setup.cpp
+  ${CMAKE_SOURCE_DIR}/cli/cmd_run.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_stages.cpp
+  ${CMAKE_SOURCE_DIR}/cli/cmd_synth.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_convert.cpp
+  ${CMAKE_SOURCE_DIR}/cli/cmd_status.cpp)
+target_include_directories(medpipe PRIVATE ${CMAKE_SOURCE_DIR})
+target_link_libraries(medpipe PRIVATE medpipe_train medpipe_infer medpipe_report)
+target_precompile_headers(medpipe REUSE_FROM medpipe_models)
+set_target_properties(medpipe PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})

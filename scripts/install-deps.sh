@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs medpipe's build, test and benchmark dependencies from Debian's packages.
+# Idempotent: packages already present are left alone. Uses sudo when not root.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config clang-format
+  # models and training (LibTorch) and a fast BLAS for it; the -openmp variant
+  # shares torch's OpenMP threads instead of fighting them
+  libtorch-dev libopenblas0-openmp
+  # image I/O
+  libdcmtk-dev dcmtk libgdcm-dev libnifti2-dev
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  # distributed training, HTTP storage
+  libopenmpi-dev openmpi-bin libcurl4-openssl-dev
+  # config, CLI, logging
+  nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3-numpy python3-scipy python3-sklearn python3-pydicom python3-pil
+  python3-torch python3-torchvision
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Make the OpenMP OpenBLAS the active BLAS/LAPACK (Debian's alternatives).
+for alt in libblas.so.3 liblapack.so.3; do
+  for arch_dir in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu; do
+    cand="$arch_dir/openblas-openmp/$alt"
+    if [ -e "$cand" ]; then
+      $SUDO update-alternatives --set "${alt}-$(basename "$arch_dir")" "$cand" >/dev/null 2>&1 || true
+    fi
+  done
+done
+echo "install-deps: done"

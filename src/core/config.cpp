@@ -1,0 +1,299 @@
+#include "core/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/error.h"
+#include "core/fs.h"
+
+namespace medpipe {
+
+using nlohmann::json;
+
+namespace {
+
+template <class T>
+const char* type_name();
+template <>
+const char* type_name<bool>() { return "bool"; }
+template <>
+const char* type_name<int>() { return "int"; }
+template <>
+const char* type_name<double>() { return "number"; }
+template <>
+const char* type_name<std::string>() { return "string"; }
+
+std::string json_type_name(const json& value) {
+  return value.is_null() ? "null" : value.type_name();
+}
+
+[[noreturn]] void wrong_type(const std::string& key, const char* want, const json& value) {
+  throw UsageError("event key '" + key + "' must be a " + want + ", got " +
+                   json_type_name(value) + " " + value.dump() + "; fix the value");
+}
+
+void parse_value(const std::string& key, const json& value, bool& out) {
+  if (value.is_boolean()) {
+    out = value.get<bool>();
+  } else if (value.is_string()) {
+    out = parse_bool_text(value.get<std::string>());
+  } else if (value.is_number_integer()) {
+    out = value.get<long long>() != 0;
+  } else {
+    wrong_type(key, "boolean (true/false)", value);
+  }
+}
+
+void parse_value(const std::string& key, const json& value, int& out) {
+  if (value.is_number_integer()) {
+    out = value.get<int>();
+  } else if (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>()) {
+    out = static_cast<int>(value.get<double>());
+  } else if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    try {
+      std::size_t used = 0;
+      out = std::stoi(text, &used);
+      if (used != text.size()) throw std::invalid_argument(text);
+    } catch (const std::exception&) {
+      wrong_type(key, "whole number", value);
+    }
+  } else {
+    wrong_type(key, "whole number", value);
+  }
+}
+
+void parse_value(const std::string& key, const json& value, double& out) {
+  if (value.is_number()) {
+    out = value.get<double>();
+  } else if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    try {
+      std::size_t used = 0;
+      out = std::stod(text, &used);
+      if (used != text.size()) throw std::invalid_argument(text);
+    } catch (const std::exception&) {
+      wrong_type(key, "number", value);
+    }
+  } else {
+    wrong_type(key, "number", value);
+  }
+}
+
+void parse_value(const std::string& key, const json& value, std::string& out) {
+  if (value.is_string()) {
+    out = value.get<std::string>();
+  } else if (value.is_number() || value.is_boolean()) {
+    out = value.dump();
+  } else {
+    wrong_type(key, "string", value);
+  }
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string closest_key(const std::string& key) {
+  std::string best;
+  std::size_t best_distance = 4;  // suggest only near misses
+  for (const auto& field : config_fields()) {
+    std::size_t d = edit_distance(key, field.key);
+    if (d < best_distance) {
+      best_distance = d;
+      best = field.key;
+    }
+  }
+  return best;
+}
+
+std::string default_text(const json& value) {
+  if (value.is_null()) return "\"\"";
+  if (value.is_string()) {
+    return value.get<std::string>().empty() ? "\"\"" : value.get<std::string>();
+  }
+  return value.dump();
+}
+
+void require_one_of(const std::string& key, const std::string& value,
+                    std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (value == a) return;
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  }
+  throw UsageError("event key '" + key + "' is '" + value + "'; use one of: " + list);
+}
+
+void require_range(const std::string& key, double value, double lo, double hi) {
+  if (!(value >= lo && value <= hi)) {
+    std::ostringstream msg;
+    msg << "event key '" << key << "' is " << value << "; use a value from " << lo << " to " << hi;
+    throw UsageError(msg.str());
+  }
+}
+
+}  // namespace
+
+bool parse_bool_text(const std::string& text) {
+  std::string lower = text;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  return !(lower.empty() || lower == "0" || lower == "false" || lower == "no");
+}
+
+const std::vector<ConfigFieldInfo>& config_fields() {
+  static const std::vector<ConfigFieldInfo> fields = [] {
+    std::vector<ConfigFieldInfo> out;
+    json defaults = config_to_json(Config{});
+#define MEDPIPE_FIELD_INFO(type, key, def, help) \
+  out.push_back({#key, type_name<type>(), help, default_text(defaults[#key])});
+    MEDPIPE_CONFIG_FIELDS(MEDPIPE_FIELD_INFO)
+#undef MEDPIPE_FIELD_INFO
+    return out;
+  }();
+  return fields;
+}
+
+void set_config_value(Config& config, const std::string& key, const json& value) {
+#define MEDPIPE_SET_FIELD(type, name, def, help) \
+  if (key == #name) return parse_value(key, value, config.name);
+  MEDPIPE_CONFIG_FIELDS(MEDPIPE_SET_FIELD)
+#undef MEDPIPE_SET_FIELD
+  std::string hint = closest_key(key);
+  throw UsageError("unknown event key '" + key + "'" +
+                   (hint.empty() ? "" : "; did you mean '" + hint + "'?") +
+                   " (medpipe run --help lists every key)");
+}
+
+void set_config_text(Config& config, const std::string& key, const std::string& text) {
+  set_config_value(config, key, json(text));
+}
+
+void apply_event(Config& config, const json& event, const std::string& source) {
+  if (!event.is_object()) {
+    throw UsageError(source + ": the event must be a JSON object {\"key\": value, ...}, got " +
+                     json_type_name(event));
+  }
+  for (const auto& [key, value] : event.items()) {
+    try {
+      set_config_value(config, key, value);
+    } catch (const UsageError& e) {
+      throw UsageError(source + ": " + e.what());
+    }
+  }
+}
+
+Config load_event_file(const std::string& path) {
+  std::string text = read_text_file(path);
+  json event;
+  try {
+    event = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw UsageError(path + " is not valid JSON (" + std::string(e.what()) +
+                     "); fix the syntax, e.g. with `python3 -m json.tool " + path + "`");
+  }
+  Config config;
+  apply_event(config, event, path);
+  return config;
+}
+
+void validate_config(const Config& c) {
+  if (c.is_dropbox) {
+    throw UsageError(
+        "event key 'is_dropbox' is true: Dropbox input is not supported; copy the images to a "
+        "local folder and set images_bucket to it");
+  }
+  if (c.images_bucket.empty()) {
+    throw UsageError("event key 'images_bucket' is missing: set it to the folder of images");
+  }
+  require_one_of("label_style", c.label_style, {"single", "array"});
+  require_one_of("pipeline", c.pipeline, {"deep", "features"});
+  require_one_of("arch", c.arch, {"auto", "mlp", "cnn", "alexnet"});
+  require_one_of("finetune", c.finetune, {"all", "last3"});
+  require_one_of("resize", c.resize, {"stretch", "pad"});
+  require_one_of("normalize", c.normalize, {"auto", "zscore", "minmax", "ct", "imagenet", "none"});
+  require_one_of("optimizer", c.optimizer, {"sgd", "adam"});
+  require_one_of("lr_schedule", c.lr_schedule, {"cosine", "constant"});
+  require_one_of("select_metric", c.select_metric, {"auc", "loss", "accuracy"});
+  require_one_of("log_level", c.log_level, {"debug", "info", "warn", "error"});
+  require_range("num_classes", c.num_classes, 0, 100000);
+  if (c.num_classes == 1) {
+    throw UsageError("event key 'num_classes' is 1; a classifier needs at least 2 classes");
+  }
+  if (c.num_channels != 0 && c.num_channels != 1 && c.num_channels != 3) {
+    throw UsageError("event key 'num_channels' is " + std::to_string(c.num_channels) +
+                     "; use 1 (gray) or 3 (RGB)");
+  }
+  require_range("num_machines", c.num_machines, 0, 4096);
+  require_range("epochs", c.epochs, 1, 100000);
+  require_range("batch_size", c.batch_size, 1, 65536);
+  require_range("learning_rate", c.learning_rate, 1e-12, 100);
+  require_range("momentum", c.momentum, 0, 0.9999);
+  require_range("weight_decay", c.weight_decay, 0, 1);
+  require_range("val_fraction", c.val_fraction, 0, 0.9);
+  require_range("dropout", c.dropout, 0, 0.95);
+  require_range("image_size", c.image_size, 0, 4096);
+  require_range("threads", c.threads, 0, 1024);
+  require_range("hidden_units", c.hidden_units, 1, 1 << 20);
+  require_range("cnn_width", c.cnn_width, 4, 1024);
+  if (c.ct_window_width <= 0) {
+    throw UsageError("event key 'ct_window_width' must be positive (HU)");
+  }
+  if (c.pipeline == "features") {
+    throw UsageError(
+        "event key 'pipeline' is 'features': the radiomics pipeline is not built yet; use "
+        "pipeline 'deep' with arch 'mlp' for the original pipeline's network on pixels");
+  }
+  if (c.label_style == "array") {
+    throw UsageError(
+        "event key 'label_style' is 'array': segmentation is not built yet; use 'single' with a "
+        "labels CSV");
+  }
+}
+
+json config_to_json(const Config& config) {
+  json out = json::object();
+#define MEDPIPE_TO_JSON(type, name, def, help) out[#name] = config.name;
+  MEDPIPE_CONFIG_FIELDS(MEDPIPE_TO_JSON)
+#undef MEDPIPE_TO_JSON
+  out.erase("auth_token");  // a secret: never saved
+  return out;
+}
+
+std::string Config::model_dir() const {
+  return (fs::path(models_bucket) / model_bucket_name).string();
+}
+
+std::string Config::results_dir() const {
+  if (!results_bucket.empty()) return results_bucket;
+  return (fs::path("results") / model_bucket_name).string();
+}
+
+int Config::resolved_threads() const {
+  if (threads > 0) return threads;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int Config::resolved_workers() const {
+  if (num_machines > 0) return num_machines;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+}  // namespace medpipe

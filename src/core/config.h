@@ -1,0 +1,109 @@
+// core/config.h: the one typed configuration of a run. Each field carries its default and help
+// next to it; the event JSON sets fields, command-line flags override them, and the resolved
+// config is saved with every model and result.
+#pragma once
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace medpipe {
+
+// X(type, key, default, help). 0 / "" / "auto" mean "inferred", as the help says.
+#define MEDPIPE_CONFIG_FIELDS(X)                                                                  \
+  /* the original pipeline's event keys */                                                       \
+  X(bool, is_train, true, "train a model (true) or run inference with one (false)")              \
+  X(bool, has_labels, true, "labels exist for these images (false: inference only)")             \
+  X(std::string, label_style, "single",                                                          \
+    "single: one label per image from a CSV; array: one label array per image")                  \
+  X(std::string, images_bucket, "", "where the images are: a folder or file:// (required)")      \
+  X(std::string, labels, "", "labels CSV image,level (default: the only *.csv in images_bucket)") \
+  X(std::string, images_labels_bucket, "", "for label_style array: where <image>.npy labels are") \
+  X(std::string, model_bucket_name, "model", "the model's name: models_bucket/<name>/")           \
+  X(std::string, models_bucket, "models", "where models are kept")                               \
+  X(std::string, results_bucket, "", "where predictions, metrics and the report go "             \
+                                     "(default results/<model name>)")                           \
+  X(int, num_classes, 0, "number of classes (0: inferred from the labels)")                      \
+  X(int, num_channels, 0, "channels the model sees, 1 gray or 3 RGB (0: from the first image)")  \
+  X(int, num_machines, 0, "data-parallel workers (0: number of cores)")                          \
+  X(bool, is_dropbox, false, "accepted for compatibility; true is refused")                      \
+  X(std::string, auth_token, "", "accepted for compatibility; unused")                           \
+  X(std::string, folder_name, "", "accepted for compatibility; unused")                          \
+  /* pipeline and model */                                                                       \
+  X(std::string, pipeline, "deep", "deep (a network on pixels) or features (radiomics + MLP)")   \
+  X(std::string, arch, "auto", "mlp, cnn, alexnet (auto: cnn up to 64 px, alexnet above)")       \
+  X(int, hidden_units, 256, "hidden units of the mlp")                                           \
+  X(int, cnn_width, 32, "channels of the cnn's first stage (doubled per stage)")                 \
+  X(double, dropout, 0.2, "dropout before the last layer of mlp and cnn")                        \
+  X(std::string, pretrained, "", "weights to start from: TorchScript or a saved state dict")     \
+  X(std::string, finetune, "all", "all: train every layer; last3: only the last three "          \
+                                  "fully-connected layers, re-initialised")                      \
+  /* preprocessing */                                                                            \
+  X(int, image_size, 0, "network input size in pixels, square (0: 28..64 kept, else 224)")       \
+  X(std::string, resize, "stretch", "stretch: resize to a square ignoring aspect; pad: keep "    \
+                                    "aspect, pad the short side with the image minimum")         \
+  X(std::string, normalize, "auto", "per-image intensity: zscore, minmax, ct (window), imagenet " \
+                                    "(0..1 then ImageNet mean/std), none; auto: imagenet with "  \
+                                    "pretrained weights, else zscore")                           \
+  X(double, ct_window_level, 40.0, "CT window centre in HU for normalize=ct")                    \
+  X(double, ct_window_width, 400.0, "CT window width in HU for normalize=ct")                    \
+  X(bool, augment, true, "training-time augmentation: flips, small rotations, shifts")           \
+  X(double, augment_rotation_deg, 10.0, "largest random rotation, degrees")                      \
+  X(double, augment_shift_fraction, 0.1, "largest random shift, fraction of the size")           \
+  X(bool, augment_vflip, false, "also flip vertically")                                          \
+  /* training */                                                                                 \
+  X(int, epochs, 30, "passes over the training set")                                             \
+  X(int, batch_size, 32, "samples per worker per step")                                          \
+  X(double, learning_rate, 0.05, "initial learning rate")                                        \
+  X(std::string, optimizer, "sgd", "sgd or adam")                                                \
+  X(double, momentum, 0.9, "SGD momentum (0: plain SGD, as the original pipeline)")              \
+  X(double, weight_decay, 5e-4, "L2 weight decay")                                               \
+  X(std::string, lr_schedule, "cosine", "cosine (to 0 over the epochs) or constant")             \
+  X(bool, class_weights, false, "weight the loss by inverse class frequency")                    \
+  X(std::string, val_images_bucket, "", "validation images (default: a stratified part of "      \
+                                        "the training set)")                                     \
+  X(std::string, val_labels, "", "validation labels CSV")                                        \
+  X(double, val_fraction, 0.15, "fraction held out for validation without val_images_bucket")    \
+  X(std::string, select_metric, "auc", "keep the epoch with the best validation auc, loss or "   \
+                                       "accuracy")                                               \
+  X(int, seed, 42, "seeds everything: same seed and data give the same model")                   \
+  X(int, threads, 0, "compute threads per worker (0: number of cores)")                          \
+  /* run */                                                                                      \
+  X(std::string, cache_dir, "", "disk cache of preprocessed tensors (default <models>/cache)")   \
+  X(std::string, log_level, "info", "debug, info, warn or error")
+
+struct Config {
+#define MEDPIPE_DECLARE_FIELD(type, key, def, help) type key = def;
+  MEDPIPE_CONFIG_FIELDS(MEDPIPE_DECLARE_FIELD)
+#undef MEDPIPE_DECLARE_FIELD
+
+  // Paths after defaults are filled in.
+  std::string model_dir() const;
+  std::string results_dir() const;
+  int resolved_threads() const;
+  int resolved_workers() const;
+};
+
+// One field's description, for --help, flags and validation.
+struct ConfigFieldInfo {
+  std::string key;
+  std::string type;  // "bool", "int", "number", "string"
+  std::string help;
+  std::string default_text;
+};
+const std::vector<ConfigFieldInfo>& config_fields();
+
+// Sets one key from JSON; throws UsageError naming the key, the wrong type and what to do.
+void set_config_value(Config& config, const std::string& key, const nlohmann::json& value);
+// Sets one key from text ("key=value" flags): parsed by the field's type.
+void set_config_text(Config& config, const std::string& key, const std::string& text);
+// Applies an event object; unknown keys are an error naming the closest known key.
+void apply_event(Config& config, const nlohmann::json& event, const std::string& source);
+Config load_event_file(const std::string& path);
+// Checks values and combinations; throws UsageError.
+void validate_config(const Config& config);
+nlohmann::json config_to_json(const Config& config);
+
+// The contract's lenient boolean: "", "0", "false", "no" (any case) are false.
+bool parse_bool_text(const std::string& text);
+
+}  // namespace medpipe

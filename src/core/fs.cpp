@@ -1,0 +1,93 @@
+#include "core/fs.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace medpipe {
+
+namespace {
+std::atomic<unsigned> temp_counter{0};
+
+void fsync_path(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+}  // namespace
+
+void atomic_write(const fs::path& path, const std::function<void(const fs::path&)>& write_to) {
+  if (path.has_parent_path()) ensure_writable_dir(path.parent_path(), "output folder");
+  fs::path temp = path;
+  temp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(temp_counter++);
+  try {
+    write_to(temp);
+    fsync_path(temp);
+    fs::rename(temp, path);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    throw;
+  }
+}
+
+void atomic_write_text(const fs::path& path, std::string_view text) {
+  atomic_write(path, [&](const fs::path& temp) {
+    std::ofstream out(temp, std::ios::binary);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.close();
+    if (!out) throw RunError("cannot write " + path.string() + ": disk full or not writable");
+  });
+}
+
+void ensure_writable_dir(const fs::path& dir, std::string_view what) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    throw UsageError("cannot create " + std::string(what) + " " + dir.string() + ": " +
+                     (ec ? ec.message() : "a file of that name exists") +
+                     "; choose a folder you can write to");
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    throw UsageError(std::string(what) + " " + dir.string() +
+                     " is not writable; fix its permissions or choose another folder");
+  }
+}
+
+std::string read_text_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError("cannot read " + path.string() + ": no such file or not readable");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string full_extension(const fs::path& path) {
+  std::string name = path.filename().string();
+  std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+  for (const char* compound : {".nii.gz", ".tar.gz"}) {
+    std::string c(compound);
+    if (name.size() > c.size() && name.compare(name.size() - c.size(), c.size(), c) == 0) {
+      return c;
+    }
+  }
+  auto dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0) return "";
+  return name.substr(dot);
+}
+
+std::string stem_name(const fs::path& path) {
+  std::string name = path.filename().string();
+  std::string ext = full_extension(path);
+  return name.substr(0, name.size() - ext.size());
+}
+
+}  // namespace medpipe

@@ -1,0 +1,27 @@
+// core/fs.h: atomic, private file writes.
+#pragma once
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace medpipe {
+
+namespace fs = std::filesystem;
+
+// Writes through `write_to(temp_path)` then renames over `path`: readers see the old file or
+// the whole new one, never a part. Parent folders are created (mode 0700). Throws RunError.
+void atomic_write(const fs::path& path, const std::function<void(const fs::path&)>& write_to);
+void atomic_write_text(const fs::path& path, std::string_view text);
+
+// Creates `dir` (and parents) if needed; throws UsageError naming `what` when it is not writable.
+void ensure_writable_dir(const fs::path& dir, std::string_view what);
+
+std::string read_text_file(const fs::path& path);  // throws UsageError naming the file
+
+// Lower-case extension of a file name, with compound ".nii.gz" kept whole.
+std::string full_extension(const fs::path& path);
+// File name without its (compound) extension: the image's name in the contract.
+std::string stem_name(const fs::path& path);
+
+}  // namespace medpipe

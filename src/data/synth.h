@@ -1,0 +1,22 @@
+// data/synth.h: a synthetic labelled data set in the contract's input layout.
+#pragma once
+#include <string>
+
+#include "core/fs.h"
+
+namespace medpipe {
+
+struct SynthOptions {
+  std::string task = "classify";  // classify (segment: later)
+  fs::path out_dir;
+  int count = 200;
+  int size_px = 64;
+  std::string format = "png";  // png (16-bit, HU + 1024) or dicom (int16 with a rescale)
+  unsigned seed = 1;
+};
+
+// CT-like axial slices in HU: body, two lungs, spine; class 1 has a round nodule in a lung.
+// Writes out_dir/images/<name>.{png,dcm} and out_dir/labels.csv. Returns the image count.
+int write_synthetic_classification(const SynthOptions& options);
+
+}  // namespace medpipe

@@ -1,0 +1,36 @@
+// infer/predictor.h: a saved model applied to images; per-image result objects.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "models/models.h"
+#include "preprocess/tensor_cache.h"
+
+namespace medpipe {
+
+struct LoadedModel {
+  torch::jit::Module module;
+  nlohmann::json meta;  // model.json
+  PreprocessSpec preprocess;
+  int num_classes = 2;
+};
+
+// Reads model_dir/model.pt and model.json; UsageError naming the folder when absent.
+LoadedModel load_model(const fs::path& model_dir);
+
+struct Predictions {
+  std::vector<std::string> images;
+  std::vector<int> truth;             // -1 where unlabelled
+  std::vector<double> probabilities;  // row-major [images][num_classes]
+  int num_classes = 2;
+  int predicted(std::size_t i) const;
+};
+
+Predictions predict(LoadedModel& model, const TensorCache& cache);
+
+// <image>.json {"image","prediction","probabilities"} for each image and predictions.csv
+// (image,prediction,prob_0..prob_{K-1}), all atomic.
+void write_predictions(const fs::path& results_dir, const Predictions& predictions);
+
+}  // namespace medpipe

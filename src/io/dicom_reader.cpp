@@ -1,0 +1,188 @@
+// DICOM through DCMTK (JPEG, JPEG-LS and RLE decoders registered), GDCM for what DCMTK cannot
+// decode (JPEG 2000). Stored values are taken as DCMTK decodes them; the Modality LUT
+// (RescaleSlope/Intercept) is applied here in double precision, so CT comes out in HU.
+// MONOCHROME1 is inverted within the stored range before the rescale, so brighter is higher.
+// No patient attribute is ever read here.
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmimgle/dcmimage.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <mutex>
+
+#include "io/formats.h"
+
+namespace medpipe::io_detail {
+
+namespace {
+
+void register_codecs_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    DJDecoderRegistration::registerCodecs();
+    DJLSDecoderRegistration::registerCodecs();
+    DcmRLEDecoderRegistration::registerCodecs();
+  });
+}
+
+double get_double(DcmDataset* ds, const DcmTagKey& tag, double fallback, unsigned pos = 0) {
+  Float64 value = 0;
+  if (ds->findAndGetFloat64(tag, value, pos).good()) return value;
+  return fallback;
+}
+
+void read_geometry(DcmDataset* ds, Image& image) {
+  Float64 row_mm = 0, col_mm = 0;
+  if (ds->findAndGetFloat64(DCM_PixelSpacing, row_mm, 0).good() &&
+      ds->findAndGetFloat64(DCM_PixelSpacing, col_mm, 1).good() && row_mm > 0 && col_mm > 0) {
+    image.spacing_mm = {col_mm, row_mm, 1.0};
+    image.spacing_known = true;
+  }
+  double z_mm = get_double(ds, DCM_SpacingBetweenSlices, 0.0);
+  if (z_mm <= 0) z_mm = get_double(ds, DCM_SliceThickness, 0.0);
+  if (z_mm > 0) image.spacing_mm[2] = z_mm;
+  for (unsigned i = 0; i < 3; ++i) {
+    image.origin_mm[i] = get_double(ds, DCM_ImagePositionPatient, 0.0, i);
+  }
+  Float64 o[6];
+  bool have_orientation = true;
+  for (unsigned i = 0; i < 6; ++i) {
+    have_orientation &= ds->findAndGetFloat64(DCM_ImageOrientationPatient, o[i], i).good();
+  }
+  if (have_orientation) {
+    double n[3] = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5],
+                   o[0] * o[4] - o[1] * o[3]};
+    image.direction = {o[0], o[1], o[2], o[3], o[4], o[5], n[0], n[1], n[2]};
+  }
+}
+
+template <class T>
+void copy_stored(const void* data, std::size_t count, std::vector<float>& out, double slope,
+                 double intercept, bool invert, double invert_sum) {
+  const T* p = static_cast<const T*>(data);
+  out.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    double stored = static_cast<double>(p[i]);
+    if (invert) stored = invert_sum - stored;
+    out[i] = static_cast<float>(stored * slope + intercept);
+  }
+}
+
+std::string read_monochrome(DicomImage& dicom, DcmDataset* ds, bool monochrome1, Image& image) {
+  const DiPixel* inter = dicom.getInterData();
+  if (!inter || !inter->getData()) return "no pixel data could be decoded";
+  std::size_t count = image.voxel_count();
+  if (inter->getCount() < count) return "pixel data is shorter than rows x columns x frames";
+  double slope = get_double(ds, DCM_RescaleSlope, 1.0);
+  double intercept = get_double(ds, DCM_RescaleIntercept, 0.0);
+  if (slope == 0) slope = 1.0;
+  Uint16 pixel_representation = 0, bits_stored = 8;
+  ds->findAndGetUint16(DCM_PixelRepresentation, pixel_representation);
+  ds->findAndGetUint16(DCM_BitsStored, bits_stored);
+  double invert_sum = pixel_representation ? -1.0 : std::ldexp(1.0, bits_stored) - 1.0;
+  const void* data = inter->getData();
+  switch (inter->getRepresentation()) {
+    case EPR_Uint8: copy_stored<Uint8>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum); break;
+    case EPR_Sint8: copy_stored<Sint8>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum); break;
+    case EPR_Uint16: copy_stored<Uint16>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum); break;
+    case EPR_Sint16: copy_stored<Sint16>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum); break;
+    case EPR_Uint32: copy_stored<Uint32>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum); break;
+    case EPR_Sint32: copy_stored<Sint32>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum); break;
+    default: return "unsupported pixel representation";
+  }
+  return "";
+}
+
+std::string read_color(DicomImage& dicom, Image& image) {
+  int bits = image.bits_stored > 8 ? 16 : 8;
+  std::size_t frame_values = static_cast<std::size_t>(image.height) * image.width * 3;
+  image.pixels.resize(frame_values * image.depth);
+  for (int f = 0; f < image.depth; ++f) {
+    const void* data = dicom.getOutputData(bits, f, 0);
+    if (!data) return "colour frame " + std::to_string(f) + " could not be decoded";
+    float* out = image.pixels.data() + frame_values * f;
+    for (std::size_t i = 0; i < frame_values; ++i) {
+      out[i] = bits == 8 ? static_cast<const Uint8*>(data)[i]
+                         : static_cast<const Uint16*>(data)[i];
+    }
+  }
+  return "";
+}
+
+Result<Image> decode_loaded(DcmFileFormat& file, const fs::path& path) {
+  DcmDataset* ds = file.getDataset();
+  if (!ds->tagExists(DCM_PixelData) && !ds->tagExists(DCM_FloatPixelData)) {
+    return Result<Image>::failure("DICOM file has no pixel data (not an image object)");
+  }
+  OFString photometric;
+  ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric);
+  bool monochrome1 = photometric == "MONOCHROME1";
+  DicomImage dicom(&file, ds->getOriginalXfer(), CIF_IgnoreModalityTransformation, 0, 0);
+  if (dicom.getStatus() != EIS_Normal) {
+    return Result<Image>::failure(std::string("DICOM pixel data cannot be decoded: ") +
+                                  DicomImage::getString(dicom.getStatus()));
+  }
+  Image image;
+  image.source_format = "dicom";
+  image.width = static_cast<int>(dicom.getWidth());
+  image.height = static_cast<int>(dicom.getHeight());
+  image.depth = static_cast<int>(dicom.getFrameCount());
+  image.channels = dicom.isMonochrome() ? 1 : 3;
+  Uint16 bits_stored = 8;
+  ds->findAndGetUint16(DCM_BitsStored, bits_stored);
+  image.bits_stored = bits_stored;
+  read_geometry(ds, image);
+  std::string error = image.channels == 1 ? read_monochrome(dicom, ds, monochrome1, image)
+                                          : read_color(dicom, image);
+  if (!error.empty()) return Result<Image>::failure(error);
+  (void)path;
+  return image;
+}
+
+bool needs_gdcm(E_TransferSyntax xfer) {
+  return xfer == EXS_JPEG2000LosslessOnly || xfer == EXS_JPEG2000 ||
+         xfer == EXS_JPEG2000MulticomponentLosslessOnly || xfer == EXS_JPEG2000Multicomponent;
+}
+
+}  // namespace
+
+Result<Image> read_dicom(const fs::path& path) {
+  register_codecs_once();
+  DcmFileFormat file;
+  OFCondition status = file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
+  if (status.bad()) {
+    return Result<Image>::failure(std::string("not a readable DICOM file (") + status.text() +
+                                  ")");
+  }
+  E_TransferSyntax xfer = file.getDataset()->getOriginalXfer();
+  if (!needs_gdcm(xfer)) {
+    Result<Image> decoded = decode_loaded(file, path);
+    if (decoded.ok()) return decoded;
+    DcmXfer info(xfer);
+    if (!info.isEncapsulated()) return decoded;  // nothing another decoder could do
+  }
+  // DCMTK lacks this codec: GDCM decodes into an uncompressed copy, then the same path.
+  char temp_name[] = "/tmp/medpipe-dicom-XXXXXX";
+  int fd = ::mkstemp(temp_name);
+  if (fd < 0) return Result<Image>::failure("cannot create a temporary file to decode with GDCM");
+  ::close(fd);
+  std::string error = gdcm_decompress(path, temp_name);
+  Result<Image> result = Result<Image>::failure(error);
+  if (error.empty()) {
+    DcmFileFormat plain;
+    if (plain.loadFile(temp_name).good()) {
+      result = decode_loaded(plain, path);
+    } else {
+      result = Result<Image>::failure("GDCM's decoded copy cannot be read back");
+    }
+  }
+  std::remove(temp_name);
+  return result;
+}
+
+}  // namespace medpipe::io_detail

@@ -1,0 +1,128 @@
+#include "io/image_io.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "io/formats.h"
+#include "io/npy.h"
+
+namespace medpipe {
+
+ImageFormat guess_image_format(const fs::path& path) {
+  std::string ext = full_extension(path);
+  if (ext == ".dcm" || ext == ".dicom" || ext == ".ima" || ext.empty()) return ImageFormat::kDicom;
+  if (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".tif" || ext == ".tiff" ||
+      ext == ".bmp") {
+    return ImageFormat::kRaster;
+  }
+  if (ext == ".nii" || ext == ".nii.gz") return ImageFormat::kNifti;
+  if (ext == ".npy") return ImageFormat::kNpy;
+  return ImageFormat::kUnknown;
+}
+
+bool looks_like_image_file(const fs::path& path) {
+  std::string name = path.filename().string();
+  if (name.empty() || name[0] == '.') return false;
+  if (name.find(".tmp.") != std::string::npos) return false;  // our own temp files
+  ImageFormat format = guess_image_format(path);
+  return format != ImageFormat::kUnknown && format != ImageFormat::kNpy;
+}
+
+namespace {
+Result<Image> read_npy_image(const fs::path& path) {
+  Result<NpyArray> array = read_npy(path);
+  if (!array) return Result<Image>::failure(array.error());
+  const auto& shape = array.value().shape;
+  Image image;
+  image.source_format = "npy";
+  if (shape.size() == 2) {
+    image.height = static_cast<int>(shape[0]);
+    image.width = static_cast<int>(shape[1]);
+  } else if (shape.size() == 3) {
+    bool channels_last = shape[2] == 3 || shape[2] == 1;
+    image.depth = channels_last ? 1 : static_cast<int>(shape[0]);
+    image.height = static_cast<int>(channels_last ? shape[0] : shape[1]);
+    image.width = static_cast<int>(channels_last ? shape[1] : shape[2]);
+    image.channels = channels_last ? static_cast<int>(shape[2]) : 1;
+  } else {
+    return Result<Image>::failure("a .npy image must be H,W or D,H,W or H,W,C");
+  }
+  image.pixels.assign(array.value().values.begin(), array.value().values.end());
+  return image;
+}
+}  // namespace
+
+Result<Image> read_image(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return Result<Image>::failure("no such file");
+  if (fs::file_size(path, ec) == 0) return Result<Image>::failure("the file is empty (0 bytes)");
+  Result<Image> result = Result<Image>::failure("unsupported file type " + full_extension(path));
+  switch (guess_image_format(path)) {
+    case ImageFormat::kDicom: result = io_detail::read_dicom(path); break;
+    case ImageFormat::kRaster: result = io_detail::read_raster(path); break;
+    case ImageFormat::kNifti: result = io_detail::read_nifti(path); break;
+    case ImageFormat::kNpy: result = read_npy_image(path); break;
+    case ImageFormat::kUnknown: break;
+  }
+  if (result.ok()) {
+    const Image& image = result.value();
+    if (image.width <= 0 || image.height <= 0 || image.pixels.size() != image.value_count()) {
+      return Result<Image>::failure("the decoded image has no pixels");
+    }
+    if (!std::all_of(image.pixels.begin(), image.pixels.end(), [](float v) { return std::isfinite(v); })) {
+      return Result<Image>::failure("the image holds NaN or infinite values");
+    }
+  }
+  return result;
+}
+
+void write_image(const fs::path& path, const Image& image) {
+  std::string ext = full_extension(path);
+  if (ext == ".npy") {
+    std::vector<std::int64_t> shape;
+    if (image.depth > 1) shape.push_back(image.depth);
+    shape.push_back(image.height);
+    shape.push_back(image.width);
+    if (image.channels > 1) shape.push_back(image.channels);
+    write_npy_f32(path, shape, image.pixels.data());
+  } else if (ext == ".png") {
+    io_detail::write_png(path, image);
+  } else if (ext == ".nii" || ext == ".nii.gz") {
+    io_detail::write_nifti(path, image);
+  } else {
+    throw UsageError("cannot write " + path.string() + ": unknown output type '" + ext +
+                     "'; use .npy, .png, .nii or .nii.gz");
+  }
+}
+
+nlohmann::json image_info(const Image& image) {
+  double lo = 0, hi = 0, sum = 0;
+  if (!image.pixels.empty()) {
+    auto [mn, mx] = std::minmax_element(image.pixels.begin(), image.pixels.end());
+    lo = *mn;
+    hi = *mx;
+    for (float v : image.pixels) sum += v;
+  }
+  std::vector<int> shape;
+  if (image.depth > 1) shape.push_back(image.depth);
+  shape.push_back(image.height);
+  shape.push_back(image.width);
+  if (image.channels > 1) shape.push_back(image.channels);
+  return {{"format", image.source_format},
+          {"shape", shape},
+          {"depth", image.depth},
+          {"height", image.height},
+          {"width", image.width},
+          {"channels", image.channels},
+          {"bits_stored", image.bits_stored},
+          {"spacing_mm", image.spacing_mm},
+          {"spacing_known", image.spacing_known},
+          {"origin_mm", image.origin_mm},
+          {"direction", image.direction},
+          {"min", lo},
+          {"max", hi},
+          {"mean", image.pixels.empty() ? 0.0 : sum / static_cast<double>(image.pixels.size())}};
+}
+
+}  // namespace medpipe

@@ -1,0 +1,30 @@
+// io/image_io.h: reading any supported image into an Image, writing Images, and their facts.
+#pragma once
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/image.h"
+
+namespace medpipe {
+
+enum class ImageFormat { kUnknown, kDicom, kRaster, kNifti, kNpy };
+
+// By extension: .dcm/.dicom/none -> DICOM; .png/.jpg/.jpeg/.tif/.tiff/.bmp -> raster;
+// .nii/.nii.gz -> NIfTI; .npy -> npy.
+ImageFormat guess_image_format(const fs::path& path);
+// Whether a file in an images folder is an image to use (hidden files, CSV, JSON... are not).
+bool looks_like_image_file(const fs::path& path);
+
+// Reads one image. A file that cannot be decoded is a failure with the reason (the caller
+// skips and lists it), never an exception.
+Result<Image> read_image(const fs::path& path);
+
+// Writes by the extension of `path`: .npy (float32 [D,]H,W[,C]), .png (8/16 bit, scaled when
+// values fall outside the type), .nii / .nii.gz. Atomic. Throws UsageError/RunError.
+void write_image(const fs::path& path, const Image& image);
+
+// Geometry and pixel facts as JSON; no patient identifiers.
+nlohmann::json image_info(const Image& image);
+
+}  // namespace medpipe

@@ -1,0 +1,97 @@
+// NIfTI-1 and NIfTI-2 through niftilib (nifti2_io reads both). scl_slope/inter applied.
+#include <nifti2_io.h>
+
+#include <cmath>
+#include <memory>
+
+#include "io/formats.h"
+
+namespace medpipe::io_detail {
+
+namespace {
+struct NiftiDeleter {
+  void operator()(nifti_image* p) const { nifti_image_free(p); }
+};
+
+template <class T>
+void convert(const void* data, std::size_t count, std::vector<float>& out, double slope,
+             double inter) {
+  const T* p = static_cast<const T*>(data);
+  out.resize(count);
+  for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<float>(p[i] * slope + inter);
+}
+}  // namespace
+
+Result<Image> read_nifti(const fs::path& path) {
+  nifti_set_debug_level(0);
+  std::unique_ptr<nifti_image, NiftiDeleter> nim(nifti_image_read(path.c_str(), 1));
+  if (!nim || !nim->data) return Result<Image>::failure("not a readable NIfTI file");
+  if (nim->nt > 1 || nim->nu > 1) return Result<Image>::failure("4D/5D NIfTI is not supported");
+  Image image;
+  image.source_format = "nifti";
+  image.width = static_cast<int>(nim->nx);
+  image.height = static_cast<int>(std::max<int64_t>(1, nim->ny));
+  image.depth = static_cast<int>(std::max<int64_t>(1, nim->nz));
+  image.spacing_mm = {std::fabs(nim->dx), std::fabs(nim->dy), nim->nz > 1 ? std::fabs(nim->dz) : 1.0};
+  image.spacing_known = nim->dx > 0;
+  double slope = nim->scl_slope != 0 && std::isfinite(nim->scl_slope) ? nim->scl_slope : 1.0;
+  double inter = std::isfinite(nim->scl_inter) && nim->scl_slope != 0 ? nim->scl_inter : 0.0;
+  std::size_t count = static_cast<std::size_t>(nim->nvox);
+  switch (nim->datatype) {
+    case NIFTI_TYPE_UINT8: convert<uint8_t>(nim->data, count, image.pixels, slope, inter); break;
+    case NIFTI_TYPE_INT8: convert<int8_t>(nim->data, count, image.pixels, slope, inter); break;
+    case NIFTI_TYPE_UINT16: convert<uint16_t>(nim->data, count, image.pixels, slope, inter); break;
+    case NIFTI_TYPE_INT16: convert<int16_t>(nim->data, count, image.pixels, slope, inter); break;
+    case NIFTI_TYPE_UINT32: convert<uint32_t>(nim->data, count, image.pixels, slope, inter); break;
+    case NIFTI_TYPE_INT32: convert<int32_t>(nim->data, count, image.pixels, slope, inter); break;
+    case NIFTI_TYPE_INT64: convert<int64_t>(nim->data, count, image.pixels, slope, inter); break;
+    case NIFTI_TYPE_FLOAT32: convert<float>(nim->data, count, image.pixels, slope, inter); break;
+    case NIFTI_TYPE_FLOAT64: convert<double>(nim->data, count, image.pixels, slope, inter); break;
+    default: return Result<Image>::failure("unsupported NIfTI data type " + std::to_string(nim->datatype));
+  }
+  // Orientation from the qform/sform matrix (RAS+ as NIfTI defines it).
+  nifti_dmat44 m = nim->sform_code > 0 ? nim->sto_xyz : nim->qto_xyz;
+  for (int col = 0; col < 3; ++col) {
+    double sp = image.spacing_mm[col] > 0 ? image.spacing_mm[col] : 1.0;
+    for (int row = 0; row < 3; ++row) image.direction[col * 3 + row] = m.m[row][col] / sp;
+  }
+  image.origin_mm = {m.m[0][3], m.m[1][3], m.m[2][3]};
+  return image;
+}
+
+void write_nifti(const fs::path& path, const Image& image) {
+  if (image.channels != 1) throw UsageError("cannot write " + path.string() + ": NIfTI output takes one channel");
+  int64_t dims[8] = {image.depth > 1 ? 3 : 2, image.width, image.height, image.depth, 1, 1, 1, 1};
+  std::unique_ptr<nifti_image, NiftiDeleter> nim(
+      nifti_make_new_nim(dims, NIFTI_TYPE_FLOAT32, 1));
+  if (!nim) throw RunError("cannot allocate a NIfTI image for " + path.string());
+  std::copy(image.pixels.begin(), image.pixels.end(), static_cast<float*>(nim->data));
+  nim->dx = nim->pixdim[1] = image.spacing_mm[0];
+  nim->dy = nim->pixdim[2] = image.spacing_mm[1];
+  nim->dz = nim->pixdim[3] = image.spacing_mm[2];
+  nifti_dmat44 m{};
+  for (int col = 0; col < 3; ++col) {
+    for (int row = 0; row < 3; ++row) m.m[row][col] = image.direction[col * 3 + row] * image.spacing_mm[col];
+    m.m[col][3] = image.origin_mm[col];
+  }
+  m.m[3][3] = 1;
+  nim->sform_code = nim->qform_code = NIFTI_XFORM_SCANNER_ANAT;
+  nim->sto_xyz = m;
+  nim->sto_ijk = nifti_dmat44_inverse(m);
+  nifti_dmat44_to_quatern(m, &nim->quatern_b, &nim->quatern_c, &nim->quatern_d, &nim->qoffset_x,
+                          &nim->qoffset_y, &nim->qoffset_z, nullptr, nullptr, nullptr, &nim->qfac);
+  nim->qto_xyz = m;
+  nim->qto_ijk = nim->sto_ijk;
+  atomic_write(path, [&](const fs::path& temp) {
+    // niftilib picks compression from the name: keep the real extension on the temp file.
+    fs::path named = temp;
+    named += full_extension(path);
+    if (nifti_set_filenames(nim.get(), named.c_str(), 0, 1) != 0) throw RunError("bad NIfTI name " + path.string());
+    nifti_image_write(nim.get());
+    std::error_code ec;
+    fs::rename(named, temp, ec);
+    if (ec) throw RunError("cannot write " + path.string());
+  });
+}
+
+}  // namespace medpipe::io_detail

@@ -1,0 +1,129 @@
+#include "io/npy.h"
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <regex>
+
+namespace medpipe {
+
+namespace {
+
+template <class T>
+void convert_values(const std::vector<char>& raw, std::size_t count, std::vector<double>& out) {
+  out.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    T v;
+    std::memcpy(&v, raw.data() + i * sizeof(T), sizeof(T));
+    out[i] = static_cast<double>(v);
+  }
+}
+
+std::string header_for(const std::string& descr, const std::vector<std::int64_t>& shape) {
+  std::string dims;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    dims += std::to_string(shape[i]) + (shape.size() == 1 || i + 1 < shape.size() ? "," : "");
+    if (i + 1 < shape.size()) dims += " ";
+  }
+  std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
+  std::size_t total = 10 + dict.size() + 1;
+  dict.append((64 - total % 64) % 64, ' ');
+  dict += '\n';
+  std::string header = "\x93NUMPY";
+  header += '\x01';
+  header += '\x00';
+  auto len = static_cast<std::uint16_t>(dict.size());
+  header += static_cast<char>(len & 0xff);
+  header += static_cast<char>(len >> 8);
+  return header + dict;
+}
+
+void write_npy(const fs::path& path, const std::string& descr,
+               const std::vector<std::int64_t>& shape, const void* data, std::size_t bytes) {
+  std::string header = header_for(descr, shape);
+  atomic_write(path, [&](const fs::path& temp) {
+    std::FILE* f = std::fopen(temp.c_str(), "wb");
+    if (!f) throw RunError("cannot write " + path.string());
+    bool ok = std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
+              std::fwrite(data, 1, bytes, f) == bytes;
+    ok &= std::fclose(f) == 0;
+    if (!ok) throw RunError("cannot write " + path.string() + ": disk full?");
+  });
+}
+
+}  // namespace
+
+Result<NpyArray> read_npy(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Result<NpyArray>::failure("cannot open the file");
+  char magic[8];
+  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) {
+    return Result<NpyArray>::failure("not a .npy file (bad magic bytes)");
+  }
+  std::uint32_t header_len = 0;
+  unsigned char len_bytes[4] = {0, 0, 0, 0};
+  int len_size = magic[6] == 1 ? 2 : 4;
+  if (!in.read(reinterpret_cast<char*>(len_bytes), len_size)) {
+    return Result<NpyArray>::failure("truncated .npy header");
+  }
+  for (int i = len_size - 1; i >= 0; --i) header_len = header_len * 256 + len_bytes[i];
+  std::string header(header_len, '\0');
+  if (!in.read(header.data(), header_len)) return Result<NpyArray>::failure("truncated .npy header");
+  std::smatch m;
+  NpyArray array;
+  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']+)'"))) {
+    return Result<NpyArray>::failure("no dtype in the .npy header");
+  }
+  array.dtype = m[1];
+  if (std::regex_search(header, m, std::regex("'fortran_order':\\s*True"))) {
+    return Result<NpyArray>::failure("Fortran-ordered .npy arrays are not supported; save with np.ascontiguousarray");
+  }
+  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)"))) {
+    return Result<NpyArray>::failure("no shape in the .npy header");
+  }
+  std::string dims = m[1];
+  std::size_t count = 1;
+  static const std::regex digits("\\d+");
+  for (std::sregex_iterator it(dims.begin(), dims.end(), digits), end; it != end; ++it) {
+    array.shape.push_back(std::stoll(it->str()));
+    count *= static_cast<std::size_t>(array.shape.back());
+  }
+  std::string kind = array.dtype.substr(1);
+  if (array.dtype[0] == '>') return Result<NpyArray>::failure("big-endian .npy arrays are not supported");
+  static const std::vector<std::pair<std::string, std::size_t>> sizes = {
+      {"b1", 1}, {"u1", 1}, {"i1", 1}, {"u2", 2}, {"i2", 2}, {"u4", 4},
+      {"i4", 4}, {"u8", 8}, {"i8", 8}, {"f4", 4}, {"f8", 8}};
+  std::size_t item = 0;
+  for (const auto& [name, size] : sizes) if (name == kind) item = size;
+  if (!item) return Result<NpyArray>::failure("unsupported .npy dtype " + array.dtype);
+  std::vector<char> raw(count * item);
+  if (!in.read(raw.data(), static_cast<std::streamsize>(raw.size()))) {
+    return Result<NpyArray>::failure("truncated .npy data");
+  }
+  if (kind == "b1" || kind == "u1") convert_values<std::uint8_t>(raw, count, array.values);
+  else if (kind == "i1") convert_values<std::int8_t>(raw, count, array.values);
+  else if (kind == "u2") convert_values<std::uint16_t>(raw, count, array.values);
+  else if (kind == "i2") convert_values<std::int16_t>(raw, count, array.values);
+  else if (kind == "u4") convert_values<std::uint32_t>(raw, count, array.values);
+  else if (kind == "i4") convert_values<std::int32_t>(raw, count, array.values);
+  else if (kind == "u8") convert_values<std::uint64_t>(raw, count, array.values);
+  else if (kind == "i8") convert_values<std::int64_t>(raw, count, array.values);
+  else if (kind == "f4") convert_values<float>(raw, count, array.values);
+  else convert_values<double>(raw, count, array.values);
+  return array;
+}
+
+void write_npy_f32(const fs::path& path, const std::vector<std::int64_t>& shape, const float* data) {
+  std::size_t count = 1;
+  for (auto d : shape) count *= static_cast<std::size_t>(d);
+  write_npy(path, "<f4", shape, data, count * sizeof(float));
+}
+
+void write_npy_u8(const fs::path& path, const std::vector<std::int64_t>& shape,
+                  const std::uint8_t* data) {
+  std::size_t count = 1;
+  for (auto d : shape) count *= static_cast<std::size_t>(d);
+  write_npy(path, "|u1", shape, data, count);
+}
+
+}  // namespace medpipe

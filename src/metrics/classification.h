@@ -1,0 +1,37 @@
+// metrics/classification.h: classification metrics, each a pure function of labels and
+// probabilities, matching scikit-learn's definitions (tests cross-check against it).
+#pragma once
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <vector>
+
+namespace medpipe {
+
+// probabilities: n rows of num_classes values (row-major). Prediction = argmax.
+struct ClassificationInput {
+  std::vector<int> truth;
+  std::vector<double> probabilities;
+  int num_classes = 2;
+  std::vector<int> predictions() const;
+  double prob(std::size_t i, int k) const { return probabilities[i * num_classes + k]; }
+};
+
+// Rank-based ROC AUC (ties count half); nullopt when one class is absent.
+std::optional<double> roc_auc_binary(const std::vector<int>& positive, const std::vector<double>& score);
+// sklearn's average_precision_score: sum over thresholds of (R_n - R_{n-1}) * P_n.
+std::optional<double> average_precision(const std::vector<int>& positive, const std::vector<double>& score);
+
+struct PrCurve {
+  std::vector<double> precision, recall, thresholds;
+};
+// sklearn's precision_recall_curve (decreasing recall, a final (1, 0) point).
+PrCurve precision_recall_curve(const std::vector<int>& positive, const std::vector<double>& score);
+
+// Every classification key of the contract: n, accuracy, balanced_accuracy, confusion_matrix,
+// per_class, macro_f1, roc_auc, and for binary tasks average_precision and pr_curve.
+nlohmann::json classification_metrics(const ClassificationInput& input);
+
+// Mean cross-entropy of the true class (natural log), clipped at 1e-15.
+double log_loss(const ClassificationInput& input);
+
+}  // namespace medpipe

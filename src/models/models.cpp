@@ -1,0 +1,190 @@
+#include "models/models.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace medpipe {
+
+namespace {
+
+// Registers parameters on a module and writes the TorchScript that uses them.
+class ScriptBuilder {
+ public:
+  explicit ScriptBuilder(torch::jit::Module& module) : module_(module) {}
+
+  // PyTorch's default for nn.Linear / nn.Conv2d: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+  void linear(const std::string& name, int in, int out) {
+    double bound = 1.0 / std::sqrt(static_cast<double>(in));
+    param(name + "_weight", torch::rand({out, in}) * (2 * bound) - bound);
+    param(name + "_bias", torch::rand({out}) * (2 * bound) - bound);
+  }
+  void conv(const std::string& name, int in, int out, int k, bool bias) {
+    double bound = 1.0 / std::sqrt(static_cast<double>(in * k * k));
+    param(name + "_weight", torch::rand({out, in, k, k}) * (2 * bound) - bound);
+    if (bias) param(name + "_bias", torch::rand({out}) * (2 * bound) - bound);
+  }
+  // Conv without bias (kaiming normal, fan_out, as torchvision's ResNet) + batch norm.
+  void conv_bn(const std::string& name, int in, int out, int k) {
+    double std = std::sqrt(2.0 / (out * k * k));
+    param(name + "_w", torch::randn({out, in, k, k}) * std);
+    param(name + "_g", torch::ones({out}));
+    param(name + "_b", torch::zeros({out}));
+    module_.register_buffer(name + "_rm", torch::zeros({out}));
+    module_.register_buffer(name + "_rv", torch::ones({out}));
+  }
+  static std::string cbn(const std::string& x, const std::string& name, int stride, int pad) {
+    std::ostringstream s;
+    s << "self.cbn(" << x << ", self." << name << "_w, self." << name << "_g, self." << name
+      << "_b, self." << name << "_rm, self." << name << "_rv, " << stride << ", " << pad << ")";
+    return s.str();
+  }
+  std::ostringstream code;
+
+ private:
+  void param(const std::string& name, const torch::Tensor& value) {
+    module_.register_parameter(name, value, false);
+  }
+  torch::jit::Module& module_;
+};
+
+const char* kConvBnHelper = R"(
+def cbn(self, x, w, g, b, rm, rv, stride: int, pad: int):
+    y = torch.conv2d(x, w, None, [stride, stride], [pad, pad])
+    return torch.batch_norm(y, g, b, rm, rv, self.training, 0.1, 1e-05, False)
+)";
+
+void define_mlp(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
+  int in = s.in_channels * s.image_size * s.image_size;
+  b.linear("fc1", in, s.hidden_units);
+  b.linear("fc2", s.hidden_units, s.num_classes);
+  b.code << "def forward(self, x):\n"
+         << "    h = torch.relu(torch.linear(torch.flatten(x, 1), self.fc1_weight, self.fc1_bias))\n"
+         << "    h = torch.dropout(h, " << s.dropout << ", self.training)\n"
+         << "    return torch.linear(h, self.fc2_weight, self.fc2_bias)\n";
+}
+
+// A small ResNet for 28-64 px: stem, three stages of one basic block (stride 1, 2, 2).
+void define_cnn(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
+  const int w = s.cnn_width;
+  b.conv_bn("stem", s.in_channels, w, 3);
+  b.code << kConvBnHelper << "\ndef forward(self, x):\n"
+         << "    h = torch.relu(" << ScriptBuilder::cbn("x", "stem", 1, 1) << ")\n";
+  int in = w;
+  for (int stage = 0; stage < 3; ++stage) {
+    int out = w << stage;
+    int stride = stage == 0 ? 1 : 2;
+    std::string n = "s" + std::to_string(stage + 1);
+    b.conv_bn(n + "a", in, out, 3);
+    b.conv_bn(n + "b", out, out, 3);
+    b.code << "    y = torch.relu(" << ScriptBuilder::cbn("h", n + "a", stride, 1) << ")\n"
+           << "    y = " << ScriptBuilder::cbn("y", n + "b", 1, 1) << "\n";
+    if (stride != 1 || in != out) {
+      b.conv_bn(n + "d", in, out, 1);
+      b.code << "    h = torch.relu(y + " << ScriptBuilder::cbn("h", n + "d", stride, 0) << ")\n";
+    } else {
+      b.code << "    h = torch.relu(y + h)\n";
+    }
+    in = out;
+  }
+  b.linear("fc", in, s.num_classes);
+  b.code << "    h = torch.mean(h, [2, 3])\n"
+         << "    h = torch.dropout(h, " << s.dropout << ", self.training)\n"
+         << "    return torch.linear(h, self.fc_weight, self.fc_bias)\n";
+}
+
+// torchvision.models.alexnet: features (5 convs), avgpool (6x6), classifier (3 linears).
+void define_alexnet(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
+  struct Conv { int index, in, out, k, stride, pad; bool pool; };
+  const Conv convs[] = {{0, s.in_channels, 64, 11, 4, 2, true}, {3, 64, 192, 5, 1, 2, true},
+                        {6, 192, 384, 3, 1, 1, false},          {8, 384, 256, 3, 1, 1, false},
+                        {10, 256, 256, 3, 1, 1, true}};
+  b.code << "def forward(self, x):\n    h = x\n";
+  for (const Conv& c : convs) {
+    std::string n = "features_" + std::to_string(c.index);
+    b.conv(n, c.in, c.out, c.k, true);
+    b.code << "    h = torch.relu(torch.conv2d(h, self." << n << "_weight, self." << n << "_bias, ["
+           << c.stride << ", " << c.stride << "], [" << c.pad << ", " << c.pad << "]))\n";
+    if (c.pool) b.code << "    h = torch.max_pool2d(h, [3, 3], [2, 2])\n";
+  }
+  b.linear("classifier_1", 256 * 6 * 6, 4096);
+  b.linear("classifier_4", 4096, 4096);
+  b.linear("classifier_6", 4096, s.num_classes);
+  b.code << "    h = torch.flatten(torch.adaptive_avg_pool2d(h, [6, 6]), 1)\n"
+         << "    h = torch.dropout(h, 0.5, self.training)\n"
+         << "    h = torch.relu(torch.linear(h, self.classifier_1_weight, self.classifier_1_bias))\n"
+         << "    h = torch.dropout(h, 0.5, self.training)\n"
+         << "    h = torch.relu(torch.linear(h, self.classifier_4_weight, self.classifier_4_bias))\n"
+         << "    return torch.linear(h, self.classifier_6_weight, self.classifier_6_bias)\n";
+}
+
+}  // namespace
+
+nlohmann::json model_spec_to_json(const ModelSpec& s) {
+  return {{"arch", s.arch},         {"in_channels", s.in_channels}, {"num_classes", s.num_classes},
+          {"image_size", s.image_size}, {"hidden_units", s.hidden_units},
+          {"cnn_width", s.cnn_width}, {"dropout", s.dropout}};
+}
+
+ModelSpec model_spec_from_json(const nlohmann::json& j) {
+  ModelSpec s;
+  s.arch = j.at("arch").get<std::string>();
+  s.in_channels = j.at("in_channels").get<int>();
+  s.num_classes = j.at("num_classes").get<int>();
+  s.image_size = j.at("image_size").get<int>();
+  s.hidden_units = j.value("hidden_units", 256);
+  s.cnn_width = j.value("cnn_width", 32);
+  s.dropout = j.value("dropout", 0.2);
+  return s;
+}
+
+std::string resolve_arch(const std::string& arch, int image_size) {
+  if (arch != "auto") return arch;
+  return image_size <= 64 ? "cnn" : "alexnet";
+}
+
+torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  torch::NoGradGuard no_grad;
+  torch::jit::Module module("MedpipeNet_" + spec.arch);
+  module.register_attribute("training", c10::BoolType::get(), true);
+  ScriptBuilder builder(module);
+  if (spec.arch == "mlp") {
+    define_mlp(module, spec, builder);
+  } else if (spec.arch == "cnn") {
+    define_cnn(module, spec, builder);
+  } else if (spec.arch == "alexnet") {
+    if (spec.image_size < 63) {
+      throw UsageError("arch alexnet needs image_size >= 63 (it is " +
+                       std::to_string(spec.image_size) + "); use 224 or arch cnn");
+    }
+    define_alexnet(module, spec, builder);
+  } else {
+    throw UsageError("unknown arch '" + spec.arch + "'; use mlp, cnn or alexnet");
+  }
+  module.define(builder.code.str());
+  return module;
+}
+
+std::vector<std::string> last3_parameter_names(const ModelSpec& spec) {
+  if (spec.arch != "alexnet") {
+    throw UsageError("finetune 'last3' re-trains alexnet's three fully-connected layers; arch is '" +
+                     spec.arch + "': use arch alexnet or finetune all");
+  }
+  return {"classifier_1_weight", "classifier_1_bias", "classifier_4_weight",
+          "classifier_4_bias", "classifier_6_weight", "classifier_6_bias"};
+}
+
+void reinitialise_linear(torch::jit::Module& module, const std::string& weight_name,
+                         const std::string& bias_name) {
+  torch::NoGradGuard no_grad;
+  at::Tensor w = module.attr(weight_name).toTensor();
+  at::Tensor b = module.attr(bias_name).toTensor();
+  double bound = 1.0 / std::sqrt(static_cast<double>(w.size(1)));
+  w.uniform_(-bound, bound);
+  b.uniform_(-bound, bound);
+}
+
+}  // namespace medpipe

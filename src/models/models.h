@@ -1,0 +1,43 @@
+// models/models.h: the networks, built as TorchScript modules in C++ so that the model we train
+// is the very model.pt Python's torch.jit.load runs. Every network outputs logits.
+#pragma once
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <torch/script.h>
+
+namespace medpipe {
+
+struct ModelSpec {
+  std::string arch = "cnn";  // mlp | cnn | alexnet
+  int in_channels = 1;
+  int num_classes = 2;
+  int image_size = 64;
+  int hidden_units = 256;  // mlp
+  int cnn_width = 32;      // cnn: channels of the first stage, doubled per stage
+  double dropout = 0.2;
+};
+
+nlohmann::json model_spec_to_json(const ModelSpec& spec);
+ModelSpec model_spec_from_json(const nlohmann::json& json);
+
+// The arch `auto` resolves to: cnn up to 64 px, alexnet above.
+std::string resolve_arch(const std::string& arch, int image_size);
+
+// A freshly initialised network (PyTorch's default initialisations), seeded by `seed`.
+torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed);
+
+// Names of the parameters of the last three fully-connected layers (alexnet's classifier).
+std::vector<std::string> last3_parameter_names(const ModelSpec& spec);
+// Re-initialises the named parameters as PyTorch's nn.Linear would.
+void reinitialise_linear(torch::jit::Module& module, const std::string& weight_name,
+                         const std::string& bias_name);
+
+// Loads weights into `module` from a TorchScript file or a state dict saved by
+// torch.save(model.state_dict()); names "features.0.weight" map to "features_0_weight".
+// Parameters whose shape differs (a new last layer) are left as they are and returned.
+std::vector<std::string> load_pretrained(torch::jit::Module& module, const std::string& path);
+
+// Saves as TorchScript atomically (temp + rename).
+void save_module(torch::jit::Module& module, const std::string& path);
+
+}  // namespace medpipe

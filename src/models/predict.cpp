@@ -1,0 +1,41 @@
+#include "models/predict.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace medpipe {
+
+at::Tensor load_batch(const TensorCache& cache, const std::vector<std::size_t>& indices) {
+  const PreprocessSpec& spec = cache.spec();
+  at::Tensor batch = at::empty({static_cast<long>(indices.size()), spec.channels, spec.size_px, spec.size_px});
+  float* data = batch.data_ptr<float>();
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    cache.read(indices[i], data + i * spec.values_per_sample());
+  }
+  return batch;
+}
+
+std::vector<double> predict_probabilities(torch::jit::Module& module, const TensorCache& cache,
+                                          const std::vector<std::size_t>& indices,
+                                          int num_classes, int batch_size) {
+  module.eval();
+  torch::NoGradGuard no_grad;
+  std::vector<double> out;
+  out.reserve(indices.size() * num_classes);
+  for (std::size_t start = 0; start < indices.size(); start += batch_size) {
+    std::size_t end = std::min(indices.size(), start + batch_size);
+    std::vector<std::size_t> chunk(indices.begin() + start, indices.begin() + end);
+    at::Tensor logits = module.forward({load_batch(cache, chunk)}).toTensor();
+    if (logits.dim() != 2 || logits.size(1) != num_classes) {
+      throw RunError("the model's output has shape " + std::to_string(logits.dim()) +
+                     "-d; expected [batch, " + std::to_string(num_classes) + "]");
+    }
+    at::Tensor probs = at::softmax(logits.to(at::kDouble), 1).contiguous();
+    const double* p = probs.data_ptr<double>();
+    out.insert(out.end(), p, p + probs.numel());
+  }
+  return out;
+}
+
+}  // namespace medpipe

@@ -1,0 +1,18 @@
+// models/predict.h: running a network over cached samples (validation and inference).
+#pragma once
+#include <vector>
+
+#include "models/models.h"
+#include "preprocess/tensor_cache.h"
+
+namespace medpipe {
+
+// Softmax probabilities, row-major [indices.size()][num_classes], in eval mode, no grad.
+std::vector<double> predict_probabilities(torch::jit::Module& module, const TensorCache& cache,
+                                          const std::vector<std::size_t>& indices,
+                                          int num_classes, int batch_size = 128);
+
+// Copies the samples `indices` of `cache` into a [n, C, S, S] tensor.
+at::Tensor load_batch(const TensorCache& cache, const std::vector<std::size_t>& indices);
+
+}  // namespace medpipe

@@ -1,0 +1,152 @@
+#include "preprocess/tensor_cache.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "io/image_io.h"
+
+namespace medpipe {
+
+namespace {
+
+std::string cache_key(const std::vector<Sample>& samples, const PreprocessSpec& spec) {
+  std::string text = spec_to_json(spec).dump() + "|v1";
+  for (const auto& s : samples) {
+    std::error_code ec;
+    auto size = fs::file_size(s.path, ec);
+    auto mtime = fs::last_write_time(s.path, ec).time_since_epoch().count();
+    text += "|" + fs::absolute(s.path).string() + ":" + std::to_string(size) + ":" + std::to_string(mtime);
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(text));
+  return hex;
+}
+
+void write_all(int fd, const void* data, std::size_t bytes, off_t offset) {
+  const char* p = static_cast<const char*>(data);
+  while (bytes > 0) {
+    ssize_t n = ::pwrite(fd, p, bytes, offset);
+    if (n <= 0) throw RunError("cannot write the preprocessing cache: disk full?");
+    p += n;
+    bytes -= static_cast<std::size_t>(n);
+    offset += n;
+  }
+}
+
+// Decodes and preprocesses every sample into `temp` with `workers` threads; fills meta.
+nlohmann::json fill_cache(const std::vector<Sample>& samples, const PreprocessSpec& spec,
+                          const fs::path& temp, int workers, const std::string& stage) {
+  int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+  if (fd < 0) throw RunError("cannot create the preprocessing cache " + temp.string());
+  const std::size_t bytes = spec.values_per_sample() * sizeof(float);
+  std::vector<std::string> errors(samples.size());
+  std::vector<int> channels(samples.size(), 0);
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::string failure;
+  Progress progress(stage, samples.size(), "img");
+  auto work = [&] {
+    try {
+      for (std::size_t i = next++; i < samples.size() && !failed; i = next++) {
+        Result<Image> image = read_image(samples[i].path);
+        if (!image) {
+          errors[i] = image.error();
+        } else {
+          channels[i] = image.value().channels;
+          Result<std::vector<float>> chw = preprocess_image(image.value(), spec);
+          if (chw) write_all(fd, chw.value().data(), bytes, static_cast<off_t>(i * bytes));
+          else errors[i] = chw.error();
+        }
+        progress.advance();
+      }
+    } catch (const std::exception& e) {
+      failure = e.what();
+      failed = true;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 0; w < std::max(1, workers); ++w) pool.emplace_back(work);
+  for (auto& t : pool) t.join();
+  progress.finish();
+  ::fsync(fd);
+  ::close(fd);
+  if (failed) throw RunError(failure);
+  nlohmann::json meta = {{"count", samples.size()}, {"errors", errors}, {"channels", channels}};
+  return meta;
+}
+
+}  // namespace
+
+TensorCache TensorCache::build(const std::vector<Sample>& samples, const PreprocessSpec& spec,
+                               const fs::path& cache_dir, int workers, const std::string& stage) {
+  ensure_writable_dir(cache_dir, "cache folder");
+  const std::string key = cache_key(samples, spec);
+  fs::path bin = cache_dir / (key + ".bin");
+  fs::path meta_path = cache_dir / (key + ".json");
+  nlohmann::json meta;
+  if (fs::exists(meta_path) && fs::exists(bin)) {
+    meta = nlohmann::json::parse(read_text_file(meta_path));
+    log_info(stage + ": " + std::to_string(samples.size()) + " images from the cache");
+  } else {
+    fs::path temp = bin;
+    temp += ".tmp." + std::to_string(::getpid());
+    meta = fill_cache(samples, spec, temp, workers, stage);
+    fs::rename(temp, bin);
+    atomic_write_text(meta_path, meta.dump());
+  }
+  TensorCache cache;
+  cache.samples_ = samples;
+  cache.spec_ = spec;
+  cache.path_ = bin;
+  cache.source_channels_ = meta.at("channels").get<std::vector<int>>();
+  auto errors = meta.at("errors").get<std::vector<std::string>>();
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    if (errors[i].empty()) cache.usable_.push_back(i);
+    else cache.skipped_.push_back({samples[i].name, errors[i]});
+  }
+  cache.fd_ = ::open(bin.c_str(), O_RDONLY);
+  if (cache.fd_ < 0) throw RunError("cannot open the preprocessing cache " + bin.string());
+  return cache;
+}
+
+TensorCache::TensorCache(TensorCache&& other) noexcept { *this = std::move(other); }
+
+TensorCache& TensorCache::operator=(TensorCache&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    samples_ = std::move(other.samples_);
+    spec_ = other.spec_;
+    usable_ = std::move(other.usable_);
+    skipped_ = std::move(other.skipped_);
+    source_channels_ = std::move(other.source_channels_);
+    path_ = std::move(other.path_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+TensorCache::~TensorCache() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void TensorCache::read(std::size_t index, float* out) const {
+  const std::size_t bytes = spec_.values_per_sample() * sizeof(float);
+  char* p = reinterpret_cast<char*>(out);
+  std::size_t done = 0;
+  while (done < bytes) {
+    ssize_t n = ::pread(fd_, p + done, bytes - done, static_cast<off_t>(index * bytes + done));
+    if (n <= 0) throw RunError("cannot read the preprocessing cache " + path_.string());
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace medpipe

@@ -1,0 +1,39 @@
+#include "storage/storage.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace medpipe {
+
+fs::path resolve_location(const std::string& location, const std::string& key) {
+  if (location.rfind("file://", 0) == 0) return fs::path(location.substr(7));
+  for (const char* scheme : {"s3://", "dicomweb://", "dicomwebs://", "http://", "https://"}) {
+    if (location.rfind(scheme, 0) == 0) {
+      throw UsageError("event key '" + key + "' is " + location + ": " + scheme +
+                       " storage is not available in this build yet; copy the data to a local "
+                       "folder and give its path");
+    }
+  }
+  return fs::path(location);
+}
+
+std::vector<fs::path> list_folder(const fs::path& dir, const std::string& key) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    throw UsageError("event key '" + key + "': " + dir.string() +
+                     " does not exist; give the folder that holds the files");
+  }
+  if (!fs::is_directory(dir, ec)) {
+    throw UsageError("event key '" + key + "': " + dir.string() + " is not a folder");
+  }
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file()) files.push_back(entry.path());
+  }
+  if (ec) throw UsageError("cannot list " + dir.string() + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace medpipe

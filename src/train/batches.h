@@ -1,0 +1,20 @@
+// train/batches.h: the order of samples in an epoch and augmented training batches.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "models/predict.h"
+#include "preprocess/augment.h"
+
+namespace medpipe {
+
+// Shuffles `usable` with a generator seeded by (seed, epoch) and cuts it into batches; a last
+// batch of one sample is dropped (batch norm needs two).
+std::vector<std::vector<std::size_t>> epoch_batches(const std::vector<std::size_t>& usable,
+                                                    int batch_size, std::uint64_t seed, int epoch);
+
+// load_batch, then augmentation of each sample with a generator seeded by `rng_seed` + i.
+at::Tensor augmented_batch(const TensorCache& cache, const std::vector<std::size_t>& indices,
+                           const AugmentSpec& augment, std::uint64_t rng_seed);
+
+}  // namespace medpipe

@@ -1,0 +1,200 @@
+#include "train/trainer.h"
+
+#include <torch/optim/adam.h>
+#include <torch/optim/sgd.h>
+
+#include <chrono>
+#include <cmath>
+#include <future>
+#include <set>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "metrics/classification.h"
+#include "train/batches.h"
+
+namespace medpipe {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<at::Tensor> trainable_parameters(torch::jit::Module& module,
+                                             const std::vector<std::string>& names) {
+  std::set<std::string> wanted(names.begin(), names.end());
+  std::vector<at::Tensor> params;
+  for (const auto& p : module.named_parameters(true)) {
+    bool train = wanted.empty() || wanted.count(p.name);
+    p.value.set_requires_grad(train);
+    if (train) params.push_back(p.value);
+  }
+  if (params.empty()) throw UsageError("no parameter is left to train; check finetune");
+  return params;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Tensor>& params,
+                                                        const TrainSettings& s) {
+  if (s.optimizer == "adam") {
+    return std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(s.learning_rate).weight_decay(s.weight_decay));
+  }
+  return std::make_unique<torch::optim::SGD>(
+      params, torch::optim::SGDOptions(s.learning_rate).momentum(s.momentum).weight_decay(s.weight_decay));
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+}
+
+std::vector<int> labels_of(const TensorCache& cache) {
+  std::vector<int> labels;
+  for (const auto& s : cache.samples()) labels.push_back(s.label);
+  return labels;
+}
+
+at::Tensor class_weight_tensor(const TensorCache& train, const TrainSettings& s) {
+  if (!s.class_weights) return {};
+  std::vector<double> counts(s.num_classes, 0.0);
+  for (std::size_t i : train.usable()) counts[train.samples()[i].label] += 1;
+  at::Tensor w = at::empty({s.num_classes});
+  double n = static_cast<double>(train.usable().size());
+  for (int c = 0; c < s.num_classes; ++c) {
+    w[c] = counts[c] > 0 ? n / (s.num_classes * counts[c]) : 0.0;
+  }
+  return w;
+}
+
+// Higher is better.
+double selection_score(const nlohmann::json& metrics, const std::string& metric) {
+  if (metric == "auc" && metrics.contains("roc_auc") && !metrics["roc_auc"].is_null()) {
+    // ties on AUC are broken by the loss
+    return metrics["roc_auc"].get<double>() - 1e-6 * metrics["log_loss"].get<double>();
+  }
+  if (metric == "accuracy") return metrics["accuracy"].get<double>() - 1e-6 * metrics["log_loss"].get<double>();
+  return -metrics["log_loss"].get<double>();
+}
+
+std::vector<at::Tensor> snapshot(torch::jit::Module& module) {
+  std::vector<at::Tensor> state;
+  for (const auto& p : module.named_parameters(true)) state.push_back(p.value.detach().clone());
+  for (const auto& b : module.named_buffers(true)) state.push_back(b.value.detach().clone());
+  return state;
+}
+
+void restore(torch::jit::Module& module, const std::vector<at::Tensor>& state) {
+  torch::NoGradGuard no_grad;
+  std::size_t i = 0;
+  for (const auto& p : module.named_parameters(true)) p.value.copy_(state[i++]);
+  for (const auto& b : module.named_buffers(true)) b.value.copy_(state[i++]);
+}
+
+nlohmann::json validate(torch::jit::Module& module, const TensorCache& val, int num_classes) {
+  ClassificationInput input;
+  input.num_classes = num_classes;
+  for (std::size_t i : val.usable()) input.truth.push_back(val.samples()[i].label);
+  input.probabilities = predict_probabilities(module, val, val.usable(), num_classes);
+  return classification_metrics(input);
+}
+
+// One pass over the training set; returns the mean loss. The next batch is prepared while
+// the current one computes.
+double run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
+                 const TensorCache& train, const std::vector<int>& labels, const at::Tensor& weights,
+                 const TrainSettings& s, int epoch, Progress& progress, std::size_t& step,
+                 std::size_t total_steps) {
+  module.train();
+  auto batches = epoch_batches(train.usable(), s.batch_size, s.seed, epoch);
+  auto prepare = [&](std::size_t b) {
+    return augmented_batch(train, batches[b], s.augment, s.seed * 31 + epoch * 100003ULL + b);
+  };
+  std::future<at::Tensor> next = std::async(std::launch::async, prepare, 0);
+  double loss_sum = 0;
+  std::size_t seen = 0;
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    at::Tensor input = next.get();
+    if (b + 1 < batches.size()) next = std::async(std::launch::async, prepare, b + 1);
+    at::Tensor target = at::empty({static_cast<long>(batches[b].size())}, at::kLong);
+    for (std::size_t i = 0; i < batches[b].size(); ++i) target[i] = labels[batches[b][i]];
+    if (s.lr_schedule == "cosine") {
+      double t = static_cast<double>(step) / std::max<std::size_t>(1, total_steps);
+      set_learning_rate(optimizer, s.learning_rate * 0.5 * (1 + std::cos(M_PI * t)));
+    }
+    optimizer.zero_grad();
+    at::Tensor logits = module.forward({input}).toTensor();
+    at::Tensor loss = at::cross_entropy_loss(logits, target, weights);
+    loss.backward();
+    optimizer.step();
+    double value = loss.item<double>();
+    if (!std::isfinite(value)) {
+      throw RunError("training diverged (loss " + std::to_string(value) + " at epoch " +
+                     std::to_string(epoch + 1) + "); lower learning_rate");
+    }
+    loss_sum += value * static_cast<double>(batches[b].size());
+    seen += batches[b].size();
+    ++step;
+    char suffix[64];
+    std::snprintf(suffix, sizeof suffix, "epoch %d/%d loss %.4f", epoch + 1, s.epochs, value);
+    progress.set_suffix(suffix);
+    progress.advance();
+  }
+  return seen ? loss_sum / static_cast<double>(seen) : 0.0;
+}
+
+}  // namespace
+
+TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& train,
+                              const TensorCache* val, const TrainSettings& s) {
+  torch::manual_seed(s.seed);
+  std::vector<at::Tensor> params = trainable_parameters(module, s.trainable);
+  auto optimizer = make_optimizer(params, s);
+  const std::vector<int> labels = labels_of(train);
+  const at::Tensor weights = class_weight_tensor(train, s);
+  std::size_t steps_per_epoch = epoch_batches(train.usable(), s.batch_size, s.seed, 0).size();
+  std::size_t total_steps = steps_per_epoch * s.epochs, step = 0;
+  TrainOutcome outcome;
+  std::vector<at::Tensor> best_state;
+  double best_score = -1e300;
+  Progress progress("train", total_steps, "step");
+  auto start = Clock::now();
+  for (int epoch = 0; epoch < s.epochs; ++epoch) {
+    auto epoch_start = Clock::now();
+    double loss = run_epoch(module, *optimizer, train, labels, weights, s, epoch, progress, step, total_steps);
+    double train_seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    nlohmann::json record = {{"epoch", epoch + 1}, {"train_loss", loss}, {"seconds", train_seconds},
+                             {"samples_per_s", train.usable().size() / std::max(1e-9, train_seconds)}};
+    bool improved = true;
+    if (val && !val->usable().empty()) {
+      nlohmann::json metrics = validate(module, *val, s.num_classes);
+      record["val_loss"] = metrics["log_loss"];
+      record["val_accuracy"] = metrics["accuracy"];
+      record["val_auc"] = metrics["roc_auc"];
+      double score = selection_score(metrics, s.select_metric);
+      improved = score > best_score;
+      if (improved) {
+        best_score = score;
+        outcome.best_metrics = metrics;
+      }
+    }
+    if (improved) {
+      best_state = snapshot(module);
+      outcome.best_epoch = epoch + 1;
+    }
+    outcome.history.push_back(record);
+    log_event("epoch_end", record);
+    log_debug("epoch " + std::to_string(epoch + 1) + ": " + record.dump());
+    if (!s.checkpoint_path.empty()) {
+      module.eval();
+      save_module(module, s.checkpoint_path);
+    }
+  }
+  progress.finish();
+  outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  outcome.samples_per_second = static_cast<double>(train.usable().size()) * s.epochs / std::max(1e-9, outcome.seconds);
+  restore(module, best_state);
+  module.eval();
+  for (auto& p : params) p.set_requires_grad(true);
+  return outcome;
+}
+
+}  // namespace medpipe

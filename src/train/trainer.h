@@ -1,0 +1,44 @@
+// train/trainer.h: the training loop of one worker: batches, loss, optimizer, validation each
+// epoch, keeping the best epoch, checkpoints at epoch ends.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "models/models.h"
+#include "preprocess/augment.h"
+#include "preprocess/tensor_cache.h"
+
+namespace medpipe {
+
+struct TrainSettings {
+  int epochs = 30;
+  int batch_size = 32;
+  double learning_rate = 0.05;
+  std::string optimizer = "sgd";  // sgd | adam
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  std::string lr_schedule = "cosine";
+  std::string select_metric = "auc";  // auc | loss | accuracy
+  bool class_weights = false;
+  AugmentSpec augment;
+  std::uint64_t seed = 42;
+  int num_classes = 2;
+  std::vector<std::string> trainable;  // parameter names to train; empty: all
+  std::string checkpoint_path;         // written atomically at each epoch end ("" = none)
+};
+
+struct TrainOutcome {
+  nlohmann::json history = nlohmann::json::array();  // one object per epoch
+  nlohmann::json best_metrics;                        // validation metrics of the kept epoch
+  int best_epoch = 0;
+  double seconds = 0;
+  double samples_per_second = 0;
+};
+
+// Trains `module` in place and leaves it at the best validation epoch (the last epoch when
+// there is no validation set). Labels come from the caches' samples.
+TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& train,
+                              const TensorCache* val, const TrainSettings& settings);
+
+}  // namespace medpipe
