@@ -28,9 +28,10 @@ void start_run(const Config& config, const fs::path& run_dir, const std::string&
 
 PairedSet labelled_images(const std::string& images_key, const std::string& images_location,
                           const std::string& labels_key, const std::string& labels, int num_classes) {
-  fs::path dir = resolve_location(images_location, images_key);
+  fs::path bucket = resolve_location(images_location, images_key);
+  fs::path dir = images_folder(bucket);
   std::vector<Sample> images = list_images(dir, images_key);
-  LabelTable table = read_labels_csv(find_labels_csv(labels, dir, labels_key));
+  LabelTable table = read_labels_csv(find_labels_csv(labels, bucket, labels_key, dir));
   return pair_with_labels(std::move(images), table, num_classes);
 }
 
@@ -159,7 +160,7 @@ InferenceSetup prepare_inference(const Config& config) {
   if (config.has_labels) {
     samples = labelled_images("images_bucket", config.images_bucket, "labels", config.labels, model.num_classes).samples;
   } else {
-    samples = list_images(resolve_location(config.images_bucket, "images_bucket"), "images_bucket");
+    samples = list_images(images_folder(resolve_location(config.images_bucket, "images_bucket")), "images_bucket");
   }
   start_run(config, config.results_dir(), "predict");
   PreprocessSpec spec = model.preprocess;

@@ -101,7 +101,7 @@ LabelTable read_labels_csv(const fs::path& path) {
 }
 
 fs::path find_labels_csv(const std::string& labels, const fs::path& images_dir,
-                         const std::string& labels_key) {
+                         const std::string& labels_key, const fs::path& fallback_dir) {
   if (!labels.empty()) {
     fs::path path = resolve_location(labels, labels_key);
     if (!fs::is_regular_file(path)) {
@@ -115,6 +115,9 @@ fs::path find_labels_csv(const std::string& labels, const fs::path& images_dir,
     if (full_extension(file) == ".csv" && file.filename().string()[0] != '.') csvs.push_back(file);
   }
   if (csvs.size() == 1) return csvs[0];
+  if (csvs.empty() && !fallback_dir.empty() && fallback_dir != images_dir) {
+    return find_labels_csv(labels, fallback_dir, labels_key);
+  }
   if (csvs.empty()) {
     throw UsageError("no labels CSV: set event key '" + labels_key + "' to the CSV `image,level`, "
                      "put one *.csv in " + images_dir.string() +

@@ -23,8 +23,9 @@ struct LabelTable {
 // UsageError naming the file and lines.
 LabelTable read_labels_csv(const fs::path& path);
 
-// The CSV to use for `images_dir`: `labels` when given, else the only *.csv inside it.
+// The CSV to use for `images_dir`: `labels` when given, else the only *.csv inside it (or,
+// when it has none, inside `fallback_dir`).
 fs::path find_labels_csv(const std::string& labels, const fs::path& images_dir,
-                         const std::string& labels_key);
+                         const std::string& labels_key, const fs::path& fallback_dir = {});
 
 }  // namespace medpipe

@@ -20,6 +20,15 @@ std::string list_some(const std::vector<std::string>& items) {
 }
 }  // namespace
 
+fs::path images_folder(const fs::path& bucket) {
+  std::error_code ec;
+  if (!fs::is_directory(bucket / "images", ec)) return bucket;
+  for (const auto& entry : fs::directory_iterator(bucket, ec)) {
+    if (entry.is_regular_file() && looks_like_image_file(entry.path())) return bucket;
+  }
+  return bucket / "images";
+}
+
 std::vector<Sample> list_images(const fs::path& images_dir, const std::string& key) {
   std::vector<Sample> images;
   std::map<std::string, fs::path> by_name;

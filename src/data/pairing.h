@@ -20,6 +20,10 @@ struct PairedSet {
   int num_classes = 0;          // from the config or max level + 1; 0 when unlabelled
 };
 
+// The folder of images for a bucket: the bucket itself, or its images/ subfolder when the
+// bucket holds no image but has one (the layout `medpipe synth` writes: images/ + labels.csv).
+fs::path images_folder(const fs::path& bucket);
+
 // The image files of a folder, named; exit-2 errors for an empty folder and duplicate names
 // (a.png and a.dcm).
 std::vector<Sample> list_images(const fs::path& images_dir, const std::string& key);

@@ -1,0 +1,86 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace medpipe {
+namespace {
+
+using nlohmann::json;
+
+TEST(Config, DefaultsMatchTheContract) {
+  Config c;
+  EXPECT_TRUE(c.is_train);
+  EXPECT_TRUE(c.has_labels);
+  EXPECT_EQ(c.label_style, "single");
+  EXPECT_EQ(c.model_bucket_name, "model");
+  EXPECT_EQ(c.models_bucket, "models");
+  EXPECT_EQ(c.optimizer, "sgd");
+  EXPECT_EQ(c.results_dir(), "results/model");
+  EXPECT_EQ(c.model_dir(), "models/model");
+}
+
+TEST(Config, BooleansMayBeStringsAsInTheSeed) {
+  for (const char* falsy : {"", "0", "false", "No", "FALSE"}) EXPECT_FALSE(parse_bool_text(falsy)) << falsy;
+  for (const char* truthy : {"1", "true", "yes", "anything"}) EXPECT_TRUE(parse_bool_text(truthy)) << truthy;
+  Config c;
+  apply_event(c, json{{"is_train", "false"}, {"has_labels", 0}, {"augment", "yes"}}, "e.json");
+  EXPECT_FALSE(c.is_train);
+  EXPECT_FALSE(c.has_labels);
+  EXPECT_TRUE(c.augment);
+}
+
+TEST(Config, NumbersMayBeStrings) {
+  Config c;
+  apply_event(c, json{{"num_classes", "3"}, {"learning_rate", "0.1"}, {"epochs", 4.0}}, "e.json");
+  EXPECT_EQ(c.num_classes, 3);
+  EXPECT_DOUBLE_EQ(c.learning_rate, 0.1);
+  EXPECT_EQ(c.epochs, 4);
+}
+
+TEST(Config, WrongTypeNamesTheKey) {
+  Config c;
+  try {
+    apply_event(c, json{{"epochs", json::array({1, 2})}}, "e.json");
+    FAIL() << "no error";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("'epochs'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("e.json"), std::string::npos);
+  }
+}
+
+TEST(Config, UnknownKeySuggestsTheClosest) {
+  Config c;
+  try {
+    apply_event(c, json{{"learning_rat", 0.1}}, "e.json");
+    FAIL() << "no error";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'learning_rate'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, DropboxIsRefusedClearly) {
+  Config c;
+  c.images_bucket = "x";
+  c.is_dropbox = true;
+  EXPECT_THROW(validate_config(c), UsageError);
+}
+
+TEST(Config, EveryFieldHasHelpAndRoundTripsThroughJson) {
+  Config c;
+  c.epochs = 7;
+  c.arch = "mlp";
+  json saved = config_to_json(c);
+  EXPECT_FALSE(saved.contains("auth_token"));  // never saved
+  Config back;
+  apply_event(back, saved, "saved");
+  EXPECT_EQ(back.epochs, 7);
+  EXPECT_EQ(back.arch, "mlp");
+  for (const auto& f : config_fields()) EXPECT_FALSE(f.help.empty()) << f.key;
+}
+
+}  // namespace
+}  // namespace medpipe

@@ -1,0 +1,94 @@
+#include "preprocess/preprocess.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "preprocess/augment.h"
+
+namespace medpipe {
+namespace {
+
+Image gray(int h, int w, std::vector<float> pixels) {
+  Image image;
+  image.height = h;
+  image.width = w;
+  image.pixels = std::move(pixels);
+  return image;
+}
+
+TEST(Preprocess, RgbToGrayIsLuma) {
+  Image rgb;
+  rgb.height = rgb.width = 1;
+  rgb.channels = 3;
+  rgb.pixels = {100, 200, 50};
+  Image g = convert_channels(rgb, 1);
+  EXPECT_NEAR(g.pixels[0], 0.299 * 100 + 0.587 * 200 + 0.114 * 50, 1e-3);
+  Image back = convert_channels(g, 3);
+  EXPECT_EQ(back.pixels[0], back.pixels[2]);
+}
+
+TEST(Preprocess, ZscoreHasZeroMeanUnitStd) {
+  PreprocessSpec spec{1, 4, "stretch", "zscore"};
+  std::vector<float> px(16);
+  std::iota(px.begin(), px.end(), 0.0f);
+  auto out = preprocess_image(gray(4, 4, px), spec);
+  ASSERT_TRUE(out.ok());
+  double mean = std::accumulate(out.value().begin(), out.value().end(), 0.0) / 16;
+  double var = 0;
+  for (float v : out.value()) var += (v - mean) * (v - mean);
+  EXPECT_NEAR(mean, 0.0, 1e-6);
+  EXPECT_NEAR(var / 16, 1.0, 1e-5);
+}
+
+TEST(Preprocess, CtWindowClipsToZeroOne) {
+  PreprocessSpec spec{1, 2, "stretch", "ct", 40, 400};
+  auto out = preprocess_image(gray(2, 2, {-1000, -160, 240, 3000}), spec);
+  ASSERT_TRUE(out.ok());
+  EXPECT_FLOAT_EQ(out.value()[0], 0.0f);
+  EXPECT_FLOAT_EQ(out.value()[1], 0.0f);
+  EXPECT_FLOAT_EQ(out.value()[2], 1.0f);
+  EXPECT_FLOAT_EQ(out.value()[3], 1.0f);
+}
+
+TEST(Preprocess, PadKeepsAspectAndCentres) {
+  Image wide = gray(2, 4, {1, 1, 1, 1, 1, 1, 1, 1});
+  Image out = resize_image(wide, 4, "pad");
+  EXPECT_EQ(out.height, 4);
+  // rows 0 and 3 are padding (the minimum, 1 here), rows 1-2 the image
+  for (float v : out.pixels) EXPECT_FLOAT_EQ(v, 1.0f);
+  Image stretched = resize_image(wide, 4, "stretch");
+  EXPECT_EQ(stretched.width, 4);
+  EXPECT_EQ(stretched.height, 4);
+}
+
+TEST(Preprocess, VolumesAreRefusedWithAReason) {
+  Image volume = gray(2, 2, std::vector<float>(8, 0));
+  volume.depth = 2;
+  auto out = preprocess_image(volume, PreprocessSpec{});
+  EXPECT_FALSE(out.ok());
+  EXPECT_NE(out.error().find("volume"), std::string::npos);
+}
+
+TEST(Augment, DisabledIsIdentityAndEnabledIsSeeded) {
+  std::vector<float> a(64), b(64);
+  std::iota(a.begin(), a.end(), 0.0f);
+  b = a;
+  AugmentSpec off;
+  off.enabled = false;
+  std::mt19937 rng(1);
+  augment_sample(a.data(), 1, 8, off, rng);
+  EXPECT_EQ(a, b);
+  AugmentSpec on;
+  std::mt19937 r1(5), r2(5);
+  std::vector<float> c = b, d = b;
+  augment_sample(c.data(), 1, 8, on, r1);
+  augment_sample(d.data(), 1, 8, on, r2);
+  EXPECT_EQ(c, d);
+  EXPECT_NE(c, b);
+}
+
+}  // namespace
+}  // namespace medpipe
