@@ -6,13 +6,17 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmimage/diregist.h>  // colour images
 #include <dcmtk/dcmimgle/dcmimage.h>
+#include <dcmtk/oflog/oflog.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <mutex>
 
 #include "io/formats.h"
@@ -27,6 +31,8 @@ void register_codecs_once() {
     DJDecoderRegistration::registerCodecs();
     DJLSDecoderRegistration::registerCodecs();
     DcmRLEDecoderRegistration::registerCodecs();
+    // Our messages name the file and the problem; DCMTK's own lines would repeat them.
+    OFLog::configure(OFLogger::OFF_LOG_LEVEL);
   });
 }
 
@@ -98,18 +104,27 @@ std::string read_monochrome(DicomImage& dicom, DcmDataset* ds, bool monochrome1,
   return "";
 }
 
+template <class T>
+void interleave_planes(const void* planes, std::size_t count, std::vector<float>& out) {
+  const T* const* p = static_cast<const T* const*>(planes);
+  out.resize(count * 3);
+  for (std::size_t i = 0; i < count; ++i) {
+    for (int c = 0; c < 3; ++c) out[i * 3 + c] = static_cast<float>(p[c][i]);
+  }
+}
+
+// Colour after DCMTK's conversion to RGB (YBR_FULL, YBR_FULL_422 and palette included), at the
+// stored bit depth: no rescaling.
 std::string read_color(DicomImage& dicom, Image& image) {
-  int bits = image.bits_stored > 8 ? 16 : 8;
-  std::size_t frame_values = static_cast<std::size_t>(image.height) * image.width * 3;
-  image.pixels.resize(frame_values * image.depth);
-  for (int f = 0; f < image.depth; ++f) {
-    const void* data = dicom.getOutputData(bits, f, 0);
-    if (!data) return "colour frame " + std::to_string(f) + " could not be decoded";
-    float* out = image.pixels.data() + frame_values * f;
-    for (std::size_t i = 0; i < frame_values; ++i) {
-      out[i] = bits == 8 ? static_cast<const Uint8*>(data)[i]
-                         : static_cast<const Uint16*>(data)[i];
-    }
+  const DiPixel* inter = dicom.getInterData();
+  if (!inter || !inter->getData()) return "colour pixel data could not be decoded";
+  std::size_t count = image.voxel_count();
+  if (inter->getCount() < count) return "pixel data is shorter than rows x columns x frames";
+  switch (inter->getRepresentation()) {
+    case EPR_Uint8: interleave_planes<Uint8>(inter->getData(), count, image.pixels); break;
+    case EPR_Uint16: interleave_planes<Uint16>(inter->getData(), count, image.pixels); break;
+    case EPR_Uint32: interleave_planes<Uint32>(inter->getData(), count, image.pixels); break;
+    default: return "unsupported colour pixel representation";
   }
   return "";
 }
@@ -151,38 +166,56 @@ bool needs_gdcm(E_TransferSyntax xfer) {
 
 }  // namespace
 
-Result<Image> read_dicom(const fs::path& path) {
-  register_codecs_once();
-  DcmFileFormat file;
-  OFCondition status = file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
-  if (status.bad()) {
-    return Result<Image>::failure(std::string("not a readable DICOM file (") + status.text() +
-                                  ")");
-  }
-  E_TransferSyntax xfer = file.getDataset()->getOriginalXfer();
-  if (!needs_gdcm(xfer)) {
-    Result<Image> decoded = decode_loaded(file, path);
-    if (decoded.ok()) return decoded;
-    DcmXfer info(xfer);
-    if (!info.isEncapsulated()) return decoded;  // nothing another decoder could do
-  }
-  // DCMTK lacks this codec: GDCM decodes into an uncompressed copy, then the same path.
+namespace {
+
+// Decodes through GDCM into an uncompressed copy, then the same DCMTK path.
+Result<Image> read_via_gdcm(const fs::path& path, const std::string& dcmtk_error) {
   char temp_name[] = "/tmp/medpipe-dicom-XXXXXX";
   int fd = ::mkstemp(temp_name);
   if (fd < 0) return Result<Image>::failure("cannot create a temporary file to decode with GDCM");
   ::close(fd);
   std::string error = gdcm_decompress(path, temp_name);
-  Result<Image> result = Result<Image>::failure(error);
+  Result<Image> result = Result<Image>::failure(dcmtk_error.empty() ? error : dcmtk_error);
   if (error.empty()) {
     DcmFileFormat plain;
-    if (plain.loadFile(temp_name).good()) {
-      result = decode_loaded(plain, path);
-    } else {
-      result = Result<Image>::failure("GDCM's decoded copy cannot be read back");
-    }
+    if (plain.loadFile(temp_name).good()) result = decode_loaded(plain, path);
   }
   std::remove(temp_name);
   return result;
+}
+
+// DCMTK swaps big-endian OW pixel data as 16-bit words, which leaves the two halves of each
+// 32-bit sample in the wrong order: put them back.
+void fix_big_endian_32bit(DcmDataset* ds, E_TransferSyntax xfer) {
+  Uint16 bits_allocated = 0;
+  ds->findAndGetUint16(DCM_BitsAllocated, bits_allocated);
+  if (xfer != EXS_BigEndianExplicit || bits_allocated != 32) return;
+  DcmElement* element = nullptr;
+  Uint16* words = nullptr;
+  if (ds->findAndGetElement(DCM_PixelData, element).bad() || element->getUint16Array(words).bad()) return;
+  unsigned long count = element->getLength() / 2;
+  for (unsigned long i = 0; i + 1 < count; i += 2) std::swap(words[i], words[i + 1]);
+}
+
+}  // namespace
+
+Result<Image> read_dicom(const fs::path& path) {
+  register_codecs_once();
+  DcmFileFormat file;
+  OFCondition status = file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
+  if (status.bad()) {
+    return Result<Image>::failure(std::string("not a readable DICOM file (") + status.text() + ")");
+  }
+  DcmDataset* ds = file.getDataset();
+  E_TransferSyntax xfer = ds->getOriginalXfer();
+  // MEDPIPE_DICOM_DECODER=gdcm decodes every file with GDCM (for cross-checks).
+  const char* decoder = std::getenv("MEDPIPE_DICOM_DECODER");
+  bool force_gdcm = decoder && std::string(decoder) == "gdcm";
+  if (needs_gdcm(xfer) || force_gdcm) return read_via_gdcm(path, "");
+  fix_big_endian_32bit(ds, xfer);
+  Result<Image> decoded = decode_loaded(file, path);
+  if (decoded.ok() || !DcmXfer(xfer).isEncapsulated()) return decoded;
+  return read_via_gdcm(path, decoded.error());  // a codec DCMTK lacks
 }
 
 }  // namespace medpipe::io_detail

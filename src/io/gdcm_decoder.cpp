@@ -2,12 +2,15 @@
 #include <gdcmImageChangeTransferSyntax.h>
 #include <gdcmImageReader.h>
 #include <gdcmImageWriter.h>
+#include <gdcmTrace.h>
 
 #include "io/formats.h"
 
 namespace medpipe::io_detail {
 
 std::string gdcm_decompress(const fs::path& path, const fs::path& out_path) {
+  gdcm::Trace::SetWarning(false);  // our message names the file and the problem
+  gdcm::Trace::SetError(false);
   gdcm::ImageReader reader;
   reader.SetFileName(path.c_str());
   if (!reader.Read()) return "not a DICOM image GDCM can read";
