@@ -34,6 +34,7 @@ TrainSettings train_settings(const Config& c, int num_classes, const std::string
   s.lr_schedule = c.lr_schedule;
   s.select_metric = c.select_metric;
   s.class_weights = c.class_weights;
+  s.tta = c.tta;
   s.augment = {c.augment, c.augment_rotation_deg, c.augment_shift_fraction, true, c.augment_vflip};
   s.seed = static_cast<std::uint64_t>(c.seed);
   s.num_classes = num_classes;
@@ -85,7 +86,7 @@ int train_stage(const Config& config) {
 int predict_stage(const Config& config) {
   auto start = Clock::now();
   InferenceSetup run = prepare_inference(config);
-  Predictions predictions = predict(run.model, run.images);
+  Predictions predictions = predict(run.model, run.images, config.tta);
   write_predictions(config.results_dir(), predictions);
   write_skipped_csv(config.results_dir(), run.skipped);
   log_event("stage_end", {{"stage", "predict"}, {"images", predictions.images.size()},

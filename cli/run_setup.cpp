@@ -54,10 +54,12 @@ std::pair<int, int> infer_input_shape(const Config& config, const std::vector<Sa
   return {channels, size};
 }
 
-void check_channels_agree(const Config& config, const TensorCache& cache) {
+void check_channels_agree(const Config& config, const std::vector<const TensorCache*>& caches) {
   if (config.num_channels != 0) return;
   std::map<int, std::vector<std::string>> by_channels;
-  for (std::size_t i : cache.usable()) by_channels[cache.source_channels()[i]].push_back(cache.samples()[i].name);
+  for (const TensorCache* cache : caches) {
+    for (std::size_t i : cache->usable()) by_channels[cache->source_channels()[i]].push_back(cache->samples()[i].name);
+  }
   if (by_channels.size() <= 1) return;
   std::string detail;
   for (const auto& [c, names] : by_channels) {
@@ -112,11 +114,11 @@ RunSetup prepare_training(const Config& config) {
   if (spec.normalize == "auto") spec.normalize = config.pretrained.empty() ? "zscore" : "imagenet";
   int workers = config.resolved_workers();
   RunSetup run{TensorCache::build(train.samples, spec, cache_dir(config), workers, "preprocess"), std::nullopt,
-               ModelSpec{arch, channels, train.num_classes, size, config.hidden_units, config.cnn_width, config.dropout}, {}};
+               ModelSpec{arch, channels, train.num_classes, size, config.hidden_units, config.cnn_width, config.cnn_blocks, config.dropout}, {}};
   if (!val_samples.empty()) run.val = TensorCache::build(val_samples, spec, cache_dir(config), workers, "preprocess val");
   add_skipped(run.skipped, run.train);
   if (run.val) add_skipped(run.skipped, *run.val);
-  check_channels_agree(config, run.train);
+  check_channels_agree(config, {&run.train, run.val ? &*run.val : &run.train});
   require_usable(run.train, "images_bucket");
   write_skipped_csv(config.model_dir(), run.skipped);
   return run;

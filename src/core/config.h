@@ -33,6 +33,9 @@ namespace medpipe {
   X(std::string, arch, "auto", "mlp, cnn, alexnet (auto: cnn up to 64 px, alexnet above)")       \
   X(int, hidden_units, 256, "hidden units of the mlp")                                           \
   X(int, cnn_width, 32, "channels of the cnn's first stage (doubled per stage)")                 \
+  X(int, cnn_blocks, 2, "residual blocks per stage of the cnn (3 stages)")                       \
+  X(bool, tta, true, "test-time augmentation: average the predictions of the image and its "     \
+                     "horizontal mirror (validation and inference)")                             \
   X(double, dropout, 0.2, "dropout before the last layer of mlp and cnn")                        \
   X(std::string, pretrained, "", "weights to start from: TorchScript or a saved state dict")     \
   X(std::string, finetune, "all", "all: train every layer; last3: only the last three "          \

@@ -39,14 +39,14 @@ int Predictions::predicted(std::size_t i) const {
   return static_cast<int>(std::max_element(row, row + num_classes) - row);
 }
 
-Predictions predict(LoadedModel& model, const TensorCache& cache) {
+Predictions predict(LoadedModel& model, const TensorCache& cache, bool mirror_average) {
   Predictions out;
   out.num_classes = model.num_classes;
   for (std::size_t i : cache.usable()) {
     out.images.push_back(cache.samples()[i].name);
     out.truth.push_back(cache.samples()[i].label);
   }
-  out.probabilities = predict_probabilities(model.module, cache, cache.usable(), model.num_classes);
+  out.probabilities = predict_probabilities(model.module, cache, cache.usable(), model.num_classes, mirror_average);
   return out;
 }
 

@@ -27,7 +27,7 @@ struct Predictions {
   int predicted(std::size_t i) const;
 };
 
-Predictions predict(LoadedModel& model, const TensorCache& cache);
+Predictions predict(LoadedModel& model, const TensorCache& cache, bool mirror_average);
 
 // <image>.json {"image","prediction","probabilities"} for each image and predictions.csv
 // (image,prediction,prob_0..prob_{K-1}), all atomic.

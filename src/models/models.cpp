@@ -66,17 +66,19 @@ void define_mlp(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
          << "    return torch.linear(h, self.fc2_weight, self.fc2_bias)\n";
 }
 
-// A small ResNet for 28-64 px: stem, three stages of one basic block (stride 1, 2, 2).
+// A small ResNet for 28-64 px: stem, three stages of `cnn_blocks` basic blocks (the first of
+// each stage with stride 1, 2, 2).
 void define_cnn(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
   const int w = s.cnn_width;
   b.conv_bn("stem", s.in_channels, w, 3);
   b.code << kConvBnHelper << "\ndef forward(self, x):\n"
          << "    h = torch.relu(" << ScriptBuilder::cbn("x", "stem", 1, 1) << ")\n";
   int in = w;
-  for (int stage = 0; stage < 3; ++stage) {
+  for (int block = 0; block < 3 * s.cnn_blocks; ++block) {
+    int stage = block / s.cnn_blocks;
     int out = w << stage;
-    int stride = stage == 0 ? 1 : 2;
-    std::string n = "s" + std::to_string(stage + 1);
+    int stride = stage > 0 && block % s.cnn_blocks == 0 ? 2 : 1;
+    std::string n = "s" + std::to_string(stage + 1) + (block % s.cnn_blocks ? "_" + std::to_string(block % s.cnn_blocks) : "");
     b.conv_bn(n + "a", in, out, 3);
     b.conv_bn(n + "b", out, out, 3);
     b.code << "    y = torch.relu(" << ScriptBuilder::cbn("h", n + "a", stride, 1) << ")\n"
@@ -125,7 +127,7 @@ void define_alexnet(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b)
 nlohmann::json model_spec_to_json(const ModelSpec& s) {
   return {{"arch", s.arch},         {"in_channels", s.in_channels}, {"num_classes", s.num_classes},
           {"image_size", s.image_size}, {"hidden_units", s.hidden_units},
-          {"cnn_width", s.cnn_width}, {"dropout", s.dropout}};
+          {"cnn_width", s.cnn_width}, {"cnn_blocks", s.cnn_blocks}, {"dropout", s.dropout}};
 }
 
 ModelSpec model_spec_from_json(const nlohmann::json& j) {
@@ -136,6 +138,7 @@ ModelSpec model_spec_from_json(const nlohmann::json& j) {
   s.image_size = j.at("image_size").get<int>();
   s.hidden_units = j.value("hidden_units", 256);
   s.cnn_width = j.value("cnn_width", 32);
+  s.cnn_blocks = j.value("cnn_blocks", 1);
   s.dropout = j.value("dropout", 0.2);
   return s;
 }

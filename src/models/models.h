@@ -14,6 +14,7 @@ struct ModelSpec {
   int image_size = 64;
   int hidden_units = 256;  // mlp
   int cnn_width = 32;      // cnn: channels of the first stage, doubled per stage
+  int cnn_blocks = 2;      // cnn: residual blocks per stage
   double dropout = 0.2;
 };
 

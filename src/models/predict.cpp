@@ -18,7 +18,7 @@ at::Tensor load_batch(const TensorCache& cache, const std::vector<std::size_t>& 
 
 std::vector<double> predict_probabilities(torch::jit::Module& module, const TensorCache& cache,
                                           const std::vector<std::size_t>& indices,
-                                          int num_classes, int batch_size) {
+                                          int num_classes, bool mirror_average, int batch_size) {
   module.eval();
   torch::NoGradGuard no_grad;
   std::vector<double> out;
@@ -26,12 +26,18 @@ std::vector<double> predict_probabilities(torch::jit::Module& module, const Tens
   for (std::size_t start = 0; start < indices.size(); start += batch_size) {
     std::size_t end = std::min(indices.size(), start + batch_size);
     std::vector<std::size_t> chunk(indices.begin() + start, indices.begin() + end);
-    at::Tensor logits = module.forward({load_batch(cache, chunk)}).toTensor();
+    at::Tensor input = load_batch(cache, chunk);
+    at::Tensor logits = module.forward({input}).toTensor();
     if (logits.dim() != 2 || logits.size(1) != num_classes) {
       throw RunError("the model's output has shape " + std::to_string(logits.dim()) +
                      "-d; expected [batch, " + std::to_string(num_classes) + "]");
     }
-    at::Tensor probs = at::softmax(logits.to(at::kDouble), 1).contiguous();
+    at::Tensor probs = at::softmax(logits.to(at::kDouble), 1);
+    if (mirror_average) {
+      at::Tensor mirrored = module.forward({input.flip({3})}).toTensor();
+      probs = (probs + at::softmax(mirrored.to(at::kDouble), 1)) / 2;
+    }
+    probs = probs.contiguous();
     const double* p = probs.data_ptr<double>();
     out.insert(out.end(), p, p + probs.numel());
   }

@@ -89,11 +89,11 @@ void restore(torch::jit::Module& module, const std::vector<at::Tensor>& state) {
   for (const auto& b : module.named_buffers(true)) b.value.copy_(state[i++]);
 }
 
-nlohmann::json validate(torch::jit::Module& module, const TensorCache& val, int num_classes) {
+nlohmann::json validate(torch::jit::Module& module, const TensorCache& val, int num_classes, bool tta) {
   ClassificationInput input;
   input.num_classes = num_classes;
   for (std::size_t i : val.usable()) input.truth.push_back(val.samples()[i].label);
-  input.probabilities = predict_probabilities(module, val, val.usable(), num_classes);
+  input.probabilities = predict_probabilities(module, val, val.usable(), num_classes, tta);
   return classification_metrics(input);
 }
 
@@ -165,7 +165,7 @@ TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& tra
                              {"samples_per_s", train.usable().size() / std::max(1e-9, train_seconds)}};
     bool improved = true;
     if (val && !val->usable().empty()) {
-      nlohmann::json metrics = validate(module, *val, s.num_classes);
+      nlohmann::json metrics = validate(module, *val, s.num_classes, s.tta);
       record["val_loss"] = metrics["log_loss"];
       record["val_accuracy"] = metrics["accuracy"];
       record["val_auc"] = metrics["roc_auc"];

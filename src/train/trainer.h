@@ -21,6 +21,7 @@ struct TrainSettings {
   std::string lr_schedule = "cosine";
   std::string select_metric = "auc";  // auc | loss | accuracy
   bool class_weights = false;
+  bool tta = true;  // validation averages each image with its mirror
   AugmentSpec augment;
   std::uint64_t seed = 42;
   int num_classes = 2;
