@@ -28,7 +28,8 @@ target_link_libraries(medpipe_preprocess PUBLIC medpipe_data PRIVATE ${OPENCV_IM
 
 # The stages that use LibTorch share one precompiled header.
 add_library(medpipe_models STATIC ${SRC}/models/models.cpp ${SRC}/models/weights.cpp ${SRC}/models/predict.cpp)
-target_link_libraries(medpipe_models PUBLIC medpipe_preprocess ${TORCH_LIBRARIES})
+find_package(ZLIB REQUIRED)
+target_link_libraries(medpipe_models PUBLIC medpipe_preprocess ${TORCH_LIBRARIES} PRIVATE ZLIB::ZLIB)
 target_precompile_headers(medpipe_models PRIVATE ${SRC}/models/torch_pch.h)
 
 add_library(medpipe_metrics STATIC ${SRC}/metrics/classification.cpp)
