@@ -35,6 +35,7 @@ TrainSettings train_settings(const Config& c, int num_classes, const std::string
   s.select_metric = c.select_metric;
   s.class_weights = c.class_weights;
   s.tta = c.tta;
+  s.ema_decay = c.ema_decay;
   s.augment = {c.augment, c.augment_rotation_deg, c.augment_shift_fraction, true, c.augment_vflip};
   s.seed = static_cast<std::uint64_t>(c.seed);
   s.num_classes = num_classes;

@@ -249,6 +249,7 @@ void validate_config(const Config& c) {
   require_range("weight_decay", c.weight_decay, 0, 1);
   require_range("val_fraction", c.val_fraction, 0, 0.9);
   require_range("dropout", c.dropout, 0, 0.95);
+  require_range("ema_decay", c.ema_decay, 0, 0.99999);
   require_range("image_size", c.image_size, 0, 4096);
   require_range("threads", c.threads, 0, 1024);
   require_range("hidden_units", c.hidden_units, 1, 1 << 20);

@@ -62,6 +62,8 @@ namespace medpipe {
   X(double, weight_decay, 5e-4, "L2 weight decay")                                               \
   X(std::string, lr_schedule, "cosine", "cosine (to 0 over the epochs) or constant")             \
   X(bool, class_weights, false, "weight the loss by inverse class frequency")                    \
+  X(double, ema_decay, 0.99, "validate and keep an exponential moving average of the weights "   \
+                             "with this decay per step (0: the raw weights)")                    \
   X(std::string, val_images_bucket, "", "validation images (default: a stratified part of "      \
                                         "the training set)")                                     \
   X(std::string, val_labels, "", "validation labels CSV")                                        \

@@ -48,6 +48,8 @@ void Progress::finish() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (finished_) return;
   finished_ = true;
+  bool already_shown = !tty_ && last_reported_ == done_ && done_ > 0;
+  if (already_shown) return;  // the plain line for 100% is out already
   draw(true);
 }
 

@@ -89,6 +89,37 @@ void restore(torch::jit::Module& module, const std::vector<at::Tensor>& state) {
   for (const auto& b : module.named_buffers(true)) b.value.copy_(state[i++]);
 }
 
+// An exponential moving average of every parameter and buffer, updated after each step.
+class WeightAverage {
+ public:
+  WeightAverage(torch::jit::Module& module, double decay) : decay_(decay) {
+    if (decay_ > 0) average_ = snapshot(module);
+  }
+  void update(torch::jit::Module& module) {
+    if (decay_ <= 0) return;
+    torch::NoGradGuard no_grad;
+    std::size_t i = 0;
+    for (const auto& p : module.named_parameters(true)) average_[i++].mul_(decay_).add_(p.value.detach(), 1 - decay_);
+    for (const auto& b : module.named_buffers(true)) {
+      if (b.value.is_floating_point()) average_[i].mul_(decay_).add_(b.value, 1 - decay_);
+      ++i;
+    }
+  }
+  // Runs `work` with the averaged weights in the module, then puts the raw ones back.
+  template <class Work>
+  void with_average(torch::jit::Module& module, Work work) {
+    if (decay_ <= 0) return work();
+    std::vector<at::Tensor> raw = snapshot(module);
+    restore(module, average_);
+    work();
+    restore(module, raw);
+  }
+
+ private:
+  double decay_;
+  std::vector<at::Tensor> average_;
+};
+
 nlohmann::json validate(torch::jit::Module& module, const TensorCache& val, int num_classes, bool tta) {
   ClassificationInput input;
   input.num_classes = num_classes;
@@ -100,7 +131,7 @@ nlohmann::json validate(torch::jit::Module& module, const TensorCache& val, int 
 // One pass over the training set; returns the mean loss. The next batch is prepared while
 // the current one computes.
 double run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
-                 const TensorCache& train, const std::vector<int>& labels, const at::Tensor& weights,
+                 WeightAverage& average, const TensorCache& train, const std::vector<int>& labels, const at::Tensor& weights,
                  const TrainSettings& s, int epoch, Progress& progress, std::size_t& step,
                  std::size_t total_steps) {
   module.train();
@@ -125,6 +156,7 @@ double run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
     at::Tensor loss = at::cross_entropy_loss(logits, target, weights);
     loss.backward();
     optimizer.step();
+    average.update(module);
     double value = loss.item<double>();
     if (!std::isfinite(value)) {
       throw RunError("training diverged (loss " + std::to_string(value) + " at epoch " +
@@ -156,30 +188,33 @@ TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& tra
   std::vector<at::Tensor> best_state;
   double best_score = -1e300;
   Progress progress("train", total_steps, "step");
+  WeightAverage average(module, s.ema_decay);
   auto start = Clock::now();
   for (int epoch = 0; epoch < s.epochs; ++epoch) {
     auto epoch_start = Clock::now();
-    double loss = run_epoch(module, *optimizer, train, labels, weights, s, epoch, progress, step, total_steps);
+    double loss = run_epoch(module, *optimizer, average, train, labels, weights, s, epoch, progress, step, total_steps);
     double train_seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     nlohmann::json record = {{"epoch", epoch + 1}, {"train_loss", loss}, {"seconds", train_seconds},
                              {"samples_per_s", train.usable().size() / std::max(1e-9, train_seconds)}};
-    bool improved = true;
-    if (val && !val->usable().empty()) {
-      nlohmann::json metrics = validate(module, *val, s.num_classes, s.tta);
-      record["val_loss"] = metrics["log_loss"];
-      record["val_accuracy"] = metrics["accuracy"];
-      record["val_auc"] = metrics["roc_auc"];
-      double score = selection_score(metrics, s.select_metric);
-      improved = score > best_score;
-      if (improved) {
-        best_score = score;
-        outcome.best_metrics = metrics;
+    average.with_average(module, [&] {
+      bool improved = true;
+      if (val && !val->usable().empty()) {
+        nlohmann::json metrics = validate(module, *val, s.num_classes, s.tta);
+        record["val_loss"] = metrics["log_loss"];
+        record["val_accuracy"] = metrics["accuracy"];
+        record["val_auc"] = metrics["roc_auc"];
+        double score = selection_score(metrics, s.select_metric);
+        improved = score > best_score;
+        if (improved) {
+          best_score = score;
+          outcome.best_metrics = metrics;
+        }
       }
-    }
-    if (improved) {
-      best_state = snapshot(module);
-      outcome.best_epoch = epoch + 1;
-    }
+      if (improved) {
+        best_state = snapshot(module);
+        outcome.best_epoch = epoch + 1;
+      }
+    });
     outcome.history.push_back(record);
     log_event("epoch_end", record);
     log_debug("epoch " + std::to_string(epoch + 1) + ": " + record.dump());

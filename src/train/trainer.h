@@ -22,6 +22,7 @@ struct TrainSettings {
   std::string select_metric = "auc";  // auc | loss | accuracy
   bool class_weights = false;
   bool tta = true;  // validation averages each image with its mirror
+  double ema_decay = 0.99;  // validate and keep an EMA of the weights (0: raw weights)
   AugmentSpec augment;
   std::uint64_t seed = 42;
   int num_classes = 2;

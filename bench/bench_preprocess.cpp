@@ -1,0 +1,51 @@
+// Preprocessing throughput: decode (DICOM with rescale, or PNG), convert channels, resize,
+// normalise, for every file of a folder, with N worker threads. The Python peer
+// (bench/preprocess_peer.py) does the same steps on the same files.
+//   bench_preprocess --benchmark_format=json   (MEDPIPE_BENCH_DIR: the folder; SIZE: output px)
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "data/pairing.h"
+#include "io/image_io.h"
+#include "preprocess/preprocess.h"
+
+namespace {
+
+std::vector<medpipe::Sample> files() {
+  const char* dir = std::getenv("MEDPIPE_BENCH_DIR");
+  return medpipe::list_images(dir ? dir : "bench-data/dicom", "MEDPIPE_BENCH_DIR");
+}
+
+void preprocess_folder(benchmark::State& state) {
+  static const std::vector<medpipe::Sample> samples = files();
+  const int threads = static_cast<int>(state.range(0));
+  const char* size = std::getenv("SIZE");
+  medpipe::PreprocessSpec spec{1, size ? std::atoi(size) : 224, "stretch", "zscore"};
+  for (auto _ : state) {
+    std::atomic<std::size_t> next{0};
+    std::atomic<double> checksum{0};
+    auto work = [&] {
+      for (std::size_t i = next++; i < samples.size(); i = next++) {
+        auto image = medpipe::read_image(samples[i].path);
+        auto chw = medpipe::preprocess_image(image.value(), spec);
+        double c = checksum.load();
+        checksum.compare_exchange_weak(c, c + chw.value()[0]);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+    for (auto& t : pool) t.join();
+    benchmark::DoNotOptimize(checksum.load());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * samples.size()));
+  state.counters["threads"] = threads;
+}
+
+BENCHMARK(preprocess_folder)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+}  // namespace
+
+BENCHMARK_MAIN();
