@@ -100,17 +100,35 @@ class WeightAverage {
     torch::NoGradGuard no_grad;
     std::size_t i = 0;
     for (const auto& p : module.named_parameters(true)) average_[i++].mul_(decay_).add_(p.value.detach(), 1 - decay_);
-    for (const auto& b : module.named_buffers(true)) {
-      if (b.value.is_floating_point()) average_[i].mul_(decay_).add_(b.value, 1 - decay_);
-      ++i;
+  }
+
+ private:
+  static void restore_parameters(torch::jit::Module& module, const std::vector<at::Tensor>& state) {
+    torch::NoGradGuard no_grad;
+    std::size_t i = 0;
+    for (const auto& p : module.named_parameters(true)) p.value.copy_(state[i++]);
+  }
+  // Batch norm's momentum is 0.1: 30 batches leave 0.9^30 = 4% of the previous statistics.
+  static void recalibrate_batch_norm(torch::jit::Module& module, const TensorCache& train) {
+    if (module.named_buffers(true).size() == 0) return;
+    torch::NoGradGuard no_grad;
+    module.train();
+    auto batches = epoch_batches(train.usable(), 64, 0, 0);
+    for (std::size_t b = 0; b < std::min<std::size_t>(30, batches.size() * 3); ++b) {
+      module.forward({load_batch(train, batches[b % batches.size()])});
     }
   }
-  // Runs `work` with the averaged weights in the module, then puts the raw ones back.
+
+ public:
+  // Runs `work` with the averaged weights in the module, then puts the raw ones back. Batch
+  // norm statistics belong to the weights that produced them, so the raw ones are kept and
+  // refreshed for the averaged weights by forward passes over (unaugmented) training batches.
   template <class Work>
-  void with_average(torch::jit::Module& module, Work work) {
+  void with_average(torch::jit::Module& module, const TensorCache& train, Work work) {
     if (decay_ <= 0) return work();
     std::vector<at::Tensor> raw = snapshot(module);
-    restore(module, average_);
+    restore_parameters(module, average_);
+    recalibrate_batch_norm(module, train);
     work();
     restore(module, raw);
   }
@@ -196,7 +214,7 @@ TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& tra
     double train_seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     nlohmann::json record = {{"epoch", epoch + 1}, {"train_loss", loss}, {"seconds", train_seconds},
                              {"samples_per_s", train.usable().size() / std::max(1e-9, train_seconds)}};
-    average.with_average(module, [&] {
+    average.with_average(module, train, [&] {
       bool improved = true;
       if (val && !val->usable().empty()) {
         nlohmann::json metrics = validate(module, *val, s.num_classes, s.tta);
