@@ -12,10 +12,13 @@ namespace medpipe::cli {
 
 namespace {
 
+// The first non-empty line: library messages carry a C++ trace after it.
 std::string first_line(const char* text) {
   std::string s(text ? text : "");
-  auto end = s.find('\n');
-  return end == std::string::npos ? s : s.substr(0, end);
+  auto begin = s.find_first_not_of("\n ");
+  if (begin == std::string::npos) return "unknown error";
+  auto end = s.find('\n', begin);
+  return s.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
 }
 
 std::string event_keys_help() {

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "infer/predictor.h"
 #include "metrics/classification.h"
+#include "models/predict.h"
 #include "report/report.h"
 #include "train/trainer.h"
 
@@ -61,14 +62,13 @@ nlohmann::json evaluate_predictions(const Config& config, const Predictions& p, 
   return metrics;
 }
 
-}  // namespace
 
-int train_stage(const Config& config) {
-  auto start = Clock::now();
-  RunSetup run = prepare_training(config);
-  ModelSpec spec = run.model_spec;
-  torch::jit::Module module = build_model(spec, static_cast<std::uint64_t>(config.seed));
+// One network of the run (member k of an ensemble), initialised, loaded and trained.
+torch::jit::Module train_member(const Config& config, const RunSetup& run, int member, TrainOutcome& outcome) {
+  const ModelSpec& spec = run.model_spec;
+  torch::jit::Module module = build_model(spec, static_cast<std::uint64_t>(config.seed + member), member);
   TrainSettings settings = train_settings(config, spec.num_classes, config.model_dir());
+  settings.seed = static_cast<std::uint64_t>(config.seed + member);
   if (!config.pretrained.empty()) load_pretrained(module, config.pretrained);
   if (config.finetune == "last3") {
     settings.trainable = last3_parameter_names(spec);
@@ -76,9 +76,49 @@ int train_stage(const Config& config) {
       reinitialise_linear(module, settings.trainable[i], settings.trainable[i + 1]);
     }
   }
+  outcome = train_classifier(module, run.train, run.val ? &*run.val : nullptr, settings);
+  return module;
+}
+
+// The members' outcomes as one: histories tagged by member, validation of the ensemble.
+TrainOutcome combine_outcomes(const std::vector<TrainOutcome>& members, torch::jit::Module& ensemble,
+                              const RunSetup& run, const Config& config) {
+  if (members.size() == 1) return members[0];
+  TrainOutcome out;
+  for (std::size_t k = 0; k < members.size(); ++k) {
+    for (auto record : members[k].history) {
+      record["member"] = k;
+      out.history.push_back(record);
+    }
+    out.seconds += members[k].seconds;
+  }
+  out.best_epoch = members[0].best_epoch;
+  out.samples_per_second = members[0].samples_per_second;
+  if (run.val && !run.val->usable().empty()) {
+    ClassificationInput input;
+    input.num_classes = run.model_spec.num_classes;
+    for (std::size_t i : run.val->usable()) input.truth.push_back(run.val->samples()[i].label);
+    input.probabilities = predict_probabilities(ensemble, *run.val, run.val->usable(), input.num_classes, config.tta);
+    out.best_metrics = classification_metrics(input);
+  }
+  return out;
+}
+
+}  // namespace
+
+int train_stage(const Config& config) {
+  auto start = Clock::now();
+  RunSetup run = prepare_training(config);
   log_event("stage_start", {{"stage", "train"}, {"train_images", run.train.usable().size()},
                             {"val_images", run.val ? run.val->usable().size() : 0}});
-  TrainOutcome outcome = train_classifier(module, run.train, run.val ? &*run.val : nullptr, settings);
+  std::vector<torch::jit::Module> members;
+  std::vector<TrainOutcome> outcomes(config.ensemble);
+  for (int k = 0; k < config.ensemble; ++k) {
+    if (config.ensemble > 1) log_info("ensemble member " + std::to_string(k + 1) + "/" + std::to_string(config.ensemble));
+    members.push_back(train_member(config, run, k, outcomes[k]));
+  }
+  torch::jit::Module module = build_ensemble(members);
+  TrainOutcome outcome = combine_outcomes(outcomes, module, run, config);
   save_trained_model(config, run, module, outcome, seconds_since(start));
   log_event("stage_end", {{"stage", "train"}, {"seconds", seconds_since(start)}, {"best_epoch", outcome.best_epoch}});
   return 0;

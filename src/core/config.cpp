@@ -255,6 +255,7 @@ void validate_config(const Config& c) {
   require_range("hidden_units", c.hidden_units, 1, 1 << 20);
   require_range("cnn_width", c.cnn_width, 4, 1024);
   require_range("cnn_blocks", c.cnn_blocks, 1, 16);
+  require_range("ensemble", c.ensemble, 1, 32);
   if (c.ct_window_width <= 0) {
     throw UsageError("event key 'ct_window_width' must be positive (HU)");
   }

@@ -37,6 +37,8 @@ namespace medpipe {
   X(bool, tta, true, "test-time augmentation: average the predictions of the image and its "     \
                      "horizontal mirror (validation and inference)")                             \
   X(double, dropout, 0.2, "dropout before the last layer of mlp and cnn")                        \
+  X(int, ensemble, 1, "train N networks (seeds seed..seed+N-1) and average their "               \
+                     "probabilities in one model.pt")                                            \
   X(std::string, pretrained, "", "weights to start from: TorchScript or a saved state dict")     \
   X(std::string, finetune, "all", "all: train every layer; last3: only the last three "          \
                                   "fully-connected layers, re-initialised")                      \

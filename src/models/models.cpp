@@ -53,7 +53,7 @@ class ScriptBuilder {
 const char* kConvBnHelper = R"(
 def cbn(self, x, w, g, b, rm, rv, stride: int, pad: int):
     y = torch.conv2d(x, w, None, [stride, stride], [pad, pad])
-    return torch.batch_norm(y, g, b, rm, rv, self.training, 0.1, 1e-05, False)
+    return torch.batch_norm(y, g, b, rm, rv, self.training, self.bn_momentum, 1e-05, False)
 )";
 
 void define_mlp(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
@@ -70,6 +70,7 @@ void define_mlp(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
 // each stage with stride 1, 2, 2).
 void define_cnn(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
   const int w = s.cnn_width;
+  m.register_attribute("bn_momentum", c10::FloatType::get(), 0.1);
   b.conv_bn("stem", s.in_channels, w, 3);
   b.code << kConvBnHelper << "\ndef forward(self, x):\n"
          << "    h = torch.relu(" << ScriptBuilder::cbn("x", "stem", 1, 1) << ")\n";
@@ -148,10 +149,10 @@ std::string resolve_arch(const std::string& arch, int image_size) {
   return image_size <= 64 ? "cnn" : "alexnet";
 }
 
-torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed) {
+torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed, int member) {
   torch::manual_seed(seed);
   torch::NoGradGuard no_grad;
-  torch::jit::Module module("MedpipeNet_" + spec.arch);
+  torch::jit::Module module("MedpipeNet_" + spec.arch + (member > 0 ? "_member" + std::to_string(member) : ""));
   module.register_attribute("training", c10::BoolType::get(), true);
   ScriptBuilder builder(module);
   if (spec.arch == "mlp") {
@@ -169,6 +170,23 @@ torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed) {
   }
   module.define(builder.code.str());
   return module;
+}
+
+torch::jit::Module build_ensemble(const std::vector<torch::jit::Module>& members) {
+  if (members.size() == 1) return members[0];
+  torch::jit::Module ensemble("MedpipeEnsemble");
+  ensemble.register_attribute("training", c10::BoolType::get(), false);
+  std::ostringstream code;
+  code << "def forward(self, x):\n";
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    std::string name = "member_" + std::to_string(i);
+    ensemble.register_module(name, members[i]);
+    code << (i ? "    p = p + " : "    p = ") << "torch.softmax(self." << name << ".forward(x), 1)\n";
+  }
+  code << "    return torch.log(p / " << members.size() << ".0)\n";
+  ensemble.define(code.str());
+  ensemble.eval();
+  return ensemble;
 }
 
 std::vector<std::string> last3_parameter_names(const ModelSpec& spec) {

@@ -25,7 +25,12 @@ ModelSpec model_spec_from_json(const nlohmann::json& json);
 std::string resolve_arch(const std::string& arch, int image_size);
 
 // A freshly initialised network (PyTorch's default initialisations), seeded by `seed`.
-torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed);
+// `member` > 0 gives the class a distinct name, for ensembles.
+torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed, int member = 0);
+
+// One module averaging the members' probabilities; its output is log(mean softmax), so a
+// softmax of it gives the averaged probabilities.
+torch::jit::Module build_ensemble(const std::vector<torch::jit::Module>& members);
 
 // Names of the parameters of the last three fully-connected layers (alexnet's classifier).
 std::vector<std::string> last3_parameter_names(const ModelSpec& spec);

@@ -108,15 +108,18 @@ class WeightAverage {
     std::size_t i = 0;
     for (const auto& p : module.named_parameters(true)) p.value.copy_(state[i++]);
   }
-  // Batch norm's momentum is 0.1: 30 batches leave 0.9^30 = 4% of the previous statistics.
+  // Exact averages over up to 4 batches of 64: momentum 1/k at the k-th batch (as PyTorch's
+  // update_bn with momentum None).
   static void recalibrate_batch_norm(torch::jit::Module& module, const TensorCache& train) {
-    if (module.named_buffers(true).size() == 0) return;
+    if (!module.hasattr("bn_momentum")) return;
     torch::NoGradGuard no_grad;
     module.train();
     auto batches = epoch_batches(train.usable(), 64, 0, 0);
-    for (std::size_t b = 0; b < std::min<std::size_t>(30, batches.size() * 3); ++b) {
-      module.forward({load_batch(train, batches[b % batches.size()])});
+    for (std::size_t b = 0; b < std::min<std::size_t>(4, batches.size()); ++b) {
+      module.setattr("bn_momentum", 1.0 / static_cast<double>(b + 1));
+      module.forward({load_batch(train, batches[b])});
     }
+    module.setattr("bn_momentum", 0.1);
   }
 
  public:

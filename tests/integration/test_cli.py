@@ -52,6 +52,11 @@ class Cli(MedpipeTestCase):
         write_event(self.path("e.json"), {"images_bucket": "d", "epochs": 2, "batch_size": 4, "cnn_width": 4, "cnn_blocks": 1})
         self.assertDone(self.medpipe("run", "e.json"))
         self.assertDone(self.medpipe("run", "e.json", "--set", "is_train=false"))
+        # evaluate alone, from predictions.csv, gives the same metrics
+        first = json.load(open(self.path("results", "model", "metrics.json")))
+        os.remove(self.path("results", "model", "metrics.json"))
+        self.assertDone(self.medpipe("evaluate", "--images-bucket", "d"))
+        self.assertEqual(json.load(open(self.path("results", "model", "metrics.json"))), first)
         status = self.medpipe("status", "results/model")
         self.assertDone(status)
         self.assertIn("metrics: accuracy", status.stdout)
