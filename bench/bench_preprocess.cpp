@@ -44,7 +44,12 @@ void preprocess_folder(benchmark::State& state) {
   state.counters["threads"] = threads;
 }
 
-BENCHMARK(preprocess_folder)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(preprocess_folder)
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 }  // namespace
 

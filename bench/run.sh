@@ -37,7 +37,7 @@ JSON
     start=$(date +%s.%N)
     "$BUILD_DIR/medpipe" run train.json 2>/dev/null
     end=$(date +%s.%N)
-    echo "{\"seconds\": $(echo "$end - $start" | bc), \"samples\": $((546 * 5))}" >> train_cpp.jsonl
+    echo "{\"seconds\": $($PY -c "print($end - $start)"), \"samples\": $((546 * 5))}" >> train_cpp.jsonl
   done
   for i in $(seq "$REPEATS"); do
     $PY "$HERE/train_peer.py" "$BREAST" models/bench/model.pt 5 2 0 >> train_py_w0.jsonl

@@ -31,7 +31,8 @@ std::string event_keys_help() {
 
 }  // namespace
 
-ConfigFlags::ConfigFlags(CLI::App& command) : values_(std::make_shared<std::map<std::string, std::string>>()) {
+ConfigFlags::ConfigFlags(CLI::App& command)
+    : values_(std::make_shared<std::map<std::string, std::string>>()) {
   for (const auto& field : config_fields()) {
     std::string flag = field.key;
     std::replace(flag.begin(), flag.end(), '_', '-');
@@ -66,8 +67,10 @@ Config resolve_config(const std::string& event_path, const ConfigFlags* flags,
 
 int run_cli(int argc, char** argv) {
   ::umask(077);  // outputs may hold patient images: not world-readable
-  CLI::App app{"medpipe: a folder of medical images and labels in; a trained model, per-image\n"
-               "predictions and an honest evaluation out.", "medpipe"};
+  CLI::App app{
+      "medpipe: a folder of medical images and labels in; a trained model, per-image\n"
+      "predictions and an honest evaluation out.",
+      "medpipe"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "medpipe 0.1.0");
   std::vector<std::pair<CLI::App*, Action>> actions;
@@ -100,7 +103,9 @@ int run_cli(int argc, char** argv) {
     return static_cast<int>(ExitCode::kUsage);
   } catch (const RunError& e) {
     log_event("error", {{"kind", "run"}, {"message", e.what()}});
-    std::fprintf(stderr, "medpipe: failed: %s\nThe run can be resumed by running the same command again.\n", e.what());
+    std::fprintf(stderr,
+                 "medpipe: failed: %s\nThe run can be resumed by running the same command again.\n",
+                 e.what());
     return static_cast<int>(ExitCode::kFailed);
   } catch (const std::exception& e) {  // library errors: their first line, never a trace
     log_event("error", {{"kind", "internal"}, {"message", first_line(e.what())}});

@@ -5,8 +5,9 @@
 namespace medpipe::cli {
 
 Action add_run_command(CLI::App& app) {
-  auto* command = app.add_subcommand("run", "run the pipeline an event describes: training when is_train, "
-                                            "else inference, then evaluation when labels exist");
+  auto* command = app.add_subcommand("run",
+                                     "run the pipeline an event describes: training when is_train, "
+                                     "else inference, then evaluation when labels exist");
   auto event = std::make_shared<std::string>();
   auto overrides = std::make_shared<std::vector<std::string>>();
   command->add_option("event", *event, "the event JSON file (the original pipeline's keys)")

@@ -44,8 +44,9 @@ TrainSettings train_settings(const Config& c, int num_classes, const std::string
   return s;
 }
 
-nlohmann::json evaluate_predictions(const Config& config, const Predictions& p, const SkippedList& skipped,
-                                    const nlohmann::json& history, double seconds) {
+nlohmann::json evaluate_predictions(const Config& config, const Predictions& p,
+                                    const SkippedList& skipped, const nlohmann::json& history,
+                                    double seconds) {
   ClassificationInput input;
   input.num_classes = p.num_classes;
   input.truth = p.truth;
@@ -57,16 +58,18 @@ nlohmann::json evaluate_predictions(const Config& config, const Predictions& p, 
                           config_to_json(config), history, skipped, seconds});
   log_event("metrics", metrics);
   log_info("evaluation: n " + std::to_string(input.truth.size()) + ", accuracy " +
-           std::to_string(metrics["accuracy"].get<double>()) + ", AUC " + metrics["roc_auc"].dump());
+           std::to_string(metrics["accuracy"].get<double>()) + ", AUC " +
+           metrics["roc_auc"].dump());
   log_info("report: " + (dir / "report.html").string());
   return metrics;
 }
 
-
 // One network of the run (member k of an ensemble), initialised, loaded and trained.
-torch::jit::Module train_member(const Config& config, const RunSetup& run, int member, TrainOutcome& outcome) {
+torch::jit::Module train_member(const Config& config, const RunSetup& run, int member,
+                                TrainOutcome& outcome) {
   const ModelSpec& spec = run.model_spec;
-  torch::jit::Module module = build_model(spec, static_cast<std::uint64_t>(config.seed + member), member);
+  torch::jit::Module module =
+      build_model(spec, static_cast<std::uint64_t>(config.seed + member), member);
   TrainSettings settings = train_settings(config, spec.num_classes, config.model_dir());
   settings.seed = static_cast<std::uint64_t>(config.seed + member);
   if (!config.pretrained.empty()) load_pretrained(module, config.pretrained);
@@ -81,8 +84,9 @@ torch::jit::Module train_member(const Config& config, const RunSetup& run, int m
 }
 
 // The members' outcomes as one: histories tagged by member, validation of the ensemble.
-TrainOutcome combine_outcomes(const std::vector<TrainOutcome>& members, torch::jit::Module& ensemble,
-                              const RunSetup& run, const Config& config) {
+TrainOutcome combine_outcomes(const std::vector<TrainOutcome>& members,
+                              torch::jit::Module& ensemble, const RunSetup& run,
+                              const Config& config) {
   if (members.size() == 1) return members[0];
   TrainOutcome out;
   for (std::size_t k = 0; k < members.size(); ++k) {
@@ -98,7 +102,8 @@ TrainOutcome combine_outcomes(const std::vector<TrainOutcome>& members, torch::j
     ClassificationInput input;
     input.num_classes = run.model_spec.num_classes;
     for (std::size_t i : run.val->usable()) input.truth.push_back(run.val->samples()[i].label);
-    input.probabilities = predict_probabilities(ensemble, *run.val, run.val->usable(), input.num_classes, config.tta);
+    input.probabilities =
+        predict_probabilities(ensemble, *run.val, run.val->usable(), input.num_classes, config.tta);
     out.best_metrics = classification_metrics(input);
   }
   return out;
@@ -109,18 +114,22 @@ TrainOutcome combine_outcomes(const std::vector<TrainOutcome>& members, torch::j
 int train_stage(const Config& config) {
   auto start = Clock::now();
   RunSetup run = prepare_training(config);
-  log_event("stage_start", {{"stage", "train"}, {"train_images", run.train.usable().size()},
+  log_event("stage_start", {{"stage", "train"},
+                            {"train_images", run.train.usable().size()},
                             {"val_images", run.val ? run.val->usable().size() : 0}});
   std::vector<torch::jit::Module> members;
   std::vector<TrainOutcome> outcomes(config.ensemble);
   for (int k = 0; k < config.ensemble; ++k) {
-    if (config.ensemble > 1) log_info("ensemble member " + std::to_string(k + 1) + "/" + std::to_string(config.ensemble));
+    if (config.ensemble > 1)
+      log_info("ensemble member " + std::to_string(k + 1) + "/" + std::to_string(config.ensemble));
     members.push_back(train_member(config, run, k, outcomes[k]));
   }
   torch::jit::Module module = build_ensemble(members);
   TrainOutcome outcome = combine_outcomes(outcomes, module, run, config);
   save_trained_model(config, run, module, outcome, seconds_since(start));
-  log_event("stage_end", {{"stage", "train"}, {"seconds", seconds_since(start)}, {"best_epoch", outcome.best_epoch}});
+  log_event(
+      "stage_end",
+      {{"stage", "train"}, {"seconds", seconds_since(start)}, {"best_epoch", outcome.best_epoch}});
   return 0;
 }
 
@@ -130,12 +139,15 @@ int predict_stage(const Config& config) {
   Predictions predictions = predict(run.model, run.images, config.tta);
   write_predictions(config.results_dir(), predictions);
   write_skipped_csv(config.results_dir(), run.skipped);
-  log_event("stage_end", {{"stage", "predict"}, {"images", predictions.images.size()},
-                          {"skipped", run.skipped.size()}, {"seconds", seconds_since(start)}});
+  log_event("stage_end", {{"stage", "predict"},
+                          {"images", predictions.images.size()},
+                          {"skipped", run.skipped.size()},
+                          {"seconds", seconds_since(start)}});
   log_info("predictions: " + std::to_string(predictions.images.size()) + " images -> " +
            (fs::path(config.results_dir()) / "predictions.csv").string());
   if (config.has_labels) {
-    evaluate_predictions(config, predictions, run.skipped, run.model.meta.value("history", nlohmann::json::array()),
+    evaluate_predictions(config, predictions, run.skipped,
+                         run.model.meta.value("history", nlohmann::json::array()),
                          seconds_since(start));
   }
   return 0;
@@ -144,7 +156,8 @@ int predict_stage(const Config& config) {
 int evaluate_stage(const Config& config) {
   auto start = Clock::now();
   EvaluationSetup run = prepare_evaluation(config);
-  evaluate_predictions(config, run.predictions, run.skipped, nlohmann::json::array(), seconds_since(start));
+  evaluate_predictions(config, run.predictions, run.skipped, nlohmann::json::array(),
+                       seconds_since(start));
   return 0;
 }
 

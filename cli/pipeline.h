@@ -9,7 +9,7 @@ namespace medpipe::cli {
 int run_pipeline(const Config& config);
 
 int train_stage(const Config& config);
-int predict_stage(const Config& config);  // evaluates too when has_labels
+int predict_stage(const Config& config);   // evaluates too when has_labels
 int evaluate_stage(const Config& config);  // from results_bucket/predictions.csv
 
 }  // namespace medpipe::cli

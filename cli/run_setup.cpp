@@ -27,7 +27,8 @@ void start_run(const Config& config, const fs::path& run_dir, const std::string&
 }
 
 PairedSet labelled_images(const std::string& images_key, const std::string& images_location,
-                          const std::string& labels_key, const std::string& labels, int num_classes) {
+                          const std::string& labels_key, const std::string& labels,
+                          int num_classes) {
   fs::path bucket = resolve_location(images_location, images_key);
   fs::path dir = images_folder(bucket);
   std::vector<Sample> images = list_images(dir, images_key);
@@ -45,11 +46,14 @@ std::pair<int, int> infer_input_shape(const Config& config, const std::vector<Sa
     Result<Image> image = read_image(s.path);
     if (!image) continue;
     if (!channels) channels = image.value().channels == 1 ? 1 : 3;
-    if (!size) size = arch == "alexnet" ? 224 : std::min(64, std::max(image.value().height, image.value().width));
+    if (!size)
+      size = arch == "alexnet" ? 224
+                               : std::min(64, std::max(image.value().height, image.value().width));
   }
   if (!channels || !size) {
-    throw UsageError("none of the " + std::to_string(samples.size()) +
-                     " images could be decoded; check images_bucket holds DICOM, PNG, JPEG or TIFF files");
+    throw UsageError(
+        "none of the " + std::to_string(samples.size()) +
+        " images could be decoded; check images_bucket holds DICOM, PNG, JPEG or TIFF files");
   }
   return {channels, size};
 }
@@ -58,12 +62,14 @@ void check_channels_agree(const Config& config, const std::vector<const TensorCa
   if (config.num_channels != 0) return;
   std::map<int, std::vector<std::string>> by_channels;
   for (const TensorCache* cache : caches) {
-    for (std::size_t i : cache->usable()) by_channels[cache->source_channels()[i]].push_back(cache->samples()[i].name);
+    for (std::size_t i : cache->usable())
+      by_channels[cache->source_channels()[i]].push_back(cache->samples()[i].name);
   }
   if (by_channels.size() <= 1) return;
   std::string detail;
   for (const auto& [c, names] : by_channels) {
-    detail += "\n  " + std::to_string(names.size()) + " image(s) with " + std::to_string(c) + " channel(s), e.g. " + names[0];
+    detail += "\n  " + std::to_string(names.size()) + " image(s) with " + std::to_string(c) +
+              " channel(s), e.g. " + names[0];
   }
   throw UsageError("the images have mixed channel counts:" + detail +
                    "\nset num_channels to 1 (gray) or 3 (RGB) and every image is converted to it");
@@ -88,34 +94,49 @@ void add_skipped(SkippedList& list, const TensorCache& cache) {
 }
 
 fs::path cache_dir(const Config& config) {
-  return config.cache_dir.empty() ? fs::path(config.models_bucket) / ".cache" : fs::path(config.cache_dir);
+  return config.cache_dir.empty() ? fs::path(config.models_bucket) / ".cache"
+                                  : fs::path(config.cache_dir);
 }
 
 }  // namespace
 
 RunSetup prepare_training(const Config& config) {
   if (!config.has_labels) {
-    throw UsageError("event key 'has_labels' is false but 'is_train' is true: training needs labels");
+    throw UsageError(
+        "event key 'has_labels' is false but 'is_train' is true: training needs labels");
   }
-  PairedSet train = labelled_images("images_bucket", config.images_bucket, "labels", config.labels, config.num_classes);
+  PairedSet train = labelled_images("images_bucket", config.images_bucket, "labels", config.labels,
+                                    config.num_classes);
   std::vector<Sample> val_samples;
   if (!config.val_images_bucket.empty()) {
-    PairedSet val = labelled_images("val_images_bucket", config.val_images_bucket, "val_labels", config.val_labels, train.num_classes);
+    PairedSet val = labelled_images("val_images_bucket", config.val_images_bucket, "val_labels",
+                                    config.val_labels, train.num_classes);
     val_samples = std::move(val.samples);
   } else if (config.val_fraction > 0) {
-    auto split = stratified_split(train.samples, config.val_fraction, train.num_classes, static_cast<unsigned>(config.seed));
+    auto split = stratified_split(train.samples, config.val_fraction, train.num_classes,
+                                  static_cast<unsigned>(config.seed));
     train.samples = std::move(split.first);
     val_samples = std::move(split.second);
   }
   start_run(config, config.model_dir(), "train");
-  std::string arch = config.arch == "auto" ? (config.pretrained.empty() ? "cnn" : "alexnet") : config.arch;
+  std::string arch =
+      config.arch == "auto" ? (config.pretrained.empty() ? "cnn" : "alexnet") : config.arch;
   auto [channels, size] = infer_input_shape(config, train.samples, arch);
-  PreprocessSpec spec{channels, size, config.resize, config.normalize, config.ct_window_level, config.ct_window_width};
+  PreprocessSpec spec{channels,
+                      size,
+                      config.resize,
+                      config.normalize,
+                      config.ct_window_level,
+                      config.ct_window_width};
   if (spec.normalize == "auto") spec.normalize = config.pretrained.empty() ? "zscore" : "imagenet";
   int workers = config.resolved_workers();
-  RunSetup run{TensorCache::build(train.samples, spec, cache_dir(config), workers, "preprocess"), std::nullopt,
-               ModelSpec{arch, channels, train.num_classes, size, config.hidden_units, config.cnn_width, config.cnn_blocks, config.dropout}, {}};
-  if (!val_samples.empty()) run.val = TensorCache::build(val_samples, spec, cache_dir(config), workers, "preprocess val");
+  RunSetup run{TensorCache::build(train.samples, spec, cache_dir(config), workers, "preprocess"),
+               std::nullopt,
+               ModelSpec{arch, channels, train.num_classes, size, config.hidden_units,
+                         config.cnn_width, config.cnn_blocks, config.dropout},
+               {}};
+  if (!val_samples.empty())
+    run.val = TensorCache::build(val_samples, spec, cache_dir(config), workers, "preprocess val");
   add_skipped(run.skipped, run.train);
   if (run.val) add_skipped(run.skipped, *run.val);
   check_channels_agree(config, {&run.train, run.val ? &*run.val : &run.train});
@@ -133,10 +154,16 @@ void save_trained_model(const Config& config, const RunSetup& run, torch::jit::M
       {"arch", run.model_spec.arch},
       {"model", model_spec_to_json(run.model_spec)},
       {"num_classes", run.model_spec.num_classes},
-      {"classes", [&] { std::vector<int> k(run.model_spec.num_classes); for (int i = 0; i < k.size(); ++i) k[i] = i; return k; }()},
+      {"classes",
+       [&] {
+         std::vector<int> k(run.model_spec.num_classes);
+         for (int i = 0; i < k.size(); ++i) k[i] = i;
+         return k;
+       }()},
       {"channels", run.model_spec.in_channels},
       {"input_size", {run.model_spec.image_size, run.model_spec.image_size}},
-      {"input", "float32 NCHW after preprocessing; output: logits, apply softmax for probabilities"},
+      {"input",
+       "float32 NCHW after preprocessing; output: logits, apply softmax for probabilities"},
       {"preprocessing", spec_to_json(run.train.spec())},
       {"training", config_to_json(config)},
       {"history", outcome.history},
@@ -149,9 +176,11 @@ void save_trained_model(const Config& config, const RunSetup& run, torch::jit::M
       {"versions", {{"medpipe", "0.1.0"}, {"libtorch", TORCH_VERSION}}}};
   save_module(module, (dir / "model.pt").string());
   atomic_write_text(dir / "model.json", meta.dump(2) + "\n");
-  std::string summary = "model: " + (dir / "model.pt").string() + " (best epoch " + std::to_string(outcome.best_epoch) + ")";
+  std::string summary = "model: " + (dir / "model.pt").string() + " (best epoch " +
+                        std::to_string(outcome.best_epoch) + ")";
   if (!outcome.best_metrics.is_null()) {
-    summary += ", validation accuracy " + outcome.best_metrics["accuracy"].dump() + ", AUC " + outcome.best_metrics["roc_auc"].dump();
+    summary += ", validation accuracy " + outcome.best_metrics["accuracy"].dump() + ", AUC " +
+               outcome.best_metrics["roc_auc"].dump();
   }
   log_info(summary);
 }
@@ -160,13 +189,19 @@ InferenceSetup prepare_inference(const Config& config) {
   LoadedModel model = load_model(config.model_dir());
   std::vector<Sample> samples;
   if (config.has_labels) {
-    samples = labelled_images("images_bucket", config.images_bucket, "labels", config.labels, model.num_classes).samples;
+    samples = labelled_images("images_bucket", config.images_bucket, "labels", config.labels,
+                              model.num_classes)
+                  .samples;
   } else {
-    samples = list_images(images_folder(resolve_location(config.images_bucket, "images_bucket")), "images_bucket");
+    samples = list_images(images_folder(resolve_location(config.images_bucket, "images_bucket")),
+                          "images_bucket");
   }
   start_run(config, config.results_dir(), "predict");
   PreprocessSpec spec = model.preprocess;
-  InferenceSetup run{std::move(model), TensorCache::build(samples, spec, cache_dir(config), config.resolved_workers(), "preprocess"), {}};
+  InferenceSetup run{
+      std::move(model),
+      TensorCache::build(samples, spec, cache_dir(config), config.resolved_workers(), "preprocess"),
+      {}};
   add_skipped(run.skipped, run.images);
   if (run.images.usable().empty()) require_usable(run.images, "images_bucket");
   return run;
@@ -175,15 +210,18 @@ InferenceSetup prepare_inference(const Config& config) {
 EvaluationSetup prepare_evaluation(const Config& config) {
   fs::path csv = fs::path(config.results_dir()) / "predictions.csv";
   if (!fs::exists(csv)) {
-    throw UsageError("no predictions to evaluate: " + csv.string() + " does not exist; run medpipe predict first");
+    throw UsageError("no predictions to evaluate: " + csv.string() +
+                     " does not exist; run medpipe predict first");
   }
   std::vector<CsvRow> rows = read_csv_file(csv);
-  PairedSet labelled = labelled_images("images_bucket", config.images_bucket, "labels", config.labels, config.num_classes);
+  PairedSet labelled = labelled_images("images_bucket", config.images_bucket, "labels",
+                                       config.labels, config.num_classes);
   std::map<std::string, int> truth;
   for (const auto& s : labelled.samples) truth[s.name] = s.label;
   EvaluationSetup run;
   int k = rows.empty() ? 0 : static_cast<int>(rows[0].fields.size()) - 2;
-  if (k < 2) throw UsageError(csv.string() + " has no prob_ columns; it is not a medpipe predictions file");
+  if (k < 2)
+    throw UsageError(csv.string() + " has no prob_ columns; it is not a medpipe predictions file");
   run.predictions.num_classes = k;
   for (std::size_t r = 1; r < rows.size(); ++r) {
     const auto& f = rows[r].fields;

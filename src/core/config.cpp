@@ -5,8 +5,8 @@
 #include <cmath>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "core/error.h"
@@ -21,21 +21,29 @@ namespace {
 template <class T>
 const char* type_name();
 template <>
-const char* type_name<bool>() { return "bool"; }
+const char* type_name<bool>() {
+  return "bool";
+}
 template <>
-const char* type_name<int>() { return "int"; }
+const char* type_name<int>() {
+  return "int";
+}
 template <>
-const char* type_name<double>() { return "number"; }
+const char* type_name<double>() {
+  return "number";
+}
 template <>
-const char* type_name<std::string>() { return "string"; }
+const char* type_name<std::string>() {
+  return "string";
+}
 
 std::string json_type_name(const json& value) {
   return value.is_null() ? "null" : value.type_name();
 }
 
 [[noreturn]] void wrong_type(const std::string& key, const char* want, const json& value) {
-  throw UsageError("event key '" + key + "' must be a " + want + ", got " +
-                   json_type_name(value) + " " + value.dump() + "; fix the value");
+  throw UsageError("event key '" + key + "' must be a " + want + ", got " + json_type_name(value) +
+                   " " + value.dump() + "; fix the value");
 }
 
 void parse_value(const std::string& key, const json& value, bool& out) {

@@ -24,9 +24,7 @@ struct Image {
   std::string source_format;  // "dicom", "png", "jpeg", "tiff", "nifti", "npy"
   int bits_stored = 0;        // of the source samples, where known
 
-  std::size_t voxel_count() const {
-    return static_cast<std::size_t>(depth) * height * width;
-  }
+  std::size_t voxel_count() const { return static_cast<std::size_t>(depth) * height * width; }
   std::size_t value_count() const { return voxel_count() * channels; }
   float& at(int z, int y, int x, int c) {
     return pixels[((static_cast<std::size_t>(z) * height + y) * width + x) * channels + c];

@@ -46,10 +46,18 @@ void init_logging(const std::string& level) {
   logger()->set_level(spdlog::level::from_str(level == "warn" ? "warning" : level));
 }
 
-void log_debug(const std::string& message) { logger()->debug(message); }
-void log_info(const std::string& message) { logger()->info(message); }
-void log_warn(const std::string& message) { logger()->warn(message); }
-void log_error(const std::string& message) { logger()->error(message); }
+void log_debug(const std::string& message) {
+  logger()->debug(message);
+}
+void log_info(const std::string& message) {
+  logger()->info(message);
+}
+void log_warn(const std::string& message) {
+  logger()->warn(message);
+}
+void log_error(const std::string& message) {
+  logger()->error(message);
+}
 
 void open_event_log(const std::string& path) {
   std::lock_guard<std::mutex> lock(event_mutex);

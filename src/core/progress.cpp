@@ -31,7 +31,9 @@ Progress::Progress(std::string stage, std::size_t total, std::string unit)
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::advance(std::size_t n) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -81,8 +83,7 @@ void Progress::draw(bool final) {
   } else {
     std::snprintf(line, sizeof line, "%s: %zu/%zu (%3.0f%%) %.1f %s/s elapsed %s ETA %s %s\n",
                   stage_.c_str(), done_, total_, fraction * 100, rate, unit_.c_str(),
-                  format_duration(elapsed).c_str(), format_duration(eta).c_str(),
-                  suffix_.c_str());
+                  format_duration(elapsed).c_str(), format_duration(eta).c_str(), suffix_.c_str());
     std::fputs(line, stderr);
   }
   std::fflush(stderr);

@@ -51,7 +51,8 @@ LabelTable read_labels_csv(const fs::path& path) {
   for (const auto& f : rows[0].fields) header.push_back(trim(f));
   auto image_col = std::find(header.begin(), header.end(), "image") - header.begin();
   auto level_col = std::find(header.begin(), header.end(), "level") - header.begin();
-  if (image_col == static_cast<long>(header.size()) || level_col == static_cast<long>(header.size())) {
+  if (image_col == static_cast<long>(header.size()) ||
+      level_col == static_cast<long>(header.size())) {
     std::string got;
     for (const auto& h : header) got += (got.empty() ? "" : ",") + h;
     throw UsageError(where + ": the first line must be the header `image,level`, got `" + got +
@@ -119,8 +120,10 @@ fs::path find_labels_csv(const std::string& labels, const fs::path& images_dir,
     return find_labels_csv(labels, fallback_dir, labels_key);
   }
   if (csvs.empty()) {
-    throw UsageError("no labels CSV: set event key '" + labels_key + "' to the CSV `image,level`, "
-                     "put one *.csv in " + images_dir.string() +
+    throw UsageError("no labels CSV: set event key '" + labels_key +
+                     "' to the CSV `image,level`, "
+                     "put one *.csv in " +
+                     images_dir.string() +
                      ", or set has_labels to false for inference without evaluation");
   }
   std::string names;

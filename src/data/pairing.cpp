@@ -52,7 +52,8 @@ std::vector<Sample> list_images(const fs::path& images_dir, const std::string& k
     throw UsageError("event key '" + key + "': " + images_dir.string() +
                      " holds no images (DICOM, PNG, JPEG, TIFF or NIfTI); check the path");
   }
-  std::sort(images.begin(), images.end(), [](const Sample& a, const Sample& b) { return a.name < b.name; });
+  std::sort(images.begin(), images.end(),
+            [](const Sample& a, const Sample& b) { return a.name < b.name; });
   return images;
 }
 
@@ -71,7 +72,8 @@ PairedSet pair_with_labels(std::vector<Sample> images, const LabelTable& labels,
     max_level = std::max(max_level, sample.label);
     by_image.erase(it);
   }
-  for (const auto& [name, row] : by_image) missing.push_back(name + " (line " + std::to_string(row->line) + ")");
+  for (const auto& [name, row] : by_image)
+    missing.push_back(name + " (line " + std::to_string(row->line) + ")");
   PairedSet set;
   set.num_classes = num_classes > 0 ? num_classes : max_level + 1;
   if (num_classes > 0) {
@@ -85,8 +87,8 @@ PairedSet pair_with_labels(std::vector<Sample> images, const LabelTable& labels,
   std::string problems;
   const std::string csv = labels.source.string();
   if (!unlabelled.empty()) {
-    problems += "\n  " + std::to_string(unlabelled.size()) + " image(s) without a label in " +
-                csv + ": " + list_some(unlabelled);
+    problems += "\n  " + std::to_string(unlabelled.size()) + " image(s) without a label in " + csv +
+                ": " + list_some(unlabelled);
   }
   if (!missing.empty()) {
     problems += "\n  " + std::to_string(missing.size()) + " label(s) in " + csv +
@@ -111,7 +113,8 @@ PairedSet pair_with_labels(std::vector<Sample> images, const LabelTable& labels,
 
 std::pair<std::vector<Sample>, std::vector<Sample>> stratified_split(
     const std::vector<Sample>& samples, double val_fraction, int num_classes, unsigned seed) {
-  std::vector<std::vector<std::size_t>> by_class(static_cast<std::size_t>(std::max(num_classes, 1)));
+  std::vector<std::vector<std::size_t>> by_class(
+      static_cast<std::size_t>(std::max(num_classes, 1)));
   for (std::size_t i = 0; i < samples.size(); ++i) {
     by_class[static_cast<std::size_t>(std::max(samples[i].label, 0))].push_back(i);
   }
@@ -120,12 +123,15 @@ std::pair<std::vector<Sample>, std::vector<Sample>> stratified_split(
   for (auto& members : by_class) {
     std::shuffle(members.begin(), members.end(), rng);
     auto n_val = static_cast<std::size_t>(val_fraction * static_cast<double>(members.size()) + 0.5);
-    if (members.size() >= 2) n_val = std::clamp<std::size_t>(n_val, 1, members.size() - 1);
-    else n_val = 0;
+    if (members.size() >= 2)
+      n_val = std::clamp<std::size_t>(n_val, 1, members.size() - 1);
+    else
+      n_val = 0;
     for (std::size_t k = 0; k < n_val; ++k) is_val[members[k]] = true;
   }
   std::pair<std::vector<Sample>, std::vector<Sample>> out;
-  for (std::size_t i = 0; i < samples.size(); ++i) (is_val[i] ? out.second : out.first).push_back(samples[i]);
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    (is_val[i] ? out.second : out.first).push_back(samples[i]);
   return out;
 }
 

@@ -1,9 +1,8 @@
 #include "data/synth.h"
 
+#include <cstdio>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
-
-#include <cstdio>
 #include <random>
 #include <sstream>
 
@@ -21,14 +20,16 @@ cv::Mat synth_slice(int size, bool nodule, std::mt19937& rng) {
   const double s = size;
   cv::Mat hu(size, size, CV_32F, cv::Scalar(-1000));
   cv::Point2d c(s / 2 + (u(rng) - 0.5) * s * 0.06, s / 2 + (u(rng) - 0.5) * s * 0.06);
-  cv::Size body(static_cast<int>(s * (0.40 + 0.05 * u(rng))), static_cast<int>(s * (0.30 + 0.05 * u(rng))));
+  cv::Size body(static_cast<int>(s * (0.40 + 0.05 * u(rng))),
+                static_cast<int>(s * (0.30 + 0.05 * u(rng))));
   cv::ellipse(hu, c, body, 0, 0, 360, cv::Scalar(40), cv::FILLED);
   cv::Size lung(static_cast<int>(body.width * 0.38), static_cast<int>(body.height * 0.72));
   cv::Point2d left(c.x - body.width * 0.48, c.y - body.height * 0.05);
   cv::Point2d right(c.x + body.width * 0.48, c.y - body.height * 0.05);
   cv::ellipse(hu, left, lung, 5 * (u(rng) - 0.5), 0, 360, cv::Scalar(-850), cv::FILLED);
   cv::ellipse(hu, right, lung, 5 * (u(rng) - 0.5), 0, 360, cv::Scalar(-850), cv::FILLED);
-  cv::circle(hu, cv::Point2d(c.x, c.y + body.height * 0.7), static_cast<int>(s * 0.05), cv::Scalar(700), cv::FILLED);
+  cv::circle(hu, cv::Point2d(c.x, c.y + body.height * 0.7), static_cast<int>(s * 0.05),
+             cv::Scalar(700), cv::FILLED);
   // Vessels: small bright dots in both classes, so a bright spot alone is no proof.
   int vessels = 2 + static_cast<int>(u(rng) * 4);
   for (int v = 0; v < vessels; ++v) {
@@ -38,7 +39,8 @@ cv::Mat synth_slice(int size, bool nodule, std::mt19937& rng) {
   }
   if (nodule) {
     const cv::Point2d& lc = u(rng) < 0.5 ? left : right;
-    cv::Point2d p(lc.x + (u(rng) - 0.5) * lung.width * 0.8, lc.y + (u(rng) - 0.5) * lung.height * 1.1);
+    cv::Point2d p(lc.x + (u(rng) - 0.5) * lung.width * 0.8,
+                  lc.y + (u(rng) - 0.5) * lung.height * 1.1);
     int radius = std::max(2, static_cast<int>(s * (0.04 + 0.05 * u(rng))));
     cv::circle(hu, p, radius, cv::Scalar(20 + 40 * u(rng)), cv::FILLED);
   }
@@ -55,7 +57,8 @@ cv::Mat synth_slice(int size, bool nodule, std::mt19937& rng) {
 
 int write_synthetic_classification(const SynthOptions& options) {
   if (options.task != "classify") {
-    throw UsageError("synth --task " + options.task + ": only 'classify' is available in this build");
+    throw UsageError("synth --task " + options.task +
+                     ": only 'classify' is available in this build");
   }
   if (options.format != "png" && options.format != "dicom") {
     throw UsageError("synth --format " + options.format + ": use png or dicom");

@@ -46,7 +46,8 @@ Predictions predict(LoadedModel& model, const TensorCache& cache, bool mirror_av
     out.images.push_back(cache.samples()[i].name);
     out.truth.push_back(cache.samples()[i].label);
   }
-  out.probabilities = predict_probabilities(model.module, cache, cache.usable(), model.num_classes, mirror_average);
+  out.probabilities =
+      predict_probabilities(model.module, cache, cache.usable(), model.num_classes, mirror_average);
   return out;
 }
 
@@ -60,7 +61,8 @@ void write_predictions(const fs::path& results_dir, const Predictions& p) {
   for (std::size_t i = 0; i < p.images.size(); ++i) {
     std::vector<double> probs(p.probabilities.begin() + i * p.num_classes,
                               p.probabilities.begin() + (i + 1) * p.num_classes);
-    nlohmann::json object = {{"image", p.images[i]}, {"prediction", p.predicted(i)}, {"probabilities", probs}};
+    nlohmann::json object = {
+        {"image", p.images[i]}, {"prediction", p.predicted(i)}, {"probabilities", probs}};
     atomic_write_text(results_dir / (p.images[i] + ".json"), object.dump() + "\n");
     csv << csv_quote(p.images[i]) << "," << p.predicted(i);
     for (double v : probs) csv << "," << v;

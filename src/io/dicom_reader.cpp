@@ -8,16 +8,16 @@
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmimage/diregist.h>  // colour images
 #include <dcmtk/dcmimgle/dcmimage.h>
-#include <dcmtk/oflog/oflog.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
+#include <dcmtk/oflog/oflog.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <string>
 #include <mutex>
+#include <string>
 
 #include "io/formats.h"
 
@@ -61,8 +61,7 @@ void read_geometry(DcmDataset* ds, Image& image) {
     have_orientation &= ds->findAndGetFloat64(DCM_ImageOrientationPatient, o[i], i).good();
   }
   if (have_orientation) {
-    double n[3] = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5],
-                   o[0] * o[4] - o[1] * o[3]};
+    double n[3] = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};
     image.direction = {o[0], o[1], o[2], o[3], o[4], o[5], n[0], n[1], n[2]};
   }
 }
@@ -93,13 +92,26 @@ std::string read_monochrome(DicomImage& dicom, DcmDataset* ds, bool monochrome1,
   double invert_sum = pixel_representation ? -1.0 : std::ldexp(1.0, bits_stored) - 1.0;
   const void* data = inter->getData();
   switch (inter->getRepresentation()) {
-    case EPR_Uint8: copy_stored<Uint8>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum); break;
-    case EPR_Sint8: copy_stored<Sint8>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum); break;
-    case EPR_Uint16: copy_stored<Uint16>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum); break;
-    case EPR_Sint16: copy_stored<Sint16>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum); break;
-    case EPR_Uint32: copy_stored<Uint32>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum); break;
-    case EPR_Sint32: copy_stored<Sint32>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum); break;
-    default: return "unsupported pixel representation";
+    case EPR_Uint8:
+      copy_stored<Uint8>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum);
+      break;
+    case EPR_Sint8:
+      copy_stored<Sint8>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum);
+      break;
+    case EPR_Uint16:
+      copy_stored<Uint16>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum);
+      break;
+    case EPR_Sint16:
+      copy_stored<Sint16>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum);
+      break;
+    case EPR_Uint32:
+      copy_stored<Uint32>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum);
+      break;
+    case EPR_Sint32:
+      copy_stored<Sint32>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum);
+      break;
+    default:
+      return "unsupported pixel representation";
   }
   return "";
 }
@@ -121,10 +133,17 @@ std::string read_color(DicomImage& dicom, Image& image) {
   std::size_t count = image.voxel_count();
   if (inter->getCount() < count) return "pixel data is shorter than rows x columns x frames";
   switch (inter->getRepresentation()) {
-    case EPR_Uint8: interleave_planes<Uint8>(inter->getData(), count, image.pixels); break;
-    case EPR_Uint16: interleave_planes<Uint16>(inter->getData(), count, image.pixels); break;
-    case EPR_Uint32: interleave_planes<Uint32>(inter->getData(), count, image.pixels); break;
-    default: return "unsupported colour pixel representation";
+    case EPR_Uint8:
+      interleave_planes<Uint8>(inter->getData(), count, image.pixels);
+      break;
+    case EPR_Uint16:
+      interleave_planes<Uint16>(inter->getData(), count, image.pixels);
+      break;
+    case EPR_Uint32:
+      interleave_planes<Uint32>(inter->getData(), count, image.pixels);
+      break;
+    default:
+      return "unsupported colour pixel representation";
   }
   return "";
 }
@@ -192,7 +211,8 @@ void fix_big_endian_32bit(DcmDataset* ds, E_TransferSyntax xfer) {
   if (xfer != EXS_BigEndianExplicit || bits_allocated != 32) return;
   DcmElement* element = nullptr;
   Uint16* words = nullptr;
-  if (ds->findAndGetElement(DCM_PixelData, element).bad() || element->getUint16Array(words).bad()) return;
+  if (ds->findAndGetElement(DCM_PixelData, element).bad() || element->getUint16Array(words).bad())
+    return;
   unsigned long count = element->getLength() / 2;
   for (unsigned long i = 0; i + 1 < count; i += 2) std::swap(words[i], words[i + 1]);
 }

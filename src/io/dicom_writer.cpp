@@ -1,4 +1,6 @@
 // Writes a 2D gray Image as a 16-bit signed DICOM with a Modality LUT (secondary capture).
+#include "io/dicom_writer.h"
+
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
@@ -7,8 +9,6 @@
 #include <cmath>
 #include <cstdio>
 #include <vector>
-
-#include "io/dicom_writer.h"
 
 namespace medpipe {
 
@@ -20,7 +20,8 @@ void write_dicom(const fs::path& path, const Image& image, const DicomWriteOptio
   DcmDataset* ds = file.getDataset();
   char uid[100];
   ds->putAndInsertString(DCM_SOPClassUID, UID_SecondaryCaptureImageStorage);
-  ds->putAndInsertString(DCM_SOPInstanceUID, dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT));
+  ds->putAndInsertString(DCM_SOPInstanceUID,
+                         dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT));
   ds->putAndInsertString(DCM_StudyInstanceUID, options.study_uid.c_str());
   ds->putAndInsertString(DCM_SeriesInstanceUID, options.series_uid.c_str());
   ds->putAndInsertString(DCM_Modality, options.modality.c_str());

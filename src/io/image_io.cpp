@@ -59,18 +59,28 @@ Result<Image> read_image(const fs::path& path) {
   if (fs::file_size(path, ec) == 0) return Result<Image>::failure("the file is empty (0 bytes)");
   Result<Image> result = Result<Image>::failure("unsupported file type " + full_extension(path));
   switch (guess_image_format(path)) {
-    case ImageFormat::kDicom: result = io_detail::read_dicom(path); break;
-    case ImageFormat::kRaster: result = io_detail::read_raster(path); break;
-    case ImageFormat::kNifti: result = io_detail::read_nifti(path); break;
-    case ImageFormat::kNpy: result = read_npy_image(path); break;
-    case ImageFormat::kUnknown: break;
+    case ImageFormat::kDicom:
+      result = io_detail::read_dicom(path);
+      break;
+    case ImageFormat::kRaster:
+      result = io_detail::read_raster(path);
+      break;
+    case ImageFormat::kNifti:
+      result = io_detail::read_nifti(path);
+      break;
+    case ImageFormat::kNpy:
+      result = read_npy_image(path);
+      break;
+    case ImageFormat::kUnknown:
+      break;
   }
   if (result.ok()) {
     const Image& image = result.value();
     if (image.width <= 0 || image.height <= 0 || image.pixels.size() != image.value_count()) {
       return Result<Image>::failure("the decoded image has no pixels");
     }
-    if (!std::all_of(image.pixels.begin(), image.pixels.end(), [](float v) { return std::isfinite(v); })) {
+    if (!std::all_of(image.pixels.begin(), image.pixels.end(),
+                     [](float v) { return std::isfinite(v); })) {
       return Result<Image>::failure("the image holds NaN or infinite values");
     }
   }

@@ -32,22 +32,42 @@ Result<Image> read_nifti(const fs::path& path) {
   image.width = static_cast<int>(nim->nx);
   image.height = static_cast<int>(std::max<int64_t>(1, nim->ny));
   image.depth = static_cast<int>(std::max<int64_t>(1, nim->nz));
-  image.spacing_mm = {std::fabs(nim->dx), std::fabs(nim->dy), nim->nz > 1 ? std::fabs(nim->dz) : 1.0};
+  image.spacing_mm = {std::fabs(nim->dx), std::fabs(nim->dy),
+                      nim->nz > 1 ? std::fabs(nim->dz) : 1.0};
   image.spacing_known = nim->dx > 0;
   double slope = nim->scl_slope != 0 && std::isfinite(nim->scl_slope) ? nim->scl_slope : 1.0;
   double inter = std::isfinite(nim->scl_inter) && nim->scl_slope != 0 ? nim->scl_inter : 0.0;
   std::size_t count = static_cast<std::size_t>(nim->nvox);
   switch (nim->datatype) {
-    case NIFTI_TYPE_UINT8: convert<uint8_t>(nim->data, count, image.pixels, slope, inter); break;
-    case NIFTI_TYPE_INT8: convert<int8_t>(nim->data, count, image.pixels, slope, inter); break;
-    case NIFTI_TYPE_UINT16: convert<uint16_t>(nim->data, count, image.pixels, slope, inter); break;
-    case NIFTI_TYPE_INT16: convert<int16_t>(nim->data, count, image.pixels, slope, inter); break;
-    case NIFTI_TYPE_UINT32: convert<uint32_t>(nim->data, count, image.pixels, slope, inter); break;
-    case NIFTI_TYPE_INT32: convert<int32_t>(nim->data, count, image.pixels, slope, inter); break;
-    case NIFTI_TYPE_INT64: convert<int64_t>(nim->data, count, image.pixels, slope, inter); break;
-    case NIFTI_TYPE_FLOAT32: convert<float>(nim->data, count, image.pixels, slope, inter); break;
-    case NIFTI_TYPE_FLOAT64: convert<double>(nim->data, count, image.pixels, slope, inter); break;
-    default: return Result<Image>::failure("unsupported NIfTI data type " + std::to_string(nim->datatype));
+    case NIFTI_TYPE_UINT8:
+      convert<uint8_t>(nim->data, count, image.pixels, slope, inter);
+      break;
+    case NIFTI_TYPE_INT8:
+      convert<int8_t>(nim->data, count, image.pixels, slope, inter);
+      break;
+    case NIFTI_TYPE_UINT16:
+      convert<uint16_t>(nim->data, count, image.pixels, slope, inter);
+      break;
+    case NIFTI_TYPE_INT16:
+      convert<int16_t>(nim->data, count, image.pixels, slope, inter);
+      break;
+    case NIFTI_TYPE_UINT32:
+      convert<uint32_t>(nim->data, count, image.pixels, slope, inter);
+      break;
+    case NIFTI_TYPE_INT32:
+      convert<int32_t>(nim->data, count, image.pixels, slope, inter);
+      break;
+    case NIFTI_TYPE_INT64:
+      convert<int64_t>(nim->data, count, image.pixels, slope, inter);
+      break;
+    case NIFTI_TYPE_FLOAT32:
+      convert<float>(nim->data, count, image.pixels, slope, inter);
+      break;
+    case NIFTI_TYPE_FLOAT64:
+      convert<double>(nim->data, count, image.pixels, slope, inter);
+      break;
+    default:
+      return Result<Image>::failure("unsupported NIfTI data type " + std::to_string(nim->datatype));
   }
   // Orientation from the qform/sform matrix (RAS+ as NIfTI defines it).
   nifti_dmat44 m = nim->sform_code > 0 ? nim->sto_xyz : nim->qto_xyz;
@@ -60,10 +80,10 @@ Result<Image> read_nifti(const fs::path& path) {
 }
 
 void write_nifti(const fs::path& path, const Image& image) {
-  if (image.channels != 1) throw UsageError("cannot write " + path.string() + ": NIfTI output takes one channel");
+  if (image.channels != 1)
+    throw UsageError("cannot write " + path.string() + ": NIfTI output takes one channel");
   int64_t dims[8] = {image.depth > 1 ? 3 : 2, image.width, image.height, image.depth, 1, 1, 1, 1};
-  std::unique_ptr<nifti_image, NiftiDeleter> nim(
-      nifti_make_new_nim(dims, NIFTI_TYPE_FLOAT32, 1));
+  std::unique_ptr<nifti_image, NiftiDeleter> nim(nifti_make_new_nim(dims, NIFTI_TYPE_FLOAT32, 1));
   if (!nim) throw RunError("cannot allocate a NIfTI image for " + path.string());
   std::copy(image.pixels.begin(), image.pixels.end(), static_cast<float*>(nim->data));
   nim->dx = nim->pixdim[1] = image.spacing_mm[0];
@@ -71,7 +91,8 @@ void write_nifti(const fs::path& path, const Image& image) {
   nim->dz = nim->pixdim[3] = image.spacing_mm[2];
   nifti_dmat44 m{};
   for (int col = 0; col < 3; ++col) {
-    for (int row = 0; row < 3; ++row) m.m[row][col] = image.direction[col * 3 + row] * image.spacing_mm[col];
+    for (int row = 0; row < 3; ++row)
+      m.m[row][col] = image.direction[col * 3 + row] * image.spacing_mm[col];
     m.m[col][3] = image.origin_mm[col];
   }
   m.m[3][3] = 1;
@@ -86,7 +107,8 @@ void write_nifti(const fs::path& path, const Image& image) {
     // niftilib picks compression from the name: keep the real extension on the temp file.
     fs::path named = temp;
     named += full_extension(path);
-    if (nifti_set_filenames(nim.get(), named.c_str(), 0, 1) != 0) throw RunError("bad NIfTI name " + path.string());
+    if (nifti_set_filenames(nim.get(), named.c_str(), 0, 1) != 0)
+      throw RunError("bad NIfTI name " + path.string());
     nifti_image_write(nim.get());
     std::error_code ec;
     fs::rename(named, temp, ec);

@@ -25,7 +25,8 @@ std::string header_for(const std::string& descr, const std::vector<std::int64_t>
     dims += std::to_string(shape[i]) + (shape.size() == 1 || i + 1 < shape.size() ? "," : "");
     if (i + 1 < shape.size()) dims += " ";
   }
-  std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
+  std::string dict =
+      "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
   std::size_t total = 10 + dict.size() + 1;
   dict.append((64 - total % 64) % 64, ' ');
   dict += '\n';
@@ -68,7 +69,8 @@ Result<NpyArray> read_npy(const fs::path& path) {
   }
   for (int i = len_size - 1; i >= 0; --i) header_len = header_len * 256 + len_bytes[i];
   std::string header(header_len, '\0');
-  if (!in.read(header.data(), header_len)) return Result<NpyArray>::failure("truncated .npy header");
+  if (!in.read(header.data(), header_len))
+    return Result<NpyArray>::failure("truncated .npy header");
   std::smatch m;
   NpyArray array;
   if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']+)'"))) {
@@ -76,7 +78,8 @@ Result<NpyArray> read_npy(const fs::path& path) {
   }
   array.dtype = m[1];
   if (std::regex_search(header, m, std::regex("'fortran_order':\\s*True"))) {
-    return Result<NpyArray>::failure("Fortran-ordered .npy arrays are not supported; save with np.ascontiguousarray");
+    return Result<NpyArray>::failure(
+        "Fortran-ordered .npy arrays are not supported; save with np.ascontiguousarray");
   }
   if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)"))) {
     return Result<NpyArray>::failure("no shape in the .npy header");
@@ -89,31 +92,44 @@ Result<NpyArray> read_npy(const fs::path& path) {
     count *= static_cast<std::size_t>(array.shape.back());
   }
   std::string kind = array.dtype.substr(1);
-  if (array.dtype[0] == '>') return Result<NpyArray>::failure("big-endian .npy arrays are not supported");
+  if (array.dtype[0] == '>')
+    return Result<NpyArray>::failure("big-endian .npy arrays are not supported");
   static const std::vector<std::pair<std::string, std::size_t>> sizes = {
       {"b1", 1}, {"u1", 1}, {"i1", 1}, {"u2", 2}, {"i2", 2}, {"u4", 4},
       {"i4", 4}, {"u8", 8}, {"i8", 8}, {"f4", 4}, {"f8", 8}};
   std::size_t item = 0;
-  for (const auto& [name, size] : sizes) if (name == kind) item = size;
+  for (const auto& [name, size] : sizes)
+    if (name == kind) item = size;
   if (!item) return Result<NpyArray>::failure("unsupported .npy dtype " + array.dtype);
   std::vector<char> raw(count * item);
   if (!in.read(raw.data(), static_cast<std::streamsize>(raw.size()))) {
     return Result<NpyArray>::failure("truncated .npy data");
   }
-  if (kind == "b1" || kind == "u1") convert_values<std::uint8_t>(raw, count, array.values);
-  else if (kind == "i1") convert_values<std::int8_t>(raw, count, array.values);
-  else if (kind == "u2") convert_values<std::uint16_t>(raw, count, array.values);
-  else if (kind == "i2") convert_values<std::int16_t>(raw, count, array.values);
-  else if (kind == "u4") convert_values<std::uint32_t>(raw, count, array.values);
-  else if (kind == "i4") convert_values<std::int32_t>(raw, count, array.values);
-  else if (kind == "u8") convert_values<std::uint64_t>(raw, count, array.values);
-  else if (kind == "i8") convert_values<std::int64_t>(raw, count, array.values);
-  else if (kind == "f4") convert_values<float>(raw, count, array.values);
-  else convert_values<double>(raw, count, array.values);
+  if (kind == "b1" || kind == "u1")
+    convert_values<std::uint8_t>(raw, count, array.values);
+  else if (kind == "i1")
+    convert_values<std::int8_t>(raw, count, array.values);
+  else if (kind == "u2")
+    convert_values<std::uint16_t>(raw, count, array.values);
+  else if (kind == "i2")
+    convert_values<std::int16_t>(raw, count, array.values);
+  else if (kind == "u4")
+    convert_values<std::uint32_t>(raw, count, array.values);
+  else if (kind == "i4")
+    convert_values<std::int32_t>(raw, count, array.values);
+  else if (kind == "u8")
+    convert_values<std::uint64_t>(raw, count, array.values);
+  else if (kind == "i8")
+    convert_values<std::int64_t>(raw, count, array.values);
+  else if (kind == "f4")
+    convert_values<float>(raw, count, array.values);
+  else
+    convert_values<double>(raw, count, array.values);
   return array;
 }
 
-void write_npy_f32(const fs::path& path, const std::vector<std::int64_t>& shape, const float* data) {
+void write_npy_f32(const fs::path& path, const std::vector<std::int64_t>& shape,
+                   const float* data) {
   std::size_t count = 1;
   for (auto d : shape) count *= static_cast<std::size_t>(d);
   write_npy(path, "<f4", shape, data, count * sizeof(float));

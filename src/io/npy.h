@@ -17,8 +17,7 @@ struct NpyArray {
 
 Result<NpyArray> read_npy(const fs::path& path);
 // Writes float32 ("<f4") or uint8 ("|u1") data, C order, atomically.
-void write_npy_f32(const fs::path& path, const std::vector<std::int64_t>& shape,
-                   const float* data);
+void write_npy_f32(const fs::path& path, const std::vector<std::int64_t>& shape, const float* data);
 void write_npy_u8(const fs::path& path, const std::vector<std::int64_t>& shape,
                   const std::uint8_t* data);
 

@@ -1,10 +1,9 @@
 // PNG, JPEG, TIFF, BMP through OpenCV's imgcodecs. 8 or 16 bit, gray or RGB (alpha dropped).
+#include <algorithm>
+#include <cmath>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-
-#include <algorithm>
-#include <cmath>
 
 #include "io/formats.h"
 
@@ -23,13 +22,18 @@ Result<Image> read_raster(const fs::path& path) {
   }
   if (mat.empty()) return Result<Image>::failure("not a decodable PNG/JPEG/TIFF image");
   if (mat.dims != 2) return Result<Image>::failure("multi-page or N-d rasters are not supported");
-  if (mat.channels() == 4) cv::cvtColor(mat, mat, cv::COLOR_BGRA2RGB);
-  else if (mat.channels() == 3) cv::cvtColor(mat, mat, cv::COLOR_BGR2RGB);
-  else if (mat.channels() != 1) return Result<Image>::failure("unsupported channel count");
+  if (mat.channels() == 4)
+    cv::cvtColor(mat, mat, cv::COLOR_BGRA2RGB);
+  else if (mat.channels() == 3)
+    cv::cvtColor(mat, mat, cv::COLOR_BGR2RGB);
+  else if (mat.channels() != 1)
+    return Result<Image>::failure("unsupported channel count");
   Image image;
   std::string ext = full_extension(path);
-  image.source_format = ext == ".png" ? "png" : (ext == ".tif" || ext == ".tiff") ? "tiff"
-                       : (ext == ".bmp") ? "bmp" : "jpeg";
+  image.source_format = ext == ".png"                       ? "png"
+                        : (ext == ".tif" || ext == ".tiff") ? "tiff"
+                        : (ext == ".bmp")                   ? "bmp"
+                                                            : "jpeg";
   image.height = mat.rows;
   image.width = mat.cols;
   image.channels = mat.channels();
@@ -48,7 +52,9 @@ Result<Image> read_raster(const fs::path& path) {
 }
 
 void write_png(const fs::path& path, const Image& image) {
-  if (image.depth != 1) throw UsageError("cannot write " + path.string() + ": PNG holds 2D images; write .npy or .nii.gz for a volume");
+  if (image.depth != 1)
+    throw UsageError("cannot write " + path.string() +
+                     ": PNG holds 2D images; write .npy or .nii.gz for a volume");
   if (image.channels != 1 && image.channels != 3) {
     throw UsageError("cannot write " + path.string() + ": PNG needs 1 or 3 channels");
   }
@@ -66,7 +72,8 @@ void write_png(const fs::path& path, const Image& image) {
     src.convertTo(out, CV_MAKETYPE(CV_16U, image.channels));
   } else {  // scale the value range to 16 bits
     double range = *hi > *lo ? *hi - *lo : 1.0;
-    src.convertTo(out, CV_MAKETYPE(CV_16U, image.channels), 65535.0 / range, -*lo * 65535.0 / range);
+    src.convertTo(out, CV_MAKETYPE(CV_16U, image.channels), 65535.0 / range,
+                  -*lo * 65535.0 / range);
   }
   if (image.channels == 3) cv::cvtColor(out, out, cv::COLOR_RGB2BGR);
   atomic_write(path, [&](const fs::path& temp) {

@@ -16,11 +16,13 @@ std::vector<int> ClassificationInput::predictions() const {
   return out;
 }
 
-std::optional<double> roc_auc_binary(const std::vector<int>& positive, const std::vector<double>& score) {
+std::optional<double> roc_auc_binary(const std::vector<int>& positive,
+                                     const std::vector<double>& score) {
   const std::size_t n = score.size();
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return score[a] < score[b]; });
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return score[a] < score[b]; });
   double rank_sum = 0, n_pos = 0;
   for (std::size_t i = 0; i < n;) {
     std::size_t j = i;
@@ -49,7 +51,8 @@ struct ClfCurve {
 ClfCurve binary_clf_curve(const std::vector<int>& positive, const std::vector<double>& score) {
   std::vector<std::size_t> order(score.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return score[a] > score[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return score[a] > score[b]; });
   ClfCurve curve;
   double tp = 0, fp = 0;
   for (std::size_t i = 0; i < order.size(); ++i) {
@@ -79,8 +82,10 @@ PrCurve precision_recall_curve(const std::vector<int>& positive, const std::vect
   return out;
 }
 
-std::optional<double> average_precision(const std::vector<int>& positive, const std::vector<double>& score) {
-  if (std::none_of(positive.begin(), positive.end(), [](int p) { return p != 0; })) return std::nullopt;
+std::optional<double> average_precision(const std::vector<int>& positive,
+                                        const std::vector<double>& score) {
+  if (std::none_of(positive.begin(), positive.end(), [](int p) { return p != 0; }))
+    return std::nullopt;
   PrCurve c = precision_recall_curve(positive, score);
   // -sum(diff(recall) * precision[:-1])
   double ap = 0;
@@ -140,7 +145,11 @@ nlohmann::json classification_metrics(const ClassificationInput& in) {
     double precision = predicted_c ? static_cast<double>(tp) / predicted_c : 0.0;
     double recall = support ? static_cast<double>(tp) / support : 0.0;
     double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
-    per_class.push_back({{"class", c}, {"precision", precision}, {"recall", recall}, {"f1", f1}, {"support", support}});
+    per_class.push_back({{"class", c},
+                         {"precision", precision},
+                         {"recall", recall},
+                         {"f1", f1},
+                         {"support", support}});
     if (support) {
       recall_sum += recall;
       ++present;
@@ -165,7 +174,8 @@ nlohmann::json classification_metrics(const ClassificationInput& in) {
     out["roc_auc"] = optional_json(roc_auc_binary(pos, score));
     out["average_precision"] = optional_json(average_precision(pos, score));
     PrCurve pr = precision_recall_curve(pos, score);
-    out["pr_curve"] = {{"precision", pr.precision}, {"recall", pr.recall}, {"thresholds", pr.thresholds}};
+    out["pr_curve"] = {
+        {"precision", pr.precision}, {"recall", pr.recall}, {"thresholds", pr.thresholds}};
   } else {
     out["roc_auc"] = optional_json(multiclass_auc(in));
   }

@@ -17,9 +17,11 @@ struct ClassificationInput {
 };
 
 // Rank-based ROC AUC (ties count half); nullopt when one class is absent.
-std::optional<double> roc_auc_binary(const std::vector<int>& positive, const std::vector<double>& score);
+std::optional<double> roc_auc_binary(const std::vector<int>& positive,
+                                     const std::vector<double>& score);
 // sklearn's average_precision_score: sum over thresholds of (R_n - R_{n-1}) * P_n.
-std::optional<double> average_precision(const std::vector<int>& positive, const std::vector<double>& score);
+std::optional<double> average_precision(const std::vector<int>& positive,
+                                        const std::vector<double>& score);
 
 struct PrCurve {
   std::vector<double> precision, recall, thresholds;

@@ -60,10 +60,11 @@ void define_mlp(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
   int in = s.in_channels * s.image_size * s.image_size;
   b.linear("fc1", in, s.hidden_units);
   b.linear("fc2", s.hidden_units, s.num_classes);
-  b.code << "def forward(self, x):\n"
-         << "    h = torch.relu(torch.linear(torch.flatten(x, 1), self.fc1_weight, self.fc1_bias))\n"
-         << "    h = torch.dropout(h, " << s.dropout << ", self.training)\n"
-         << "    return torch.linear(h, self.fc2_weight, self.fc2_bias)\n";
+  b.code
+      << "def forward(self, x):\n"
+      << "    h = torch.relu(torch.linear(torch.flatten(x, 1), self.fc1_weight, self.fc1_bias))\n"
+      << "    h = torch.dropout(h, " << s.dropout << ", self.training)\n"
+      << "    return torch.linear(h, self.fc2_weight, self.fc2_bias)\n";
 }
 
 // A small ResNet for 28-64 px: stem, three stages of `cnn_blocks` basic blocks (the first of
@@ -79,7 +80,8 @@ void define_cnn(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
     int stage = block / s.cnn_blocks;
     int out = w << stage;
     int stride = stage > 0 && block % s.cnn_blocks == 0 ? 2 : 1;
-    std::string n = "s" + std::to_string(stage + 1) + (block % s.cnn_blocks ? "_" + std::to_string(block % s.cnn_blocks) : "");
+    std::string n = "s" + std::to_string(stage + 1) +
+                    (block % s.cnn_blocks ? "_" + std::to_string(block % s.cnn_blocks) : "");
     b.conv_bn(n + "a", in, out, 3);
     b.conv_bn(n + "b", out, out, 3);
     b.code << "    y = torch.relu(" << ScriptBuilder::cbn("h", n + "a", stride, 1) << ")\n"
@@ -100,9 +102,14 @@ void define_cnn(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
 
 // torchvision.models.alexnet: features (5 convs), avgpool (6x6), classifier (3 linears).
 void define_alexnet(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
-  struct Conv { int index, in, out, k, stride, pad; bool pool; };
-  const Conv convs[] = {{0, s.in_channels, 64, 11, 4, 2, true}, {3, 64, 192, 5, 1, 2, true},
-                        {6, 192, 384, 3, 1, 1, false},          {8, 384, 256, 3, 1, 1, false},
+  struct Conv {
+    int index, in, out, k, stride, pad;
+    bool pool;
+  };
+  const Conv convs[] = {{0, s.in_channels, 64, 11, 4, 2, true},
+                        {3, 64, 192, 5, 1, 2, true},
+                        {6, 192, 384, 3, 1, 1, false},
+                        {8, 384, 256, 3, 1, 1, false},
                         {10, 256, 256, 3, 1, 1, true}};
   b.code << "def forward(self, x):\n    h = x\n";
   for (const Conv& c : convs) {
@@ -115,20 +122,26 @@ void define_alexnet(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b)
   b.linear("classifier_1", 256 * 6 * 6, 4096);
   b.linear("classifier_4", 4096, 4096);
   b.linear("classifier_6", 4096, s.num_classes);
-  b.code << "    h = torch.flatten(torch.adaptive_avg_pool2d(h, [6, 6]), 1)\n"
-         << "    h = torch.dropout(h, 0.5, self.training)\n"
-         << "    h = torch.relu(torch.linear(h, self.classifier_1_weight, self.classifier_1_bias))\n"
-         << "    h = torch.dropout(h, 0.5, self.training)\n"
-         << "    h = torch.relu(torch.linear(h, self.classifier_4_weight, self.classifier_4_bias))\n"
-         << "    return torch.linear(h, self.classifier_6_weight, self.classifier_6_bias)\n";
+  b.code
+      << "    h = torch.flatten(torch.adaptive_avg_pool2d(h, [6, 6]), 1)\n"
+      << "    h = torch.dropout(h, 0.5, self.training)\n"
+      << "    h = torch.relu(torch.linear(h, self.classifier_1_weight, self.classifier_1_bias))\n"
+      << "    h = torch.dropout(h, 0.5, self.training)\n"
+      << "    h = torch.relu(torch.linear(h, self.classifier_4_weight, self.classifier_4_bias))\n"
+      << "    return torch.linear(h, self.classifier_6_weight, self.classifier_6_bias)\n";
 }
 
 }  // namespace
 
 nlohmann::json model_spec_to_json(const ModelSpec& s) {
-  return {{"arch", s.arch},         {"in_channels", s.in_channels}, {"num_classes", s.num_classes},
-          {"image_size", s.image_size}, {"hidden_units", s.hidden_units},
-          {"cnn_width", s.cnn_width}, {"cnn_blocks", s.cnn_blocks}, {"dropout", s.dropout}};
+  return {{"arch", s.arch},
+          {"in_channels", s.in_channels},
+          {"num_classes", s.num_classes},
+          {"image_size", s.image_size},
+          {"hidden_units", s.hidden_units},
+          {"cnn_width", s.cnn_width},
+          {"cnn_blocks", s.cnn_blocks},
+          {"dropout", s.dropout}};
 }
 
 ModelSpec model_spec_from_json(const nlohmann::json& j) {
@@ -152,7 +165,8 @@ std::string resolve_arch(const std::string& arch, int image_size) {
 torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed, int member) {
   torch::manual_seed(seed);
   torch::NoGradGuard no_grad;
-  torch::jit::Module module("MedpipeNet_" + spec.arch + (member > 0 ? "_member" + std::to_string(member) : ""));
+  torch::jit::Module module("MedpipeNet_" + spec.arch +
+                            (member > 0 ? "_member" + std::to_string(member) : ""));
   module.register_attribute("training", c10::BoolType::get(), true);
   ScriptBuilder builder(module);
   if (spec.arch == "mlp") {
@@ -181,7 +195,8 @@ torch::jit::Module build_ensemble(const std::vector<torch::jit::Module>& members
   for (std::size_t i = 0; i < members.size(); ++i) {
     std::string name = "member_" + std::to_string(i);
     ensemble.register_module(name, members[i]);
-    code << (i ? "    p = p + " : "    p = ") << "torch.softmax(self." << name << ".forward(x), 1)\n";
+    code << (i ? "    p = p + " : "    p = ") << "torch.softmax(self." << name
+         << ".forward(x), 1)\n";
   }
   code << "    return torch.log(p / " << members.size() << ".0)\n";
   ensemble.define(code.str());
@@ -191,11 +206,12 @@ torch::jit::Module build_ensemble(const std::vector<torch::jit::Module>& members
 
 std::vector<std::string> last3_parameter_names(const ModelSpec& spec) {
   if (spec.arch != "alexnet") {
-    throw UsageError("finetune 'last3' re-trains alexnet's three fully-connected layers; arch is '" +
-                     spec.arch + "': use arch alexnet or finetune all");
+    throw UsageError(
+        "finetune 'last3' re-trains alexnet's three fully-connected layers; arch is '" + spec.arch +
+        "': use arch alexnet or finetune all");
   }
-  return {"classifier_1_weight", "classifier_1_bias", "classifier_4_weight",
-          "classifier_4_bias", "classifier_6_weight", "classifier_6_bias"};
+  return {"classifier_1_weight", "classifier_1_bias",   "classifier_4_weight",
+          "classifier_4_bias",   "classifier_6_weight", "classifier_6_bias"};
 }
 
 void reinitialise_linear(torch::jit::Module& module, const std::string& weight_name,

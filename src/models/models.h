@@ -1,9 +1,10 @@
 // models/models.h: the networks, built as TorchScript modules in C++ so that the model we train
 // is the very model.pt Python's torch.jit.load runs. Every network outputs logits.
 #pragma once
+#include <torch/script.h>
+
 #include <nlohmann/json_fwd.hpp>
 #include <string>
-#include <torch/script.h>
 
 namespace medpipe {
 

@@ -8,7 +8,8 @@ namespace medpipe {
 
 at::Tensor load_batch(const TensorCache& cache, const std::vector<std::size_t>& indices) {
   const PreprocessSpec& spec = cache.spec();
-  at::Tensor batch = at::empty({static_cast<long>(indices.size()), spec.channels, spec.size_px, spec.size_px});
+  at::Tensor batch =
+      at::empty({static_cast<long>(indices.size()), spec.channels, spec.size_px, spec.size_px});
   float* data = batch.data_ptr<float>();
   for (std::size_t i = 0; i < indices.size(); ++i) {
     cache.read(indices[i], data + i * spec.values_per_sample());
@@ -17,8 +18,8 @@ at::Tensor load_batch(const TensorCache& cache, const std::vector<std::size_t>& 
 }
 
 std::vector<double> predict_probabilities(torch::jit::Module& module, const TensorCache& cache,
-                                          const std::vector<std::size_t>& indices,
-                                          int num_classes, bool mirror_average, int batch_size) {
+                                          const std::vector<std::size_t>& indices, int num_classes,
+                                          bool mirror_average, int batch_size) {
   module.eval();
   torch::NoGradGuard no_grad;
   std::vector<double> out;

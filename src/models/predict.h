@@ -10,9 +10,8 @@ namespace medpipe {
 // Softmax probabilities, row-major [indices.size()][num_classes], in eval mode, no grad.
 // mirror_average: the mean of the probabilities of each image and its horizontal mirror.
 std::vector<double> predict_probabilities(torch::jit::Module& module, const TensorCache& cache,
-                                          const std::vector<std::size_t>& indices,
-                                          int num_classes, bool mirror_average,
-                                          int batch_size = 128);
+                                          const std::vector<std::size_t>& indices, int num_classes,
+                                          bool mirror_average, int batch_size = 128);
 
 // Copies the samples `indices` of `cache` into a [n, C, S, S] tensor.
 at::Tensor load_batch(const TensorCache& cache, const std::vector<std::size_t>& indices);

@@ -39,12 +39,19 @@ void write_u32(std::vector<char>& b, std::size_t at, std::uint32_t v) {
 // The entry is stored uncompressed: only its CRC-32 changes, in the central directory and the
 // local header or data descriptor.
 std::size_t read_u16(const std::vector<char>& b, std::size_t at) {
-  return static_cast<unsigned char>(b[at]) | (static_cast<std::size_t>(static_cast<unsigned char>(b[at + 1])) << 8);
+  return static_cast<unsigned char>(b[at]) |
+         (static_cast<std::size_t>(static_cast<unsigned char>(b[at + 1])) << 8);
 }
 
 void make_ordered_dict_plain(std::vector<char>& zip) {
-  const std::string call("\x80\x02" "ccollections\nOrderedDict\nq\x00)R", 31);
-  const std::string patched("\x80\x02(" "ccollections\nOrderedDict\nq\x00}", 31);
+  const std::string call(
+      "\x80\x02"
+      "ccollections\nOrderedDict\nq\x00)R",
+      31);
+  const std::string patched(
+      "\x80\x02("
+      "ccollections\nOrderedDict\nq\x00}",
+      31);
   for (std::size_t c = 0; c + 46 < zip.size(); ++c) {
     if (read_u32(zip, c) != 0x02014b50) continue;  // central directory entry
     std::size_t name_len = read_u16(zip, c + 28);
@@ -58,13 +65,15 @@ void make_ordered_dict_plain(std::vector<char>& zip) {
     const std::string metadata("X\x09\x00\x00\x00_metadata", 14);
     std::size_t meta = pickle.rfind(metadata);
     if (pickle.compare(0, call.size(), call) != 0 || meta == std::string::npos || meta < 4) return;
-    std::size_t state = pickle[meta - 3] == '}' && pickle[meta - 2] == 'q' ? meta - 3
-                        : meta >= 6 && pickle[meta - 6] == '}' && pickle[meta - 5] == 'r' ? meta - 6 : 0;
+    std::size_t state = pickle[meta - 3] == '}' && pickle[meta - 2] == 'q'                ? meta - 3
+                        : meta >= 6 && pickle[meta - 6] == '}' && pickle[meta - 5] == 'r' ? meta - 6
+                                                                                          : 0;
     if (state == 0) return;
     std::copy(patched.begin(), patched.end(), zip.begin() + static_cast<long>(data));
     zip[data + state] = 't';      // TUPLE from our MARK where the _metadata state began ...
     zip[data + state + 1] = '.';  // ... and STOP: the rest is never read
-    auto crc = static_cast<std::uint32_t>(::crc32(0L, reinterpret_cast<const Bytef*>(zip.data() + data), static_cast<uInt>(size)));
+    auto crc = static_cast<std::uint32_t>(
+        ::crc32(0L, reinterpret_cast<const Bytef*>(zip.data() + data), static_cast<uInt>(size)));
     write_u32(zip, c + 16, crc);
     if (read_u32(zip, local + 14) != 0) write_u32(zip, local + 14, crc);
     std::size_t descriptor = data + size;  // present when bit 3 of the flags is set
@@ -95,11 +104,16 @@ std::vector<std::pair<std::string, at::Tensor>> read_named_tensors(const std::st
   } catch (const std::exception& e) {
     std::string cause = e.what();
     cause = cause.substr(0, cause.find('\n'));
-    throw UsageError("event key 'pretrained': " + path + " is neither TorchScript nor a state dict saved by "
-                     "torch.save(model.state_dict()) (" + cause + "); "
-                     "save it with torch.jit.save(torch.jit.script(model), PATH) or torch.save(model.state_dict(), PATH)");
+    throw UsageError("event key 'pretrained': " + path +
+                     " is neither TorchScript nor a state dict saved by "
+                     "torch.save(model.state_dict()) (" +
+                     cause +
+                     "); "
+                     "save it with torch.jit.save(torch.jit.script(model), PATH) or "
+                     "torch.save(model.state_dict(), PATH)");
   }
-  if (value.isTuple() && value.toTupleRef().elements().size() >= 2) value = value.toTupleRef().elements()[1];
+  if (value.isTuple() && value.toTupleRef().elements().size() >= 2)
+    value = value.toTupleRef().elements()[1];
   if (!value.isGenericDict()) {
     throw UsageError("event key 'pretrained': " + path + " holds no dictionary of tensors");
   }
@@ -136,7 +150,9 @@ std::vector<std::string> load_pretrained(torch::jit::Module& module, const std::
                      " matches the network's parameters; check the arch");
   }
   log_info("pretrained: loaded " + std::to_string(loaded) + " tensors" +
-           (not_loaded.empty() ? "" : ", " + std::to_string(not_loaded.size()) + " of another shape kept new"));
+           (not_loaded.empty()
+                ? ""
+                : ", " + std::to_string(not_loaded.size()) + " of another shape kept new"));
   return not_loaded;
 }
 

@@ -5,7 +5,8 @@
 
 namespace medpipe {
 
-void augment_sample(float* chw, int channels, int size_px, const AugmentSpec& spec, std::mt19937& rng) {
+void augment_sample(float* chw, int channels, int size_px, const AugmentSpec& spec,
+                    std::mt19937& rng) {
   if (!spec.enabled) return;
   std::uniform_real_distribution<double> unit(-1.0, 1.0);
   std::bernoulli_distribution coin(0.5);
@@ -15,12 +16,17 @@ void augment_sample(float* chw, int channels, int size_px, const AugmentSpec& sp
   bool flip_h = spec.hflip && coin(rng);
   bool flip_v = spec.vflip && coin(rng);
   double center = (size_px - 1) / 2.0;
-  cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(static_cast<float>(center), static_cast<float>(center)), angle, 1.0);
+  cv::Mat m = cv::getRotationMatrix2D(
+      cv::Point2f(static_cast<float>(center), static_cast<float>(center)), angle, 1.0);
   if (flip_h) {  // x -> 2c - x applied after the rotation
-    m.at<double>(0, 0) *= -1; m.at<double>(0, 1) *= -1; m.at<double>(0, 2) = 2 * center - m.at<double>(0, 2);
+    m.at<double>(0, 0) *= -1;
+    m.at<double>(0, 1) *= -1;
+    m.at<double>(0, 2) = 2 * center - m.at<double>(0, 2);
   }
   if (flip_v) {
-    m.at<double>(1, 0) *= -1; m.at<double>(1, 1) *= -1; m.at<double>(1, 2) = 2 * center - m.at<double>(1, 2);
+    m.at<double>(1, 0) *= -1;
+    m.at<double>(1, 1) *= -1;
+    m.at<double>(1, 2) = 2 * center - m.at<double>(1, 2);
   }
   m.at<double>(0, 2) += dx;
   m.at<double>(1, 2) += dy;

@@ -13,6 +13,7 @@ struct AugmentSpec {
 };
 
 // Applies one random flip/rotation/shift (a single affine warp, reflected borders) in place.
-void augment_sample(float* chw, int channels, int size_px, const AugmentSpec& spec, std::mt19937& rng);
+void augment_sample(float* chw, int channels, int size_px, const AugmentSpec& spec,
+                    std::mt19937& rng);
 
 }  // namespace medpipe

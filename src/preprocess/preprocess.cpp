@@ -1,11 +1,10 @@
 #include "preprocess/preprocess.h"
 
-#include <opencv2/core.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 
 namespace medpipe {
 
@@ -59,7 +58,8 @@ Image resize_image(const Image& image, int size_px, const std::string& mode) {
   }
   bool shrinking = new_w < image.width || new_h < image.height;
   cv::Mat resized;
-  cv::resize(src, resized, cv::Size(new_w, new_h), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
+  cv::resize(src, resized, cv::Size(new_w, new_h), 0, 0,
+             shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
   cv::Mat out = resized;
   if (mode == "pad" && (new_w != size_px || new_h != size_px)) {
     double lo = *std::min_element(image.pixels.begin(), image.pixels.end());
@@ -92,11 +92,13 @@ void normalize_intensities(std::vector<float>& chw, int channels, const Preproce
     double mean = sum / n;
     double std = std::sqrt(std::max(0.0, sum_sq / n - mean * mean));
     double offset = mode == "zscore" ? mean : lo;
-    double scale = mode == "zscore" ? (std > 1e-8 ? 1.0 / std : 1.0) : (hi > lo ? 1.0 / (hi - lo) : 1.0);
+    double scale =
+        mode == "zscore" ? (std > 1e-8 ? 1.0 / std : 1.0) : (hi > lo ? 1.0 / (hi - lo) : 1.0);
     for (float& v : chw) v = static_cast<float>((v - offset) * scale);
   } else if (mode == "ct") {
     double lo = spec.window_level_hu - spec.window_width_hu / 2;
-    for (float& v : chw) v = static_cast<float>(std::clamp((v - lo) / spec.window_width_hu, 0.0, 1.0));
+    for (float& v : chw)
+      v = static_cast<float>(std::clamp((v - lo) / spec.window_width_hu, 0.0, 1.0));
   } else if (mode == "imagenet") {
     static const double mean[3] = {0.485, 0.456, 0.406}, stdev[3] = {0.229, 0.224, 0.225};
     double max_value = bits_stored > 8 ? std::ldexp(1.0, bits_stored) - 1 : 255.0;
@@ -113,14 +115,15 @@ void normalize_intensities(std::vector<float>& chw, int channels, const Preproce
 
 Result<std::vector<float>> preprocess_image(const Image& image, const PreprocessSpec& spec) {
   if (image.depth != 1) {
-    return Result<std::vector<float>>::failure(
-        "a volume (" + std::to_string(image.depth) + " slices/frames); classification takes 2D images");
+    return Result<std::vector<float>>::failure("a volume (" + std::to_string(image.depth) +
+                                               " slices/frames); classification takes 2D images");
   }
   Image converted = resize_image(convert_channels(image, spec.channels), spec.size_px, spec.resize);
   const std::size_t plane = static_cast<std::size_t>(spec.size_px) * spec.size_px;
   std::vector<float> chw(spec.values_per_sample());
   for (std::size_t i = 0; i < plane; ++i) {
-    for (int c = 0; c < spec.channels; ++c) chw[c * plane + i] = converted.pixels[i * spec.channels + c];
+    for (int c = 0; c < spec.channels; ++c)
+      chw[c * plane + i] = converted.pixels[i * spec.channels + c];
   }
   normalize_intensities(chw, spec.channels, spec, image.bits_stored);
   return chw;

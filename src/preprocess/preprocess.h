@@ -11,12 +11,12 @@
 namespace medpipe {
 
 struct PreprocessSpec {
-  int channels = 1;                   // 1 gray, 3 RGB
-  int size_px = 64;                   // square output
-  std::string resize = "stretch";     // stretch | pad (keep aspect, pad with the minimum)
-  std::string normalize = "zscore";   // zscore | minmax | ct | imagenet | none
-  double window_level_hu = 40.0;      // for ct
-  double window_width_hu = 400.0;     // for ct
+  int channels = 1;                  // 1 gray, 3 RGB
+  int size_px = 64;                  // square output
+  std::string resize = "stretch";    // stretch | pad (keep aspect, pad with the minimum)
+  std::string normalize = "zscore";  // zscore | minmax | ct | imagenet | none
+  double window_level_hu = 40.0;     // for ct
+  double window_width_hu = 400.0;    // for ct
 
   std::size_t values_per_sample() const {
     return static_cast<std::size_t>(channels) * size_px * size_px;

@@ -23,7 +23,8 @@ std::string cache_key(const std::vector<Sample>& samples, const PreprocessSpec& 
     std::error_code ec;
     auto size = fs::file_size(s.path, ec);
     auto mtime = fs::last_write_time(s.path, ec).time_since_epoch().count();
-    text += "|" + fs::absolute(s.path).string() + ":" + std::to_string(size) + ":" + std::to_string(mtime);
+    text += "|" + fs::absolute(s.path).string() + ":" + std::to_string(size) + ":" +
+            std::to_string(mtime);
   }
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(text));
@@ -62,8 +63,10 @@ nlohmann::json fill_cache(const std::vector<Sample>& samples, const PreprocessSp
         } else {
           channels[i] = image.value().channels;
           Result<std::vector<float>> chw = preprocess_image(image.value(), spec);
-          if (chw) write_all(fd, chw.value().data(), bytes, static_cast<off_t>(i * bytes));
-          else errors[i] = chw.error();
+          if (chw)
+            write_all(fd, chw.value().data(), bytes, static_cast<off_t>(i * bytes));
+          else
+            errors[i] = chw.error();
         }
         progress.advance();
       }
@@ -109,15 +112,19 @@ TensorCache TensorCache::build(const std::vector<Sample>& samples, const Preproc
   cache.source_channels_ = meta.at("channels").get<std::vector<int>>();
   auto errors = meta.at("errors").get<std::vector<std::string>>();
   for (std::size_t i = 0; i < samples.size(); ++i) {
-    if (errors[i].empty()) cache.usable_.push_back(i);
-    else cache.skipped_.push_back({samples[i].name, errors[i]});
+    if (errors[i].empty())
+      cache.usable_.push_back(i);
+    else
+      cache.skipped_.push_back({samples[i].name, errors[i]});
   }
   cache.fd_ = ::open(bin.c_str(), O_RDONLY);
   if (cache.fd_ < 0) throw RunError("cannot open the preprocessing cache " + bin.string());
   return cache;
 }
 
-TensorCache::TensorCache(TensorCache&& other) noexcept { *this = std::move(other); }
+TensorCache::TensorCache(TensorCache&& other) noexcept {
+  *this = std::move(other);
+}
 
 TensorCache& TensorCache::operator=(TensorCache&& other) noexcept {
   if (this != &other) {

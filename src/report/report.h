@@ -17,9 +17,9 @@ void write_skipped_csv(const fs::path& dir, const SkippedList& skipped);
 
 struct ReportInput {
   std::string title;
-  nlohmann::json metrics;   // classification_metrics(...)
-  nlohmann::json config;    // resolved config
-  nlohmann::json history;   // per-epoch records of the model's training, if known
+  nlohmann::json metrics;  // classification_metrics(...)
+  nlohmann::json config;   // resolved config
+  nlohmann::json history;  // per-epoch records of the model's training, if known
   SkippedList skipped;
   double seconds = 0;
 };

@@ -40,7 +40,8 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Te
         params, torch::optim::AdamOptions(s.learning_rate).weight_decay(s.weight_decay));
   }
   return std::make_unique<torch::optim::SGD>(
-      params, torch::optim::SGDOptions(s.learning_rate).momentum(s.momentum).weight_decay(s.weight_decay));
+      params,
+      torch::optim::SGDOptions(s.learning_rate).momentum(s.momentum).weight_decay(s.weight_decay));
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
@@ -71,7 +72,8 @@ double selection_score(const nlohmann::json& metrics, const std::string& metric)
     // ties on AUC are broken by the loss
     return metrics["roc_auc"].get<double>() - 1e-6 * metrics["log_loss"].get<double>();
   }
-  if (metric == "accuracy") return metrics["accuracy"].get<double>() - 1e-6 * metrics["log_loss"].get<double>();
+  if (metric == "accuracy")
+    return metrics["accuracy"].get<double>() - 1e-6 * metrics["log_loss"].get<double>();
   return -metrics["log_loss"].get<double>();
 }
 
@@ -99,7 +101,8 @@ class WeightAverage {
     if (decay_ <= 0) return;
     torch::NoGradGuard no_grad;
     std::size_t i = 0;
-    for (const auto& p : module.named_parameters(true)) average_[i++].mul_(decay_).add_(p.value.detach(), 1 - decay_);
+    for (const auto& p : module.named_parameters(true))
+      average_[i++].mul_(decay_).add_(p.value.detach(), 1 - decay_);
   }
 
  private:
@@ -141,7 +144,8 @@ class WeightAverage {
   std::vector<at::Tensor> average_;
 };
 
-nlohmann::json validate(torch::jit::Module& module, const TensorCache& val, int num_classes, bool tta) {
+nlohmann::json validate(torch::jit::Module& module, const TensorCache& val, int num_classes,
+                        bool tta) {
   ClassificationInput input;
   input.num_classes = num_classes;
   for (std::size_t i : val.usable()) input.truth.push_back(val.samples()[i].label);
@@ -152,9 +156,9 @@ nlohmann::json validate(torch::jit::Module& module, const TensorCache& val, int 
 // One pass over the training set; returns the mean loss. The next batch is prepared while
 // the current one computes.
 double run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
-                 WeightAverage& average, const TensorCache& train, const std::vector<int>& labels, const at::Tensor& weights,
-                 const TrainSettings& s, int epoch, Progress& progress, std::size_t& step,
-                 std::size_t total_steps) {
+                 WeightAverage& average, const TensorCache& train, const std::vector<int>& labels,
+                 const at::Tensor& weights, const TrainSettings& s, int epoch, Progress& progress,
+                 std::size_t& step, std::size_t total_steps) {
   module.train();
   auto batches = epoch_batches(train.usable(), s.batch_size, s.seed, epoch);
   auto prepare = [&](std::size_t b) {
@@ -213,10 +217,14 @@ TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& tra
   auto start = Clock::now();
   for (int epoch = 0; epoch < s.epochs; ++epoch) {
     auto epoch_start = Clock::now();
-    double loss = run_epoch(module, *optimizer, average, train, labels, weights, s, epoch, progress, step, total_steps);
+    double loss = run_epoch(module, *optimizer, average, train, labels, weights, s, epoch, progress,
+                            step, total_steps);
     double train_seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    nlohmann::json record = {{"epoch", epoch + 1}, {"train_loss", loss}, {"seconds", train_seconds},
-                             {"samples_per_s", train.usable().size() / std::max(1e-9, train_seconds)}};
+    nlohmann::json record = {
+        {"epoch", epoch + 1},
+        {"train_loss", loss},
+        {"seconds", train_seconds},
+        {"samples_per_s", train.usable().size() / std::max(1e-9, train_seconds)}};
     average.with_average(module, train, [&] {
       bool improved = true;
       if (val && !val->usable().empty()) {
@@ -246,7 +254,8 @@ TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& tra
   }
   progress.finish();
   outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  outcome.samples_per_second = static_cast<double>(train.usable().size()) * s.epochs / std::max(1e-9, outcome.seconds);
+  outcome.samples_per_second =
+      static_cast<double>(train.usable().size()) * s.epochs / std::max(1e-9, outcome.seconds);
   restore(module, best_state);
   module.eval();
   for (auto& p : params) p.set_requires_grad(true);

@@ -21,7 +21,7 @@ struct TrainSettings {
   std::string lr_schedule = "cosine";
   std::string select_metric = "auc";  // auc | loss | accuracy
   bool class_weights = false;
-  bool tta = true;  // validation averages each image with its mirror
+  bool tta = true;          // validation averages each image with its mirror
   double ema_decay = 0.99;  // validate and keep an EMA of the weights (0: raw weights)
   AugmentSpec augment;
   std::uint64_t seed = 42;
@@ -32,7 +32,7 @@ struct TrainSettings {
 
 struct TrainOutcome {
   nlohmann::json history = nlohmann::json::array();  // one object per epoch
-  nlohmann::json best_metrics;                        // validation metrics of the kept epoch
+  nlohmann::json best_metrics;                       // validation metrics of the kept epoch
   int best_epoch = 0;
   double seconds = 0;
   double samples_per_second = 0;

@@ -26,7 +26,7 @@ class MedMnist(MedpipeTestCase):
         return meta["validation_metrics"]
 
     def test_breastmnist(self):
-        metrics = self.train("breastmnist")
+        metrics = self.train("breastmnist", ensemble=3)
         self.assertGreaterEqual(metrics["roc_auc"], 0.90)
         self.assertGreaterEqual(metrics["accuracy"], 0.86)
 

@@ -24,8 +24,10 @@ TEST(Config, DefaultsMatchTheContract) {
 }
 
 TEST(Config, BooleansMayBeStringsAsInTheSeed) {
-  for (const char* falsy : {"", "0", "false", "No", "FALSE"}) EXPECT_FALSE(parse_bool_text(falsy)) << falsy;
-  for (const char* truthy : {"1", "true", "yes", "anything"}) EXPECT_TRUE(parse_bool_text(truthy)) << truthy;
+  for (const char* falsy : {"", "0", "false", "No", "FALSE"})
+    EXPECT_FALSE(parse_bool_text(falsy)) << falsy;
+  for (const char* truthy : {"1", "true", "yes", "anything"})
+    EXPECT_TRUE(parse_bool_text(truthy)) << truthy;
   Config c;
   apply_event(c, json{{"is_train", "false"}, {"has_labels", 0}, {"augment", "yes"}}, "e.json");
   EXPECT_FALSE(c.is_train);
@@ -58,7 +60,8 @@ TEST(Config, UnknownKeySuggestsTheClosest) {
     apply_event(c, json{{"learning_rat", 0.1}}, "e.json");
     FAIL() << "no error";
   } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("did you mean 'learning_rate'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("did you mean 'learning_rate'"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -24,7 +24,8 @@ std::vector<Sample> samples(std::vector<std::string> names) {
 }
 
 TEST(Pairing, PairsAndInfersClassCount) {
-  PairedSet set = pair_with_labels(samples({"a", "b", "c"}), table({{"a", 0}, {"b", 2}, {"c", 1}}), 0);
+  PairedSet set =
+      pair_with_labels(samples({"a", "b", "c"}), table({{"a", 0}, {"b", 2}, {"c", 1}}), 0);
   EXPECT_EQ(set.num_classes, 3);
   EXPECT_EQ(set.samples[1].label, 2);
 }

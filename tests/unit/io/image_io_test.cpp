@@ -7,7 +7,9 @@
 namespace medpipe {
 namespace {
 
-fs::path temp(const std::string& name) { return fs::temp_directory_path() / ("medpipe_io_" + name); }
+fs::path temp(const std::string& name) {
+  return fs::temp_directory_path() / ("medpipe_io_" + name);
+}
 
 TEST(ImageIo, Png16BitGrayRoundTrip) {
   Image image;

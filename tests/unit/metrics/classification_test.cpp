@@ -22,7 +22,8 @@ TEST(Metrics, AveragePrecisionByHand) {
   // sklearn's doc example: 0.8333...
   EXPECT_NEAR(*average_precision({0, 0, 1, 1}, {0.1, 0.4, 0.35, 0.8}), 0.8333333333333333, 1e-12);
   PrCurve c = precision_recall_curve({0, 0, 1, 1}, {0.1, 0.4, 0.35, 0.8});
-  std::vector<double> p = {0.5, 2.0 / 3, 0.5, 1.0, 1.0}, r = {1.0, 1.0, 0.5, 0.5, 0.0}, t = {0.1, 0.35, 0.4, 0.8};
+  std::vector<double> p = {0.5, 2.0 / 3, 0.5, 1.0, 1.0}, r = {1.0, 1.0, 0.5, 0.5, 0.0},
+                      t = {0.1, 0.35, 0.4, 0.8};
   ASSERT_EQ(c.precision.size(), p.size());
   for (std::size_t i = 0; i < p.size(); ++i) {
     EXPECT_NEAR(c.precision[i], p[i], 1e-12);

@@ -35,7 +35,8 @@ std::vector<Sample> toy_set(const fs::path& dir, int n) {
 
 TEST(Batches, EpochOrderIsSeededAndCoversEverySample) {
   std::vector<std::size_t> usable = {0, 1, 2, 3, 4, 5, 6};
-  auto a = epoch_batches(usable, 3, 1, 0), b = epoch_batches(usable, 3, 1, 0), c = epoch_batches(usable, 3, 1, 1);
+  auto a = epoch_batches(usable, 3, 1, 0), b = epoch_batches(usable, 3, 1, 0),
+       c = epoch_batches(usable, 3, 1, 1);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
   ASSERT_EQ(a.size(), 2u);  // 3 + 3; the last single sample is dropped
