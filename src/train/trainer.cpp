@@ -101,8 +101,11 @@ class WeightAverage {
     if (decay_ <= 0) return;
     torch::NoGradGuard no_grad;
     std::size_t i = 0;
-    for (const auto& p : module.named_parameters(true))
-      average_[i++].mul_(decay_).add_(p.value.detach(), 1 - decay_);
+    for (const auto& p : module.named_parameters(true)) {
+      // frozen parameters (finetune last3) stay bit-identical
+      if (p.value.requires_grad()) average_[i].mul_(decay_).add_(p.value.detach(), 1 - decay_);
+      ++i;
+    }
   }
 
  private:
