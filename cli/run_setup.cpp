@@ -4,6 +4,7 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 
 #include "core/error.h"
@@ -225,11 +226,24 @@ EvaluationSetup prepare_evaluation(const Config& config) {
   run.predictions.num_classes = k;
   for (std::size_t r = 1; r < rows.size(); ++r) {
     const auto& f = rows[r].fields;
+    std::string where = csv.string() + " line " + std::to_string(rows[r].line);
+    if (f.size() != static_cast<std::size_t>(k + 2)) {
+      throw UsageError(where + " has " + std::to_string(f.size()) + " columns, the header " +
+                       std::to_string(k + 2) + "; re-run medpipe predict to rewrite it");
+    }
     auto it = truth.find(f[0]);
-    if (it == truth.end() || f.size() != static_cast<std::size_t>(k + 2)) continue;
+    if (it == truth.end()) continue;
     run.predictions.images.push_back(f[0]);
     run.predictions.truth.push_back(it->second);
-    for (int c = 0; c < k; ++c) run.predictions.probabilities.push_back(std::stod(f[2 + c]));
+    for (int c = 0; c < k; ++c) {
+      char* end = nullptr;
+      double p = std::strtod(f[2 + c].c_str(), &end);
+      if (f[2 + c].empty() || *end != '\0') {
+        throw UsageError(where + ": prob_" + std::to_string(c) + " '" + f[2 + c] +
+                         "' is not a number; re-run medpipe predict to rewrite it");
+      }
+      run.predictions.probabilities.push_back(p);
+    }
   }
   start_run(config, config.results_dir(), "evaluate");
   return run;

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build ccache pkg-config clang-format
+  build-essential cmake ninja-build ccache pkg-config clang-format zlib1g-dev
   # models and training (LibTorch) and a fast BLAS for it; the -openmp variant
   # shares torch's OpenMP threads instead of fighting them
   libtorch-dev libopenblas0-openmp

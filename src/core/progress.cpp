@@ -29,7 +29,8 @@ Progress::Progress(std::string stage, std::size_t total, std::string unit)
       total_(total),
       tty_(::isatty(STDERR_FILENO) != 0),
       start_(std::chrono::steady_clock::now()),
-      last_draw_(start_) {}
+      last_draw_(start_),
+      last_report_(start_) {}
 
 Progress::~Progress() {
   finish();
@@ -58,14 +59,13 @@ void Progress::finish() {
 void Progress::draw(bool final) {
   auto now = std::chrono::steady_clock::now();
   double since_draw = std::chrono::duration<double>(now - last_draw_).count();
+  double since_report = std::chrono::duration<double>(now - last_report_).count();
   double elapsed = std::chrono::duration<double>(now - start_).count();
   bool step_crossed = total_ > 0 && (done_ - last_reported_) * 10 >= total_;
-  if (!final) {
-    if (tty_ && since_draw < 0.1) return;
-    if (!tty_ && !step_crossed && since_draw < 10.0) return;
-  }
+  // Plain lines and event-log lines come every 10% or 10 s; a terminal bar redraws at 10 Hz.
+  bool report = final || step_crossed || since_report >= 10.0;
+  if (!final && (tty_ ? since_draw < 0.1 : !report)) return;
   last_draw_ = now;
-  last_reported_ = done_;
   double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;
   double eta = rate > 0 && total_ >= done_ ? static_cast<double>(total_ - done_) / rate : -1;
   double fraction = total_ ? static_cast<double>(done_) / static_cast<double>(total_) : 1.0;
@@ -87,6 +87,9 @@ void Progress::draw(bool final) {
     std::fputs(line, stderr);
   }
   std::fflush(stderr);
+  if (!report) return;
+  last_reported_ = done_;
+  last_report_ = now;
   log_event("progress", {{"stage", stage_},
                          {"done", done_},
                          {"total", total_},

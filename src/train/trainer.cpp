@@ -91,11 +91,13 @@ void restore(torch::jit::Module& module, const std::vector<at::Tensor>& state) {
   for (const auto& b : module.named_buffers(true)) b.value.copy_(state[i++]);
 }
 
-// An exponential moving average of every parameter and buffer, updated after each step.
+// An exponential moving average of every parameter, updated after each step.
 class WeightAverage {
  public:
   WeightAverage(torch::jit::Module& module, double decay) : decay_(decay) {
-    if (decay_ > 0) average_ = snapshot(module);
+    if (decay_ <= 0) return;
+    for (const auto& p : module.named_parameters(true))
+      average_.push_back(p.value.detach().clone());
   }
   void update(torch::jit::Module& module) {
     if (decay_ <= 0) return;

@@ -57,6 +57,13 @@ class Cli(MedpipeTestCase):
         os.remove(self.path("results", "model", "metrics.json"))
         self.assertDone(self.medpipe("evaluate", "--images-bucket", "d"))
         self.assertEqual(json.load(open(self.path("results", "model", "metrics.json"))), first)
+        # a damaged predictions.csv is a clear exit 2 naming the file and line
+        with open(self.path("results", "model", "predictions.csv")) as f:
+            lines = f.read().splitlines()
+        lines[2] = lines[2].rsplit(",", 1)[0] + ",oops"
+        with open(self.path("results", "model", "predictions.csv"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.assertUsageError(self.medpipe("evaluate", "--images-bucket", "d"), "predictions.csv line 3", "'oops'")
         status = self.medpipe("status", "results/model")
         self.assertDone(status)
         self.assertIn("metrics: accuracy", status.stdout)
