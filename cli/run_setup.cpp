@@ -1,6 +1,5 @@
 #include "cli/run_setup.h"
 
-#include <ATen/Parallel.h>
 #include <torch/version.h>
 
 #include <algorithm>
@@ -9,10 +8,12 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/runtime.h"
 #include "data/labels.h"
 #include "data/pairing.h"
 #include "io/csv.h"
 #include "io/image_io.h"
+#include "models/models.h"
 #include "storage/storage.h"
 
 namespace medpipe::cli {
@@ -22,7 +23,8 @@ namespace {
 void start_run(const Config& config, const fs::path& run_dir, const std::string& stage) {
   ensure_writable_dir(run_dir, stage == "train" ? "model folder" : "results_bucket");
   open_event_log((run_dir / "events.jsonl").string());
-  at::set_num_threads(config.resolved_threads());
+  configure_torch(config.resolved_threads());
+  keep_freed_memory_in_process();
   log_event("run_start", {{"stage", stage}, {"config", config_to_json(config)}});
   atomic_write_text(run_dir / "config.json", config_to_json(config).dump(2) + "\n");
 }

@@ -2,7 +2,8 @@
 set(SRC ${CMAKE_SOURCE_DIR}/src)
 
 add_library(medpipe_core STATIC
-  ${SRC}/core/config.cpp ${SRC}/core/fs.cpp ${SRC}/core/log.cpp ${SRC}/core/progress.cpp)
+  ${SRC}/core/config.cpp ${SRC}/core/fs.cpp ${SRC}/core/log.cpp ${SRC}/core/progress.cpp
+  ${SRC}/core/runtime.cpp)
 target_include_directories(medpipe_core PUBLIC ${SRC})
 target_link_libraries(medpipe_core PUBLIC nlohmann_json::nlohmann_json spdlog::spdlog Threads::Threads)
 
@@ -32,7 +33,7 @@ find_package(ZLIB REQUIRED)
 target_link_libraries(medpipe_models PUBLIC medpipe_preprocess ${TORCH_LIBRARIES} PRIVATE ZLIB::ZLIB)
 target_precompile_headers(medpipe_models PRIVATE ${SRC}/models/torch_pch.h)
 
-add_library(medpipe_metrics STATIC ${SRC}/metrics/classification.cpp)
+add_library(medpipe_metrics STATIC ${SRC}/metrics/classification.cpp ${SRC}/metrics/segmentation.cpp)
 target_link_libraries(medpipe_metrics PUBLIC medpipe_core)
 
 add_library(medpipe_train STATIC ${SRC}/train/trainer.cpp ${SRC}/train/batches.cpp)

@@ -1,5 +1,8 @@
 #include "models/models.h"
 
+#include <ATen/Parallel.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
+
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -222,6 +225,11 @@ void reinitialise_linear(torch::jit::Module& module, const std::string& weight_n
   double bound = 1.0 / std::sqrt(static_cast<double>(w.size(1)));
   w.uniform_(-bound, bound);
   b.uniform_(-bound, bound);
+}
+
+void configure_torch(int threads) {
+  at::set_num_threads(threads);
+  torch::jit::setGraphExecutorOptimize(false);
 }
 
 }  // namespace medpipe

@@ -44,6 +44,11 @@ void reinitialise_linear(torch::jit::Module& module, const std::string& weight_n
 // Parameters whose shape differs (a new last layer) are left as they are and returned.
 std::vector<std::string> load_pretrained(torch::jit::Module& module, const std::string& path);
 
+// LibTorch's process-wide settings: `threads` compute threads, and TorchScript graphs run as
+// written (the optimising executor's profiling runs and CPU fusion cost the first epoch ~40%
+// and gave no steady-state gain on these networks; measured in docs/benchmarks.md).
+void configure_torch(int threads);
+
 // Saves as TorchScript atomically (temp + rename).
 void save_module(torch::jit::Module& module, const std::string& path);
 

@@ -176,7 +176,8 @@ double run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
     at::Tensor input = next.get();
     if (b + 1 < batches.size()) next = std::async(std::launch::async, prepare, b + 1);
     at::Tensor target = at::empty({static_cast<long>(batches[b].size())}, at::kLong);
-    for (std::size_t i = 0; i < batches[b].size(); ++i) target[i] = labels[batches[b][i]];
+    auto* target_data = target.data_ptr<std::int64_t>();
+    for (std::size_t i = 0; i < batches[b].size(); ++i) target_data[i] = labels[batches[b][i]];
     if (s.lr_schedule == "cosine") {
       double t = static_cast<double>(step) / std::max<std::size_t>(1, total_steps);
       set_learning_rate(optimizer, s.learning_rate * 0.5 * (1 + std::cos(M_PI * t)));

@@ -1,0 +1,74 @@
+// metrics/segmentation.h: Dice, Jaccard, 95th-percentile Hausdorff distance and average
+// symmetric surface distance, per image and per foreground class, in mm where spacing is known.
+//
+// Conventions (documented in docs/metrics.md):
+// - the surface of a region is its voxels with a face-neighbour outside it (the array border
+//   counts as outside): mask AND NOT erosion(mask), as scipy.ndimage.binary_erosion with the
+//   face-connected structure; 2D for one-slice masks, 3D otherwise;
+// - distances from each surface voxel of one mask to the nearest surface voxel of the other,
+//   scaled by the spacing (an exact Euclidean distance transform);
+// - hausdorff95 = max(P95(A->B), P95(B->A)), percentiles interpolated linearly (numpy's
+//   default); assd = (mean(A->B) + mean(B->A)) / 2 (as MedPy's hd95 and assd);
+// - both masks empty: Dice 1, Jaccard 1, distances 0; one empty: Dice 0, Jaccard 0, distances
+//   NaN (JSON null), left out of the means and counted in `*_undefined`.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace medpipe {
+
+// A label map, [depth][height][width], with the voxel size along x, y, z.
+struct LabelVolume {
+  int depth = 1;
+  int height = 0;
+  int width = 0;
+  std::vector<std::uint8_t> labels;
+  std::array<double, 3> spacing_mm{1.0, 1.0, 1.0};
+  bool spacing_known = false;  // else distances are in pixels
+  std::size_t voxel_count() const { return static_cast<std::size_t>(depth) * height * width; }
+};
+
+struct RegionScores {
+  double dice = 0;
+  double jaccard = 0;
+  double hausdorff95 = 0;  // NaN when exactly one region is empty
+  double assd = 0;
+};
+
+// Scores of one class's region (label == cls) of `prediction` against `truth` (same shape).
+RegionScores region_scores(const LabelVolume& truth, const LabelVolume& prediction, int cls);
+
+// The surface voxels of a binary mask (1 = inside), as described above.
+std::vector<std::uint8_t> surface_of(const std::vector<std::uint8_t>& mask, int depth, int height,
+                                     int width);
+
+// Distances (mm) from every surface voxel of `from` to the nearest surface voxel of `to`, both
+// surface masks of the same shape; empty when either has no surface voxel.
+std::vector<double> surface_to_surface_mm(const std::vector<std::uint8_t>& from,
+                                          const std::vector<std::uint8_t>& to, int depth,
+                                          int height, int width,
+                                          const std::array<double, 3>& spacing_mm);
+
+// numpy.percentile(values, q) with linear interpolation; `values` is reordered.
+double percentile_linear(std::vector<double>& values, double q);
+
+struct SegmentationCase {
+  std::string image;
+  LabelVolume truth;
+  LabelVolume prediction;
+};
+
+// The contract's segmentation metrics over the cases: n, dice, jaccard, hausdorff95, assd
+// (means over images of the per-image mean over foreground classes), per_class, per_image,
+// units ("mm" or "pixels").
+nlohmann::json segmentation_metrics(const std::vector<SegmentationCase>& cases, int num_classes);
+
+// The same from scores computed elsewhere: scores[i][c - 1] for image i and class c >= 1.
+nlohmann::json summarise_segmentation(const std::vector<std::string>& images,
+                                      const std::vector<std::vector<RegionScores>>& scores,
+                                      bool spacing_known);
+
+}  // namespace medpipe
