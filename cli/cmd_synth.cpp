@@ -7,11 +7,12 @@ namespace medpipe::cli {
 
 Action add_synth_command(CLI::App& app) {
   auto* command = app.add_subcommand("synth",
-                                     "write a synthetic labelled data set (CT-like slices, "
-                                     "class 1 with a lung nodule)");
+                                     "write a synthetic labelled data set (CT-like slices; class 1 / "
+                                     "label 1: a lung nodule)");
   auto options = std::make_shared<SynthOptions>();
   auto out = std::make_shared<std::string>();
-  command->add_option("--task", options->task, "classify")->capture_default_str();
+  command->add_option("--task", options->task, "classify (labels.csv) or segment (masks/*.npy)")
+      ->capture_default_str();
   command->add_option("--out", *out, "output folder: images/ and labels.csv")->required();
   command->add_option("--count", options->count, "number of images")->capture_default_str();
   command->add_option("--size", options->size_px, "image size in pixels")->capture_default_str();
@@ -22,10 +23,10 @@ Action add_synth_command(CLI::App& app) {
   return [options, out] {
     init_logging("info");
     options->out_dir = *out;
-    int n = write_synthetic_classification(*options);
+    int n = write_synthetic(*options);
     log_info("synth: " + std::to_string(n) + " images in " +
              (options->out_dir / "images").string() + ", labels in " +
-             (options->out_dir / "labels.csv").string());
+             (options->out_dir / (options->task == "segment" ? "masks" : "labels.csv")).string());
     return 0;
   };
 }

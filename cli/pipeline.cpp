@@ -27,7 +27,7 @@ double seconds_since(Clock::time_point start) {
 TrainSettings train_settings(const Config& c, int num_classes, const std::string& model_dir) {
   TrainSettings s;
   s.epochs = c.epochs;
-  s.batch_size = c.batch_size;
+  s.batch_size = c.resolved_batch_size();
   s.learning_rate = c.learning_rate;
   s.optimizer = c.optimizer;
   s.momentum = c.momentum;
@@ -112,6 +112,7 @@ TrainOutcome combine_outcomes(const std::vector<TrainOutcome>& members,
 }  // namespace
 
 int train_stage(const Config& config) {
+  if (config.is_segmentation()) return segment_train_stage(config);
   auto start = Clock::now();
   RunSetup run = prepare_training(config);
   log_event("stage_start", {{"stage", "train"},
@@ -134,6 +135,7 @@ int train_stage(const Config& config) {
 }
 
 int predict_stage(const Config& config) {
+  if (config.is_segmentation()) return segment_predict_stage(config);
   auto start = Clock::now();
   InferenceSetup run = prepare_inference(config);
   Predictions predictions = predict(run.model, run.images, config.tta);
@@ -154,6 +156,7 @@ int predict_stage(const Config& config) {
 }
 
 int evaluate_stage(const Config& config) {
+  if (config.is_segmentation()) return segment_evaluate_stage(config);
   auto start = Clock::now();
   EvaluationSetup run = prepare_evaluation(config);
   evaluate_predictions(config, run.predictions, run.skipped, nlohmann::json::array(),

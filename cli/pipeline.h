@@ -12,4 +12,9 @@ int train_stage(const Config& config);
 int predict_stage(const Config& config);   // evaluates too when has_labels
 int evaluate_stage(const Config& config);  // from results_bucket/predictions.csv
 
+// The same stages for label_style array (segmentation), in segmentation_pipeline.cpp.
+int segment_train_stage(const Config& config);
+int segment_predict_stage(const Config& config);
+int segment_evaluate_stage(const Config& config);
+
 }  // namespace medpipe::cli

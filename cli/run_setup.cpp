@@ -18,8 +18,6 @@
 
 namespace medpipe::cli {
 
-namespace {
-
 void start_run(const Config& config, const fs::path& run_dir, const std::string& stage) {
   ensure_writable_dir(run_dir, stage == "train" ? "model folder" : "results_bucket");
   open_event_log((run_dir / "events.jsonl").string());
@@ -28,6 +26,8 @@ void start_run(const Config& config, const fs::path& run_dir, const std::string&
   log_event("run_start", {{"stage", stage}, {"config", config_to_json(config)}});
   atomic_write_text(run_dir / "config.json", config_to_json(config).dump(2) + "\n");
 }
+
+namespace {
 
 PairedSet labelled_images(const std::string& images_key, const std::string& images_location,
                           const std::string& labels_key, const std::string& labels,
@@ -190,6 +190,10 @@ void save_trained_model(const Config& config, const RunSetup& run, torch::jit::M
 
 InferenceSetup prepare_inference(const Config& config) {
   LoadedModel model = load_model(config.model_dir());
+  if (model.meta.value("task", "classify") != "classify") {
+    throw UsageError("the model in " + config.model_dir() +
+                     " segments images (model.json task 'segment'); set label_style to 'array'");
+  }
   std::vector<Sample> samples;
   if (config.has_labels) {
     samples = labelled_images("images_bucket", config.images_bucket, "labels", config.labels,

@@ -10,6 +10,10 @@
 
 namespace medpipe::cli {
 
+// Opens the run folder (checked writable), its event log, LibTorch's settings, and saves the
+// resolved config there.
+void start_run(const Config& config, const fs::path& run_dir, const std::string& stage);
+
 struct RunSetup {
   TensorCache train;
   std::optional<TensorCache> val;

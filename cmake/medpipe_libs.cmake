@@ -18,17 +18,19 @@ target_link_libraries(medpipe_io PUBLIC medpipe_core PRIVATE
 add_library(medpipe_storage STATIC ${SRC}/storage/storage.cpp)
 target_link_libraries(medpipe_storage PUBLIC medpipe_io)
 
-add_library(medpipe_data STATIC ${SRC}/data/labels.cpp ${SRC}/data/pairing.cpp ${SRC}/data/synth.cpp)
+add_library(medpipe_data STATIC ${SRC}/data/labels.cpp ${SRC}/data/pairing.cpp ${SRC}/data/masks.cpp
+  ${SRC}/data/synth.cpp)
 target_include_directories(medpipe_data PRIVATE ${OPENCV_INCLUDE_DIR})
 target_link_libraries(medpipe_data PUBLIC medpipe_storage PRIVATE ${OPENCV_IMGPROC} ${OPENCV_CORE})
 
-add_library(medpipe_preprocess STATIC
+add_library(medpipe_preprocess STATIC ${SRC}/preprocess/segmentation_set.cpp
   ${SRC}/preprocess/preprocess.cpp ${SRC}/preprocess/augment.cpp ${SRC}/preprocess/tensor_cache.cpp)
 target_include_directories(medpipe_preprocess PRIVATE ${OPENCV_INCLUDE_DIR})
 target_link_libraries(medpipe_preprocess PUBLIC medpipe_data PRIVATE ${OPENCV_IMGPROC} ${OPENCV_CORE})
 
 # The stages that use LibTorch share one precompiled header.
-add_library(medpipe_models STATIC ${SRC}/models/models.cpp ${SRC}/models/weights.cpp ${SRC}/models/predict.cpp)
+add_library(medpipe_models STATIC ${SRC}/models/models.cpp ${SRC}/models/weights.cpp ${SRC}/models/predict.cpp
+  ${SRC}/models/unet.cpp ${SRC}/models/tiled.cpp)
 find_package(ZLIB REQUIRED)
 target_link_libraries(medpipe_models PUBLIC medpipe_preprocess ${TORCH_LIBRARIES} PRIVATE ZLIB::ZLIB)
 target_precompile_headers(medpipe_models PRIVATE ${SRC}/models/torch_pch.h)
@@ -36,11 +38,12 @@ target_precompile_headers(medpipe_models PRIVATE ${SRC}/models/torch_pch.h)
 add_library(medpipe_metrics STATIC ${SRC}/metrics/classification.cpp ${SRC}/metrics/segmentation.cpp)
 target_link_libraries(medpipe_metrics PUBLIC medpipe_core)
 
-add_library(medpipe_train STATIC ${SRC}/train/trainer.cpp ${SRC}/train/batches.cpp)
+add_library(medpipe_train STATIC ${SRC}/train/trainer.cpp ${SRC}/train/batches.cpp
+  ${SRC}/train/optim.cpp ${SRC}/train/segmentation_trainer.cpp)
 target_link_libraries(medpipe_train PUBLIC medpipe_models medpipe_metrics OpenMP::OpenMP_CXX)
 target_precompile_headers(medpipe_train REUSE_FROM medpipe_models)
 
-add_library(medpipe_infer STATIC ${SRC}/infer/predictor.cpp)
+add_library(medpipe_infer STATIC ${SRC}/infer/predictor.cpp ${SRC}/infer/segmenter.cpp)
 target_link_libraries(medpipe_infer PUBLIC medpipe_models)
 target_precompile_headers(medpipe_infer REUSE_FROM medpipe_models)
 
@@ -49,7 +52,8 @@ target_link_libraries(medpipe_report PUBLIC medpipe_metrics)
 
 add_executable(medpipe
   ${CMAKE_SOURCE_DIR}/cli/main.cpp ${CMAKE_SOURCE_DIR}/cli/app.cpp
-  ${CMAKE_SOURCE_DIR}/cli/pipeline.cpp ${CMAKE_SOURCE_DIR}/cli/run_setup.cpp
+  ${CMAKE_SOURCE_DIR}/cli/pipeline.cpp ${CMAKE_SOURCE_DIR}/cli/segmentation_pipeline.cpp
+  ${CMAKE_SOURCE_DIR}/cli/run_setup.cpp
   ${CMAKE_SOURCE_DIR}/cli/cmd_run.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_stages.cpp
   ${CMAKE_SOURCE_DIR}/cli/cmd_synth.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_convert.cpp
   ${CMAKE_SOURCE_DIR}/cli/cmd_status.cpp)

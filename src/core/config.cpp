@@ -222,6 +222,36 @@ Config load_event_file(const std::string& path) {
   return config;
 }
 
+namespace {
+void validate_segmentation_keys(const Config& c) {
+  require_range("unet_depth", c.unet_depth, 1, 6);
+  require_range("unet_width", c.unet_width, 1, 256);
+  require_range("patch_size", c.patch_size, 0, 4096);
+  require_range("patches_per_image", c.patches_per_image, 1, 10000);
+  require_range("tile_overlap", c.tile_overlap, 0, 0.9);
+  const int multiple = 1 << c.unet_depth;
+  if (c.patch_size % multiple != 0) {
+    throw UsageError("event key 'patch_size' is " + std::to_string(c.patch_size) +
+                     "; it must be a multiple of 2^unet_depth = " + std::to_string(multiple));
+  }
+  bool unet = c.arch == "unet";
+  if (c.is_segmentation() && c.arch != "auto" && !unet) {
+    throw UsageError("event key 'arch' is '" + c.arch +
+                     "' but label_style is 'array' (segmentation): use arch unet or auto");
+  }
+  if (!c.is_segmentation() && unet) {
+    throw UsageError(
+        "event key 'arch' is 'unet' but label_style is 'single': a unet needs per-pixel label "
+        "arrays (label_style array and images_labels_bucket)");
+  }
+  if (c.is_segmentation() && (c.pretrained.size() || c.finetune != "all" || c.ensemble != 1)) {
+    throw UsageError(
+        "event keys 'pretrained', 'finetune' and 'ensemble' are for classification; remove them "
+        "for label_style array");
+  }
+}
+}  // namespace
+
 void validate_config(const Config& c) {
   if (c.is_dropbox) {
     throw UsageError(
@@ -233,7 +263,7 @@ void validate_config(const Config& c) {
   }
   require_one_of("label_style", c.label_style, {"single", "array"});
   require_one_of("pipeline", c.pipeline, {"deep", "features"});
-  require_one_of("arch", c.arch, {"auto", "mlp", "cnn", "alexnet"});
+  require_one_of("arch", c.arch, {"auto", "mlp", "cnn", "alexnet", "unet"});
   require_one_of("finetune", c.finetune, {"all", "last3"});
   require_one_of("resize", c.resize, {"stretch", "pad"});
   require_one_of("normalize", c.normalize, {"auto", "zscore", "minmax", "ct", "imagenet", "none"});
@@ -251,7 +281,7 @@ void validate_config(const Config& c) {
   }
   require_range("num_machines", c.num_machines, 0, 4096);
   require_range("epochs", c.epochs, 1, 100000);
-  require_range("batch_size", c.batch_size, 1, 65536);
+  require_range("batch_size", c.batch_size, 0, 65536);
   require_range("learning_rate", c.learning_rate, 1e-12, 100);
   require_range("momentum", c.momentum, 0, 0.9999);
   require_range("weight_decay", c.weight_decay, 0, 1);
@@ -272,11 +302,7 @@ void validate_config(const Config& c) {
         "event key 'pipeline' is 'features': the radiomics pipeline is not built yet; use "
         "pipeline 'deep' with arch 'mlp' for the original pipeline's network on pixels");
   }
-  if (c.label_style == "array") {
-    throw UsageError(
-        "event key 'label_style' is 'array': segmentation is not built yet; use 'single' with a "
-        "labels CSV");
-  }
+  validate_segmentation_keys(c);
 }
 
 json config_to_json(const Config& config) {

@@ -2,6 +2,7 @@
 #pragma once
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,17 @@ struct Image {
   float at(int z, int y, int x, int c) const {
     return pixels[((static_cast<std::size_t>(z) * height + y) * width + x) * channels + c];
   }
+};
+
+// A label map (segmentation mask), [depth][height][width], one class index per voxel.
+struct LabelVolume {
+  int depth = 1;
+  int height = 0;
+  int width = 0;
+  std::vector<std::uint8_t> labels;
+  std::array<double, 3> spacing_mm{1.0, 1.0, 1.0};  // along x, y, z
+  bool spacing_known = false;                         // else distances are in pixels
+  std::size_t voxel_count() const { return static_cast<std::size_t>(depth) * height * width; }
 };
 
 }  // namespace medpipe

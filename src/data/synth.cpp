@@ -10,12 +10,14 @@
 #include "core/image.h"
 #include "io/dicom_writer.h"
 #include "io/image_io.h"
+#include "io/npy.h"
 
 namespace medpipe {
 
 namespace {
 
-cv::Mat synth_slice(int size, bool nodule, std::mt19937& rng) {
+// `mask`, when given, receives the nodule's pixels as 1 (CV_8U, size x size).
+cv::Mat synth_slice(int size, bool nodule, std::mt19937& rng, cv::Mat* mask = nullptr) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   const double s = size;
   cv::Mat hu(size, size, CV_32F, cv::Scalar(-1000));
@@ -43,6 +45,12 @@ cv::Mat synth_slice(int size, bool nodule, std::mt19937& rng) {
                   lc.y + (u(rng) - 0.5) * lung.height * 1.1);
     int radius = std::max(2, static_cast<int>(s * (0.04 + 0.05 * u(rng))));
     cv::circle(hu, p, radius, cv::Scalar(20 + 40 * u(rng)), cv::FILLED);
+    if (mask) {
+      *mask = cv::Mat::zeros(size, size, CV_8U);
+      cv::circle(*mask, p, radius, cv::Scalar(1), cv::FILLED);
+    }
+  } else if (mask) {
+    *mask = cv::Mat::zeros(size, size, CV_8U);
   }
   cv::GaussianBlur(hu, hu, cv::Size(3, 3), 0.8);
   cv::Mat noise(size, size, CV_32F);
@@ -53,19 +61,47 @@ cv::Mat synth_slice(int size, bool nodule, std::mt19937& rng) {
   return hu;
 }
 
-}  // namespace
-
-int write_synthetic_classification(const SynthOptions& options) {
-  if (options.task != "classify") {
-    throw UsageError("synth --task " + options.task +
-                     ": only 'classify' is available in this build");
+// Writes one slice as <name>.png (HU + 1024, 16-bit) or <name>.dcm (HU via a rescale).
+void write_slice(const fs::path& images_dir, const std::string& name, const cv::Mat& hu,
+                 const SynthOptions& options, int instance_number) {
+  Image image;
+  image.height = image.width = options.size_px;
+  image.spacing_mm = {0.7, 0.7, 1.0};
+  image.spacing_known = true;
+  image.pixels.resize(static_cast<std::size_t>(options.size_px) * options.size_px);
+  for (int r = 0; r < options.size_px; ++r) {
+    for (int col = 0; col < options.size_px; ++col) {
+      float v = std::round(hu.at<float>(r, col));
+      image.pixels[static_cast<std::size_t>(r) * options.size_px + col] =
+          options.format == "png" ? v + 1024.0f : v;
+    }
   }
+  if (options.format == "png") {
+    write_image(images_dir / (name + ".png"), image);
+  } else {
+    DicomWriteOptions dicom;
+    dicom.rescale_intercept = -1024.0;
+    dicom.instance_number = instance_number;
+    write_dicom(images_dir / (name + ".dcm"), image, dicom);
+  }
+}
+
+void check_options(const SynthOptions& options) {
   if (options.format != "png" && options.format != "dicom") {
     throw UsageError("synth --format " + options.format + ": use png or dicom");
   }
   if (options.count < 2 || options.size_px < 16 || options.size_px > 2048) {
     throw UsageError("synth: --count must be >= 2 and --size from 16 to 2048");
   }
+}
+
+std::string case_name(int i) {
+  char name[32];
+  std::snprintf(name, sizeof name, "case_%05d", i);
+  return name;
+}
+
+int write_classification(const SynthOptions& options) {
   fs::path images_dir = options.out_dir / "images";
   ensure_writable_dir(images_dir, "synth output folder");
   std::mt19937 rng(options.seed);
@@ -75,31 +111,37 @@ int write_synthetic_classification(const SynthOptions& options) {
   for (int i = 0; i < options.count; ++i) {
     bool nodule = i % 2 == 1;
     cv::Mat hu = synth_slice(options.size_px, nodule, rng);
-    char name[32];
-    std::snprintf(name, sizeof name, "case_%05d", i);
-    Image image;
-    image.height = image.width = options.size_px;
-    image.spacing_mm = {0.7, 0.7, 1.0};
-    image.pixels.resize(static_cast<std::size_t>(options.size_px) * options.size_px);
-    for (int r = 0; r < options.size_px; ++r) {
-      for (int col = 0; col < options.size_px; ++col) {
-        float v = std::round(hu.at<float>(r, col));
-        image.pixels[static_cast<std::size_t>(r) * options.size_px + col] =
-            options.format == "png" ? v + 1024.0f : v;
-      }
-    }
-    if (options.format == "png") {
-      write_image(images_dir / (std::string(name) + ".png"), image);
-    } else {
-      DicomWriteOptions dicom;
-      dicom.rescale_intercept = -1024.0;
-      dicom.instance_number = i + 1;
-      write_dicom(images_dir / (std::string(name) + ".dcm"), image, dicom);
-    }
-    csv << name << "," << (nodule ? 1 : 0) << "\n";
+    write_slice(images_dir, case_name(i), hu, options, i + 1);
+    csv << case_name(i) << "," << (nodule ? 1 : 0) << "\n";
   }
   atomic_write_text(options.out_dir / "labels.csv", csv.str());
   return options.count;
+}
+
+// Every fourth slice has no nodule (an empty mask), the others one, labelled 1.
+int write_segmentation(const SynthOptions& options) {
+  fs::path images_dir = options.out_dir / "images", masks_dir = options.out_dir / "masks";
+  ensure_writable_dir(images_dir, "synth output folder");
+  ensure_writable_dir(masks_dir, "synth output folder");
+  std::mt19937 rng(options.seed);
+  cv::setRNGSeed(static_cast<int>(options.seed));
+  for (int i = 0; i < options.count; ++i) {
+    cv::Mat mask;
+    cv::Mat hu = synth_slice(options.size_px, i % 4 != 3, rng, &mask);
+    write_slice(images_dir, case_name(i), hu, options, i + 1);
+    write_npy_u8(masks_dir / (case_name(i) + ".npy"), {options.size_px, options.size_px},
+                 mask.ptr<std::uint8_t>());
+  }
+  return options.count;
+}
+
+}  // namespace
+
+int write_synthetic(const SynthOptions& options) {
+  check_options(options);
+  if (options.task == "classify") return write_classification(options);
+  if (options.task == "segment") return write_segmentation(options);
+  throw UsageError("synth --task " + options.task + ": use classify or segment");
 }
 
 }  // namespace medpipe

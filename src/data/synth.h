@@ -7,7 +7,7 @@
 namespace medpipe {
 
 struct SynthOptions {
-  std::string task = "classify";  // classify (segment: later)
+  std::string task = "classify";  // classify | segment
   fs::path out_dir;
   int count = 200;
   int size_px = 64;
@@ -15,8 +15,10 @@ struct SynthOptions {
   unsigned seed = 1;
 };
 
-// CT-like axial slices in HU: body, two lungs, spine; class 1 has a round nodule in a lung.
-// Writes out_dir/images/<name>.{png,dcm} and out_dir/labels.csv. Returns the image count.
-int write_synthetic_classification(const SynthOptions& options);
+// CT-like axial slices in HU: body, two lungs, spine, vessels. classify: class 1 has a round
+// nodule in a lung; writes out_dir/images/<name>.{png,dcm} and out_dir/labels.csv. segment:
+// three slices in four have a nodule, labelled 1 in out_dir/masks/<name>.npy (uint8 H,W).
+// Returns the image count.
+int write_synthetic(const SynthOptions& options);
 
 }  // namespace medpipe

@@ -20,7 +20,8 @@ LoadedModel load_model(const fs::path& model_dir) {
   LoadedModel model;
   try {
     model.meta = nlohmann::json::parse(read_text_file(meta));
-    model.preprocess = spec_from_json(model.meta.at("preprocessing"));
+    if (model.meta.value("task", "classify") == "classify")
+      model.preprocess = spec_from_json(model.meta.at("preprocessing"));
     model.num_classes = model.meta.at("num_classes").get<int>();
   } catch (const nlohmann::json::exception& e) {
     throw UsageError(meta.string() + " is not a medpipe model description (" + e.what() + ")");

@@ -18,18 +18,9 @@
 #include <string>
 #include <vector>
 
-namespace medpipe {
+#include "core/image.h"
 
-// A label map, [depth][height][width], with the voxel size along x, y, z.
-struct LabelVolume {
-  int depth = 1;
-  int height = 0;
-  int width = 0;
-  std::vector<std::uint8_t> labels;
-  std::array<double, 3> spacing_mm{1.0, 1.0, 1.0};
-  bool spacing_known = false;  // else distances are in pixels
-  std::size_t voxel_count() const { return static_cast<std::size_t>(depth) * height * width; }
-};
+namespace medpipe {
 
 struct RegionScores {
   double dice = 0;

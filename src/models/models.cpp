@@ -8,56 +8,11 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "models/script_builder.h"
 
 namespace medpipe {
 
 namespace {
-
-// Registers parameters on a module and writes the TorchScript that uses them.
-class ScriptBuilder {
- public:
-  explicit ScriptBuilder(torch::jit::Module& module) : module_(module) {}
-
-  // PyTorch's default for nn.Linear / nn.Conv2d: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-  void linear(const std::string& name, int in, int out) {
-    double bound = 1.0 / std::sqrt(static_cast<double>(in));
-    param(name + "_weight", torch::rand({out, in}) * (2 * bound) - bound);
-    param(name + "_bias", torch::rand({out}) * (2 * bound) - bound);
-  }
-  void conv(const std::string& name, int in, int out, int k, bool bias) {
-    double bound = 1.0 / std::sqrt(static_cast<double>(in * k * k));
-    param(name + "_weight", torch::rand({out, in, k, k}) * (2 * bound) - bound);
-    if (bias) param(name + "_bias", torch::rand({out}) * (2 * bound) - bound);
-  }
-  // Conv without bias (kaiming normal, fan_out, as torchvision's ResNet) + batch norm.
-  void conv_bn(const std::string& name, int in, int out, int k) {
-    double std = std::sqrt(2.0 / (out * k * k));
-    param(name + "_w", torch::randn({out, in, k, k}) * std);
-    param(name + "_g", torch::ones({out}));
-    param(name + "_b", torch::zeros({out}));
-    module_.register_buffer(name + "_rm", torch::zeros({out}));
-    module_.register_buffer(name + "_rv", torch::ones({out}));
-  }
-  static std::string cbn(const std::string& x, const std::string& name, int stride, int pad) {
-    std::ostringstream s;
-    s << "self.cbn(" << x << ", self." << name << "_w, self." << name << "_g, self." << name
-      << "_b, self." << name << "_rm, self." << name << "_rv, " << stride << ", " << pad << ")";
-    return s.str();
-  }
-  std::ostringstream code;
-
- private:
-  void param(const std::string& name, const torch::Tensor& value) {
-    module_.register_parameter(name, value, false);
-  }
-  torch::jit::Module& module_;
-};
-
-const char* kConvBnHelper = R"(
-def cbn(self, x, w, g, b, rm, rv, stride: int, pad: int):
-    y = torch.conv2d(x, w, None, [stride, stride], [pad, pad])
-    return torch.batch_norm(y, g, b, rm, rv, self.training, self.bn_momentum, 1e-05, False)
-)";
 
 void define_mlp(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
   int in = s.in_channels * s.image_size * s.image_size;
@@ -144,7 +99,9 @@ nlohmann::json model_spec_to_json(const ModelSpec& s) {
           {"hidden_units", s.hidden_units},
           {"cnn_width", s.cnn_width},
           {"cnn_blocks", s.cnn_blocks},
-          {"dropout", s.dropout}};
+          {"dropout", s.dropout},
+          {"unet_depth", s.unet_depth},
+          {"unet_width", s.unet_width}};
 }
 
 ModelSpec model_spec_from_json(const nlohmann::json& j) {
@@ -157,6 +114,8 @@ ModelSpec model_spec_from_json(const nlohmann::json& j) {
   s.cnn_width = j.value("cnn_width", 32);
   s.cnn_blocks = j.value("cnn_blocks", 1);
   s.dropout = j.value("dropout", 0.2);
+  s.unet_depth = j.value("unet_depth", 4);
+  s.unet_width = j.value("unet_width", 16);
   return s;
 }
 
@@ -182,8 +141,10 @@ torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed, int me
                        std::to_string(spec.image_size) + "); use 224 or arch cnn");
     }
     define_alexnet(module, spec, builder);
+  } else if (spec.arch == "unet") {
+    define_unet(module, spec, builder);
   } else {
-    throw UsageError("unknown arch '" + spec.arch + "'; use mlp, cnn or alexnet");
+    throw UsageError("unknown arch '" + spec.arch + "'; use mlp, cnn, alexnet or unet");
   }
   module.define(builder.code.str());
   return module;

@@ -9,7 +9,7 @@
 namespace medpipe {
 
 struct ModelSpec {
-  std::string arch = "cnn";  // mlp | cnn | alexnet
+  std::string arch = "cnn";  // mlp | cnn | alexnet | unet
   int in_channels = 1;
   int num_classes = 2;
   int image_size = 64;
@@ -17,12 +17,14 @@ struct ModelSpec {
   int cnn_width = 32;      // cnn: channels of the first stage, doubled per stage
   int cnn_blocks = 2;      // cnn: residual blocks per stage
   double dropout = 0.2;
+  int unet_depth = 4;  // unet: 2x2 poolings; inputs must be multiples of 2^depth
+  int unet_width = 16; // unet: channels of the first level, doubled per level (at most 256)
 };
 
 nlohmann::json model_spec_to_json(const ModelSpec& spec);
 ModelSpec model_spec_from_json(const nlohmann::json& json);
 
-// The arch `auto` resolves to: cnn up to 64 px, alexnet above.
+// The arch `auto` resolves to: cnn up to 64 px, alexnet above (classification).
 std::string resolve_arch(const std::string& arch, int image_size);
 
 // A freshly initialised network (PyTorch's default initialisations), seeded by `seed`.

@@ -37,6 +37,7 @@ std::string escape(const std::string& text) {
 std::string number(const nlohmann::json& v, int digits = 4) {
   if (v.is_null()) return "n/a";
   if (v.is_number_integer()) return std::to_string(v.get<long long>());
+  if (v.is_string()) return escape(v.get<std::string>());
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.*f", digits, v.get<double>());
   return buffer;
@@ -102,7 +103,7 @@ std::string line_plot(const std::vector<std::pair<std::string, std::vector<doubl
 
 std::string history_plots(const nlohmann::json& history) {
   if (!history.is_array() || history.size() < 2) return "";
-  std::vector<double> train_loss, val_loss, val_auc, val_acc;
+  std::vector<double> train_loss, val_loss, val_auc, val_acc, val_dice;
   for (const auto& e : history) {
     train_loss.push_back(e.value("train_loss", NAN));
     val_loss.push_back(
@@ -110,12 +111,40 @@ std::string history_plots(const nlohmann::json& history) {
     val_auc.push_back(e.contains("val_auc") && !e["val_auc"].is_null() ? e["val_auc"].get<double>()
                                                                        : NAN);
     val_acc.push_back(e.contains("val_accuracy") ? e["val_accuracy"].get<double>() : NAN);
+    val_dice.push_back(e.contains("val_dice") ? e["val_dice"].get<double>() : NAN);
   }
   return "<h2>Training</h2><div class='plots'>" +
          line_plot({{"train loss", train_loss}, {"validation loss", val_loss}}, "Loss per epoch") +
-         line_plot({{"validation AUC", val_auc}, {"validation accuracy", val_acc}},
+         line_plot({{"validation AUC", val_auc},
+                    {"validation accuracy", val_acc},
+                    {"validation Dice", val_dice}},
                    "Validation metrics per epoch") +
          "</div>";
+}
+
+// Per class and per image (worst Dice first) tables of segmentation metrics.
+std::string segmentation_tables(const nlohmann::json& m) {
+  std::ostringstream s;
+  const char* header =
+      "<th>dice</th><th>jaccard</th><th>hausdorff95</th><th>assd</th></tr>";
+  auto cells = [](const nlohmann::json& row) {
+    return "<td>" + number(row["dice"]) + "</td><td>" + number(row["jaccard"]) + "</td><td>" +
+           number(row["hausdorff95"]) + "</td><td>" + number(row["assd"]) + "</td></tr>";
+  };
+  s << "<h2>Per class</h2><table id='per-class'><tr><th>class</th>" << header;
+  for (const auto& c : m["per_class"]) s << "<tr><td>" << c["class"] << "</td>" << cells(c);
+  s << "</table>";
+  std::vector<nlohmann::json> rows(m["per_image"].begin(), m["per_image"].end());
+  auto dice = [](const nlohmann::json& r) {
+    return r["dice"].is_null() ? -1.0 : r["dice"].get<double>();
+  };
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](const auto& a, const auto& b) { return dice(a) < dice(b); });
+  s << "<h2>Per image (worst first)</h2><table id='per-image'><tr><th>image</th>" << header;
+  for (const auto& r : rows)
+    s << "<tr><td>" << escape(r["image"].get<std::string>()) << "</td>" << cells(r);
+  s << "</table>";
+  return s.str();
 }
 
 }  // namespace
@@ -143,14 +172,16 @@ std::string render_report_html(const ReportInput& in) {
        ".plots{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}</style></head><body>";
   s << "<h1>" << escape(in.title) << "</h1>";
   s << "<h2>Summary</h2><table id='summary'>";
-  for (const char* key : {"n", "accuracy", "balanced_accuracy", "macro_f1", "roc_auc",
-                          "average_precision", "log_loss"}) {
+  for (const char* key :
+       {"n", "accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "average_precision",
+        "log_loss", "dice", "jaccard", "hausdorff95", "assd", "distance_units"}) {
     if (m.contains(key)) s << "<tr><th>" << key << "</th><td>" << number(m[key]) << "</td></tr>";
   }
   s << "</table>";
   if (m.contains("confusion_matrix"))
     s << "<h2>Confusion matrix</h2>" << confusion_html(m["confusion_matrix"]);
-  if (m.contains("per_class")) {
+  if (m.contains("per_image")) s << segmentation_tables(m);
+  if (m.contains("per_class") && !m.contains("per_image")) {
     s << "<h2>Per class</h2><table "
          "id='per-class'><tr><th>class</th><th>precision</th><th>recall</th><th>f1</"
          "th><th>support</th></tr>";

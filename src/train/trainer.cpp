@@ -1,8 +1,5 @@
 #include "train/trainer.h"
 
-#include <torch/optim/adam.h>
-#include <torch/optim/sgd.h>
-
 #include <chrono>
 #include <cmath>
 #include <future>
@@ -13,40 +10,13 @@
 #include "core/progress.h"
 #include "metrics/classification.h"
 #include "train/batches.h"
+#include "train/optim.h"
 
 namespace medpipe {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::vector<at::Tensor> trainable_parameters(torch::jit::Module& module,
-                                             const std::vector<std::string>& names) {
-  std::set<std::string> wanted(names.begin(), names.end());
-  std::vector<at::Tensor> params;
-  for (const auto& p : module.named_parameters(true)) {
-    bool train = wanted.empty() || wanted.count(p.name);
-    p.value.set_requires_grad(train);
-    if (train) params.push_back(p.value);
-  }
-  if (params.empty()) throw UsageError("no parameter is left to train; check finetune");
-  return params;
-}
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Tensor>& params,
-                                                        const TrainSettings& s) {
-  if (s.optimizer == "adam") {
-    return std::make_unique<torch::optim::Adam>(
-        params, torch::optim::AdamOptions(s.learning_rate).weight_decay(s.weight_decay));
-  }
-  return std::make_unique<torch::optim::SGD>(
-      params,
-      torch::optim::SGDOptions(s.learning_rate).momentum(s.momentum).weight_decay(s.weight_decay));
-}
-
-void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
-}
 
 std::vector<int> labels_of(const TensorCache& cache) {
   std::vector<int> labels;
@@ -75,20 +45,6 @@ double selection_score(const nlohmann::json& metrics, const std::string& metric)
   if (metric == "accuracy")
     return metrics["accuracy"].get<double>() - 1e-6 * metrics["log_loss"].get<double>();
   return -metrics["log_loss"].get<double>();
-}
-
-std::vector<at::Tensor> snapshot(torch::jit::Module& module) {
-  std::vector<at::Tensor> state;
-  for (const auto& p : module.named_parameters(true)) state.push_back(p.value.detach().clone());
-  for (const auto& b : module.named_buffers(true)) state.push_back(b.value.detach().clone());
-  return state;
-}
-
-void restore(torch::jit::Module& module, const std::vector<at::Tensor>& state) {
-  torch::NoGradGuard no_grad;
-  std::size_t i = 0;
-  for (const auto& p : module.named_parameters(true)) p.value.copy_(state[i++]);
-  for (const auto& b : module.named_buffers(true)) b.value.copy_(state[i++]);
 }
 
 // An exponential moving average of every parameter, updated after each step.
@@ -178,10 +134,7 @@ double run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
     at::Tensor target = at::empty({static_cast<long>(batches[b].size())}, at::kLong);
     auto* target_data = target.data_ptr<std::int64_t>();
     for (std::size_t i = 0; i < batches[b].size(); ++i) target_data[i] = labels[batches[b][i]];
-    if (s.lr_schedule == "cosine") {
-      double t = static_cast<double>(step) / std::max<std::size_t>(1, total_steps);
-      set_learning_rate(optimizer, s.learning_rate * 0.5 * (1 + std::cos(M_PI * t)));
-    }
+    schedule_learning_rate(optimizer, s.optimizer_settings(), step, total_steps);
     optimizer.zero_grad();
     at::Tensor logits = module.forward({input}).toTensor();
     at::Tensor loss = at::cross_entropy_loss(logits, target, weights);
@@ -210,7 +163,7 @@ TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& tra
                               const TensorCache* val, const TrainSettings& s) {
   torch::manual_seed(s.seed);
   std::vector<at::Tensor> params = trainable_parameters(module, s.trainable);
-  auto optimizer = make_optimizer(params, s);
+  auto optimizer = make_optimizer(params, s.optimizer_settings());
   const std::vector<int> labels = labels_of(train);
   const at::Tensor weights = class_weight_tensor(train, s);
   std::size_t steps_per_epoch = epoch_batches(train.usable(), s.batch_size, s.seed, 0).size();

@@ -8,6 +8,7 @@
 #include "models/models.h"
 #include "preprocess/augment.h"
 #include "preprocess/tensor_cache.h"
+#include "train/optim.h"
 
 namespace medpipe {
 
@@ -28,6 +29,10 @@ struct TrainSettings {
   int num_classes = 2;
   std::vector<std::string> trainable;  // parameter names to train; empty: all
   std::string checkpoint_path;         // written atomically at each epoch end ("" = none)
+
+  OptimizerSettings optimizer_settings() const {
+    return {optimizer, learning_rate, momentum, weight_decay, lr_schedule};
+  }
 };
 
 struct TrainOutcome {

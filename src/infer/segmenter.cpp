@@ -1,0 +1,114 @@
+#include "infer/segmenter.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "core/error.h"
+#include "io/csv.h"
+#include "io/image_io.h"
+#include "io/npy.h"
+
+namespace medpipe {
+
+LoadedSegmenter as_segmenter(LoadedModel model, double tile_overlap, bool mirror) {
+  if (model.meta.value("task", "classify") != "segment") {
+    throw UsageError("the model is a classifier (model.json task '" +
+                     model.meta.value("task", "classify") +
+                     "') but label_style is 'array'; use a segmentation model or label_style "
+                     "single");
+  }
+  LoadedSegmenter s{std::move(model.module), model.meta, {}, model.num_classes, {}};
+  s.spec = segmentation_spec_from_json(s.meta.at("preprocessing"));
+  s.tiles.patch = s.meta.at("patch_size").get<int>();
+  s.tiles.overlap = tile_overlap;
+  s.tiles.mirror = mirror;
+  return s;
+}
+
+Result<LabelVolume> segment_image(LoadedSegmenter& model, const Image& image) {
+  Result<std::vector<float>> pixels = normalize_volume(image, model.spec);
+  if (!pixels) return Result<LabelVolume>::failure(pixels.error());
+  LabelVolume out{image.depth, image.height, image.width, {}, image.spacing_mm,
+                  image.spacing_known};
+  out.labels.resize(image.voxel_count());
+  const std::size_t plane = static_cast<std::size_t>(image.height) * image.width;
+  for (int z = 0; z < image.depth; ++z) {
+    auto probs = predict_slice_tiled(model.module, pixels.value().data() + z * model.spec.channels * plane,
+                                     model.spec.channels, image.height, image.width,
+                                     model.num_classes, model.tiles);
+    auto labels = argmax_classes(probs, model.num_classes);
+    std::copy(labels.begin(), labels.end(), out.labels.begin() + z * plane);
+  }
+  return out;
+}
+
+namespace {
+
+// The slice with the most foreground, gray from the image's own range, classes in colour.
+Image preview(const Image& source, const LabelVolume& mask) {
+  const std::size_t plane = static_cast<std::size_t>(mask.height) * mask.width;
+  int best_z = 0;
+  std::size_t best = 0;
+  for (int z = 0; z < mask.depth; ++z) {
+    std::size_t n = std::count_if(mask.labels.begin() + z * plane,
+                                  mask.labels.begin() + (z + 1) * plane,
+                                  [](std::uint8_t v) { return v != 0; });
+    if (n > best) best = n, best_z = z;
+  }
+  static const float palette[6][3] = {{230, 25, 75}, {60, 180, 75},  {255, 225, 25},
+                                      {0, 130, 200}, {245, 130, 48}, {145, 30, 180}};
+  Image out;
+  out.height = mask.height;
+  out.width = mask.width;
+  out.channels = 3;
+  out.pixels.resize(plane * 3);
+  const float* slice = source.pixels.data() + best_z * plane * source.channels;
+  auto [lo, hi] = std::minmax_element(slice, slice + plane * source.channels);
+  float range = *hi > *lo ? *hi - *lo : 1.0f;
+  for (std::size_t i = 0; i < plane; ++i) {
+    float gray = 0;
+    for (int c = 0; c < source.channels; ++c) gray += slice[i * source.channels + c];
+    gray = std::round((gray / source.channels - *lo) / range * 255.0f);
+    std::uint8_t k = mask.labels[best_z * plane + i];
+    for (int c = 0; c < 3; ++c) {
+      float v = k ? std::round(0.5f * gray + 0.5f * palette[(k - 1) % 6][c]) : gray;
+      out.pixels[i * 3 + c] = std::clamp(v, 0.0f, 255.0f);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> write_segmentation_outputs(const fs::path& dir, const std::string& name,
+                                                    const Image& source,
+                                                    const LabelVolume& mask) {
+  std::vector<std::string> written;
+  std::vector<std::int64_t> shape;
+  if (mask.depth > 1) shape.push_back(mask.depth);
+  shape.push_back(mask.height);
+  shape.push_back(mask.width);
+  write_npy_u8(dir / (name + ".npy"), shape, mask.labels.data());
+  written.push_back(name + ".npy");
+  write_image(dir / (name + ".png"), preview(source, mask));
+  written.push_back(name + ".png");
+  if (source.source_format == "nifti") {
+    Image volume = source;
+    volume.channels = 1;
+    volume.pixels.assign(mask.labels.begin(), mask.labels.end());
+    write_image(dir / (name + ".nii.gz"), volume);
+    written.push_back(name + ".nii.gz");
+  }
+  return written;
+}
+
+void write_mask_list_csv(const fs::path& dir, const std::vector<std::string>& images,
+                         const std::vector<std::string>& mask_files) {
+  std::ostringstream csv;
+  csv << "image,mask\n";
+  for (std::size_t i = 0; i < images.size(); ++i)
+    csv << csv_quote(images[i]) << "," << csv_quote(mask_files[i]) << "\n";
+  atomic_write_text(dir / "predictions.csv", csv.str());
+}
+
+}  // namespace medpipe

@@ -1,0 +1,40 @@
+// infer/segmenter.h: a saved segmentation model applied to one image at a time (memory bounded
+// by one image), and the per-image outputs: <image>.npy, a .png preview, a NIfTI mask with the
+// input's geometry for NIfTI inputs.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/image.h"
+#include "infer/predictor.h"
+#include "models/tiled.h"
+#include "preprocess/segmentation_set.h"
+
+namespace medpipe {
+
+struct LoadedSegmenter {
+  torch::jit::Module module;
+  nlohmann::json meta;  // model.json
+  SegmentationSpec spec;
+  int num_classes = 2;
+  TileSettings tiles;
+};
+
+// From a loaded model whose model.json says task "segment"; UsageError otherwise.
+LoadedSegmenter as_segmenter(LoadedModel model, double tile_overlap, bool mirror);
+
+// The label map of an image, predicted slice by slice; geometry (spacing) copied from it.
+Result<LabelVolume> segment_image(LoadedSegmenter& model, const Image& image);
+
+// Writes <name>.npy (uint8, [D,]H,W), <name>.png (the slice with the most foreground, gray,
+// classes overlaid in colour) and, for NIfTI inputs, <name>.nii.gz with the input's spacing,
+// origin and direction. Returns the file names written, the .npy first.
+std::vector<std::string> write_segmentation_outputs(const fs::path& dir, const std::string& name,
+                                                    const Image& source,
+                                                    const LabelVolume& mask);
+
+// predictions.csv for segmentation: image,mask (the mask's file name in the same folder).
+void write_mask_list_csv(const fs::path& dir, const std::vector<std::string>& images,
+                         const std::vector<std::string>& mask_files);
+
+}  // namespace medpipe

@@ -1,0 +1,68 @@
+// models/script_builder.h (internal to models/): registers parameters on a TorchScript module
+// and writes the code that uses them, so each network is a few readable lines of TorchScript.
+#pragma once
+#include <torch/script.h>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+
+namespace medpipe {
+
+// Registers parameters on a module and writes the TorchScript that uses them.
+class ScriptBuilder {
+ public:
+  explicit ScriptBuilder(torch::jit::Module& module) : module_(module) {}
+
+  // PyTorch's default for nn.Linear / nn.Conv2d: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+  void linear(const std::string& name, int in, int out) {
+    double bound = 1.0 / std::sqrt(static_cast<double>(in));
+    param(name + "_weight", torch::rand({out, in}) * (2 * bound) - bound);
+    param(name + "_bias", torch::rand({out}) * (2 * bound) - bound);
+  }
+  void conv(const std::string& name, int in, int out, int k, bool bias) {
+    double bound = 1.0 / std::sqrt(static_cast<double>(in * k * k));
+    param(name + "_weight", torch::rand({out, in, k, k}) * (2 * bound) - bound);
+    if (bias) param(name + "_bias", torch::rand({out}) * (2 * bound) - bound);
+  }
+  // nn.ConvTranspose2d's default: weight [in, out, k, k], fan_in = out * k * k.
+  void conv_transpose(const std::string& name, int in, int out, int k) {
+    double bound = 1.0 / std::sqrt(static_cast<double>(out * k * k));
+    param(name + "_weight", torch::rand({in, out, k, k}) * (2 * bound) - bound);
+    param(name + "_bias", torch::rand({out}) * (2 * bound) - bound);
+  }
+  // Conv without bias (kaiming normal, fan_out, as torchvision's ResNet) + batch norm.
+  void conv_bn(const std::string& name, int in, int out, int k) {
+    double std = std::sqrt(2.0 / (out * k * k));
+    param(name + "_w", torch::randn({out, in, k, k}) * std);
+    param(name + "_g", torch::ones({out}));
+    param(name + "_b", torch::zeros({out}));
+    module_.register_buffer(name + "_rm", torch::zeros({out}));
+    module_.register_buffer(name + "_rv", torch::ones({out}));
+  }
+  static std::string cbn(const std::string& x, const std::string& name, int stride, int pad) {
+    std::ostringstream s;
+    s << "self.cbn(" << x << ", self." << name << "_w, self." << name << "_g, self." << name
+      << "_b, self." << name << "_rm, self." << name << "_rv, " << stride << ", " << pad << ")";
+    return s.str();
+  }
+  std::ostringstream code;
+
+ private:
+  void param(const std::string& name, const torch::Tensor& value) {
+    module_.register_parameter(name, value, false);
+  }
+  torch::jit::Module& module_;
+};
+
+inline const char* kConvBnHelper = R"(
+def cbn(self, x, w, g, b, rm, rv, stride: int, pad: int):
+    y = torch.conv2d(x, w, None, [stride, stride], [pad, pad])
+    return torch.batch_norm(y, g, b, rm, rv, self.training, self.bn_momentum, 1e-05, False)
+)";
+
+// Network definitions (one file each), called by build_model.
+struct ModelSpec;
+void define_unet(torch::jit::Module& module, const ModelSpec& spec, ScriptBuilder& builder);
+
+}  // namespace medpipe

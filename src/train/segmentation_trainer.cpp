@@ -1,0 +1,173 @@
+#include "train/segmentation_trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "metrics/segmentation.h"
+
+namespace medpipe {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct PatchBatch {
+  at::Tensor input;   // [B,C,P,P]
+  at::Tensor target;  // [B,P,P] long
+};
+
+// The epoch's patches: every slice `patches_per_image` times, shuffled by (seed, epoch).
+std::vector<std::size_t> epoch_slices(std::size_t slices, int per_image, std::uint64_t seed,
+                                      int epoch) {
+  std::vector<std::size_t> order;
+  for (int k = 0; k < per_image; ++k)
+    for (std::size_t i = 0; i < slices; ++i) order.push_back(i);
+  std::mt19937_64 rng(seed * 1000003ULL + static_cast<std::uint64_t>(epoch));
+  std::shuffle(order.begin(), order.end(), rng);
+  return order;
+}
+
+PatchBatch make_batch(const SegmentationSet& set, const std::vector<std::size_t>& slice_ids,
+                      const SegmentationTrainSettings& s, std::uint64_t batch_seed) {
+  const long b = static_cast<long>(slice_ids.size()), c = set.channels(), p = s.patch;
+  PatchBatch batch{at::empty({b, c, p, p}), at::empty({b, p, p}, at::kLong)};
+  std::vector<std::uint8_t> labels(static_cast<std::size_t>(p) * p);
+  for (long i = 0; i < b; ++i) {
+    std::mt19937 rng(static_cast<std::uint32_t>(batch_seed * 7919ULL + i));
+    const SliceRef& ref = set.slices()[slice_ids[i]];
+    sample_patch(set.volumes()[ref.volume], ref.z, c, p, s.augment, rng,
+                 batch.input.data_ptr<float>() + i * c * p * p, labels.data());
+    auto* t = batch.target.data_ptr<std::int64_t>() + i * p * p;
+    for (std::size_t j = 0; j < labels.size(); ++j) t[j] = labels[j];
+  }
+  return batch;
+}
+
+}  // namespace
+
+at::Tensor dice_cross_entropy_loss(const at::Tensor& logits, const at::Tensor& target,
+                                   int num_classes) {
+  at::Tensor ce = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, kIgnoreLabel);
+  at::Tensor valid = (target != kIgnoreLabel).unsqueeze(1).to(at::kFloat);  // [B,1,H,W]
+  at::Tensor onehot =
+      at::one_hot(target.clamp_max(num_classes - 1), num_classes).permute({0, 3, 1, 2}).to(at::kFloat) *
+      valid;
+  at::Tensor probs = at::softmax(logits, 1) * valid;
+  std::vector<long> dims = {0, 2, 3};
+  at::Tensor intersection = (probs * onehot).sum(dims);
+  at::Tensor denominator = probs.sum(dims) + onehot.sum(dims);
+  at::Tensor dice = (2 * intersection + 1e-5) / (denominator + 1e-5);
+  return ce + (1 - dice.slice(0, 1).mean());
+}
+
+double validation_dice(torch::jit::Module& module, const SegmentationSet& set,
+                       const TileSettings& tiles) {
+  double sum = 0;
+  for (const auto& v : set.volumes()) {
+    LabelVolume truth{v.depth, v.height, v.width, v.labels};
+    LabelVolume predicted = truth;
+    const std::size_t plane = static_cast<std::size_t>(v.height) * v.width;
+    for (int z = 0; z < v.depth; ++z) {
+      auto probs = predict_slice_tiled(module, v.pixels.data() + z * set.channels() * plane,
+                                       set.channels(), v.height, v.width, set.num_classes(), tiles);
+      auto labels = argmax_classes(probs, set.num_classes());
+      std::copy(labels.begin(), labels.end(), predicted.labels.begin() + z * plane);
+    }
+    double dice = 0;
+    for (int k = 1; k < set.num_classes(); ++k) {
+      // Dice only: the distances are for the final evaluation
+      std::size_t a = 0, b = 0, both = 0;
+      for (std::size_t i = 0; i < truth.labels.size(); ++i) {
+        bool t = truth.labels[i] == k, p = predicted.labels[i] == k;
+        a += t, b += p, both += t && p;
+      }
+      dice += a + b ? 2.0 * both / static_cast<double>(a + b) : 1.0;
+    }
+    sum += dice / (set.num_classes() - 1);
+  }
+  return set.volumes().empty() ? 0.0 : sum / set.volumes().size();
+}
+
+TrainOutcome train_segmenter(torch::jit::Module& module, const SegmentationSet& train,
+                             const SegmentationSet* val, const SegmentationTrainSettings& s) {
+  torch::manual_seed(s.seed);
+  std::vector<at::Tensor> params = trainable_parameters(module, {});
+  auto optimizer = make_optimizer(params, s.optim);
+  const std::size_t per_epoch = train.slices().size() * s.patches_per_image;
+  const std::size_t steps_per_epoch = (per_epoch + s.batch_size - 1) / s.batch_size;
+  const std::size_t total_steps = steps_per_epoch * s.epochs;
+  std::size_t step = 0;
+  TrainOutcome outcome;
+  std::vector<at::Tensor> best_state;
+  double best_dice = -1;
+  Progress progress("train", total_steps, "step");
+  auto start = Clock::now();
+  for (int epoch = 0; epoch < s.epochs; ++epoch) {
+    auto epoch_start = Clock::now();
+    module.train();
+    auto order = epoch_slices(train.slices().size(), s.patches_per_image, s.seed, epoch);
+    double loss_sum = 0;
+    for (std::size_t first = 0; first < order.size(); first += s.batch_size) {
+      std::vector<std::size_t> ids(order.begin() + first,
+                                   order.begin() + std::min(order.size(), first + s.batch_size));
+      PatchBatch batch = make_batch(train, ids, s, s.seed * 31 + step);
+      schedule_learning_rate(*optimizer, s.optim, step, total_steps);
+      optimizer->zero_grad();
+      at::Tensor loss = dice_cross_entropy_loss(module.forward({batch.input}).toTensor(),
+                                                batch.target, s.num_classes);
+      loss.backward();
+      optimizer->step();
+      double value = loss.item<double>();
+      if (!std::isfinite(value)) {
+        throw RunError("training diverged (loss " + std::to_string(value) + " at epoch " +
+                       std::to_string(epoch + 1) + "); lower learning_rate");
+      }
+      loss_sum += value * ids.size();
+      ++step;
+      char suffix[64];
+      std::snprintf(suffix, sizeof suffix, "epoch %d/%d loss %.4f", epoch + 1, s.epochs, value);
+      progress.set_suffix(suffix);
+      progress.advance();
+    }
+    double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    nlohmann::json record = {{"epoch", epoch + 1},
+                             {"train_loss", loss_sum / std::max<std::size_t>(1, order.size())},
+                             {"seconds", seconds},
+                             {"samples_per_s", order.size() / std::max(1e-9, seconds)}};
+    bool improved = true;
+    if (val && !val->volumes().empty()) {
+      double dice = validation_dice(module, *val, s.tiles);
+      record["val_dice"] = dice;
+      improved = dice > best_dice;
+      if (improved) {
+        best_dice = dice;
+        outcome.best_metrics = {{"dice", dice}};
+      }
+    }
+    if (improved) {
+      best_state = snapshot(module);
+      outcome.best_epoch = epoch + 1;
+    }
+    outcome.history.push_back(record);
+    log_event("epoch_end", record);
+    log_debug("epoch " + std::to_string(epoch + 1) + ": " + record.dump());
+    if (!s.checkpoint_path.empty()) {
+      module.eval();
+      save_module(module, s.checkpoint_path);
+    }
+  }
+  progress.finish();
+  outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  outcome.samples_per_second =
+      static_cast<double>(per_epoch) * s.epochs / std::max(1e-9, outcome.seconds);
+  restore(module, best_state);
+  module.eval();
+  return outcome;
+}
+
+}  // namespace medpipe
