@@ -137,7 +137,7 @@ void save_segmenter(const Config& config, torch::jit::Module& module, const Mode
   atomic_write_text(dir / "model.json", meta.dump(2) + "\n");
   log_info("model: " + (dir / "model.pt").string() + " (best epoch " +
            std::to_string(outcome.best_epoch) + ", validation Dice " +
-           outcome.best_metrics.value("dice", nlohmann::json()).dump() + ")");
+           (outcome.best_metrics.is_object() ? outcome.best_metrics["dice"].dump() : "n/a") + ")");
 }
 
 }  // namespace

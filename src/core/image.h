@@ -19,7 +19,8 @@ struct Image {
   // Voxel size along x (columns), y (rows), z (slices); 1 where unknown.
   std::array<double, 3> spacing_mm{1.0, 1.0, 1.0};
   bool spacing_known = false;
-  // Position of the first voxel and direction cosines (columns of a 3x3 matrix, x,y,z axes).
+  // Position of the first voxel and direction cosines (columns of a 3x3 matrix, x,y,z axes),
+  // in DICOM's patient coordinates (LPS+, as ITK); NIfTI's RAS+ is converted on read and write.
   std::array<double, 3> origin_mm{0.0, 0.0, 0.0};
   std::array<double, 9> direction{1, 0, 0, 0, 1, 0, 0, 0, 1};
   std::string source_format;  // "dicom", "png", "jpeg", "tiff", "nifti", "npy"

@@ -18,6 +18,16 @@ std::string list_some(const std::vector<std::string>& items) {
   if (items.size() > shown) out += ", ... (" + std::to_string(items.size() - shown) + " more)";
   return out;
 }
+// A folder with at least one DICOM file (.dcm or no extension) is one series: one image.
+bool is_dicom_series_folder(const fs::path& folder) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    if (entry.is_regular_file() && looks_like_image_file(entry.path()) &&
+        guess_image_format(entry.path()) == ImageFormat::kDicom)
+      return true;
+  }
+  return false;
+}
 }  // namespace
 
 fs::path images_folder(const fs::path& bucket) {
@@ -33,9 +43,12 @@ std::vector<Sample> list_images(const fs::path& images_dir, const std::string& k
   std::vector<Sample> images;
   std::map<std::string, fs::path> by_name;
   std::vector<std::string> duplicates;
-  for (const auto& file : list_folder(images_dir, key)) {
-    if (!looks_like_image_file(file)) continue;
-    std::string name = stem_name(file);
+  std::vector<fs::path> entries = list_folder(images_dir, key);
+  for (const auto& folder : list_subfolders(images_dir))
+    if (is_dicom_series_folder(folder)) entries.push_back(folder);
+  for (const auto& file : entries) {
+    if (!fs::is_directory(file) && !looks_like_image_file(file)) continue;
+    std::string name = fs::is_directory(file) ? file.filename().string() : stem_name(file);
     auto [it, inserted] = by_name.emplace(name, file);
     if (!inserted) {
       duplicates.push_back(name + " (" + it->second.filename().string() + " and " +

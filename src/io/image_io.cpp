@@ -55,6 +55,7 @@ Result<Image> read_npy_image(const fs::path& path) {
 
 Result<Image> read_image(const fs::path& path) {
   std::error_code ec;
+  if (fs::is_directory(path, ec)) return io_detail::read_dicom_series(path);
   if (!fs::is_regular_file(path, ec)) return Result<Image>::failure("no such file");
   if (fs::file_size(path, ec) == 0) return Result<Image>::failure("the file is empty (0 bytes)");
   Result<Image> result = Result<Image>::failure("unsupported file type " + full_extension(path));

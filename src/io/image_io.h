@@ -16,7 +16,8 @@ ImageFormat guess_image_format(const fs::path& path);
 // Whether a file in an images folder is an image to use (hidden files, CSV, JSON... are not).
 bool looks_like_image_file(const fs::path& path);
 
-// Reads one image. A file that cannot be decoded is a failure with the reason (the caller
+// Reads one image: a file, or a folder holding one DICOM series (a volume). A file that cannot
+// be decoded is a failure with the reason (the caller
 // skips and lists it), never an exception.
 Result<Image> read_image(const fs::path& path);
 

@@ -69,13 +69,16 @@ Result<Image> read_nifti(const fs::path& path) {
     default:
       return Result<Image>::failure("unsupported NIfTI data type " + std::to_string(nim->datatype));
   }
-  // Orientation from the qform/sform matrix (RAS+ as NIfTI defines it).
+  // Orientation from the sform/qform matrix. NIfTI's world is RAS+; medpipe's Image, like
+  // DICOM and ITK, is LPS+: x and y change sign.
   nifti_dmat44 m = nim->sform_code > 0 ? nim->sto_xyz : nim->qto_xyz;
+  const double ras_to_lps[3] = {-1, -1, 1};
   for (int col = 0; col < 3; ++col) {
     double sp = image.spacing_mm[col] > 0 ? image.spacing_mm[col] : 1.0;
-    for (int row = 0; row < 3; ++row) image.direction[col * 3 + row] = m.m[row][col] / sp;
+    for (int row = 0; row < 3; ++row)
+      image.direction[col * 3 + row] = ras_to_lps[row] * m.m[row][col] / sp;
   }
-  image.origin_mm = {m.m[0][3], m.m[1][3], m.m[2][3]};
+  image.origin_mm = {-m.m[0][3], -m.m[1][3], m.m[2][3]};
   return image;
 }
 
@@ -89,11 +92,12 @@ void write_nifti(const fs::path& path, const Image& image) {
   nim->dx = nim->pixdim[1] = image.spacing_mm[0];
   nim->dy = nim->pixdim[2] = image.spacing_mm[1];
   nim->dz = nim->pixdim[3] = image.spacing_mm[2];
-  nifti_dmat44 m{};
+  nifti_dmat44 m{};  // LPS (Image) to RAS (NIfTI)
+  const double lps_to_ras[3] = {-1, -1, 1};
   for (int col = 0; col < 3; ++col) {
     for (int row = 0; row < 3; ++row)
-      m.m[row][col] = image.direction[col * 3 + row] * image.spacing_mm[col];
-    m.m[col][3] = image.origin_mm[col];
+      m.m[row][col] = lps_to_ras[row] * image.direction[col * 3 + row] * image.spacing_mm[col];
+    m.m[col][3] = lps_to_ras[col] * image.origin_mm[col];
   }
   m.m[3][3] = 1;
   nim->sform_code = nim->qform_code = NIFTI_XFORM_SCANNER_ANAT;

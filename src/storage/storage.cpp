@@ -36,4 +36,15 @@ std::vector<fs::path> list_folder(const fs::path& dir, const std::string& key) {
   return files;
 }
 
+std::vector<fs::path> list_subfolders(const fs::path& dir) {
+  std::error_code ec;
+  std::vector<fs::path> folders;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (entry.is_directory() && !name.empty() && name[0] != '.') folders.push_back(entry.path());
+  }
+  std::sort(folders.begin(), folders.end());
+  return folders;
+}
+
 }  // namespace medpipe

@@ -15,4 +15,7 @@ fs::path resolve_location(const std::string& location, const std::string& key);
 // `key` when `dir` is missing or not a folder.
 std::vector<fs::path> list_folder(const fs::path& dir, const std::string& key);
 
+// Folders directly inside `dir` (not hidden), sorted by name.
+std::vector<fs::path> list_subfolders(const fs::path& dir);
+
 }  // namespace medpipe

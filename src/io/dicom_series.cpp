@@ -1,0 +1,108 @@
+// A DICOM series folder read as one volume: the instances of one SeriesInstanceUID, sorted along
+// the slice normal by ImagePositionPatient, the slice spacing taken from the positions.
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "io/formats.h"
+#include "io/image_io.h"
+
+namespace medpipe::io_detail {
+
+namespace {
+
+std::string series_uid_of(const fs::path& path) {
+  DcmFileFormat file;
+  // 256: element values longer than that (pixel data) stay on disk
+  if (file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, 256).bad()) return "";
+  OFString uid;
+  file.getDataset()->findAndGetOFString(DCM_SeriesInstanceUID, uid);
+  return uid.c_str();
+}
+
+struct Slice {
+  Image image;
+  double position_mm;
+  std::string file;
+};
+
+double position_along_normal(const Image& image) {
+  const auto& d = image.direction;
+  return image.origin_mm[0] * d[6] + image.origin_mm[1] * d[7] + image.origin_mm[2] * d[8];
+}
+
+// Slice spacing from the sorted positions; failure text when they are not a regular grid.
+std::string slice_spacing(const std::vector<Slice>& slices, double& spacing_mm) {
+  std::vector<double> steps;
+  for (std::size_t i = 1; i < slices.size(); ++i)
+    steps.push_back(slices[i].position_mm - slices[i - 1].position_mm);
+  if (steps.empty()) return "";
+  std::vector<double> sorted = steps;
+  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+  spacing_mm = sorted[sorted.size() / 2];
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i] < 1e-6)
+      return "two instances share a slice position (" + slices[i].file + ", " +
+             slices[i + 1].file + ")";
+    if (std::fabs(steps[i] - spacing_mm) > 0.1 * spacing_mm)
+      return "slices are unevenly spaced (" + std::to_string(steps[i]) + " mm after " +
+             slices[i].file + ", typically " + std::to_string(spacing_mm) +
+             " mm): a slice is missing or the folder mixes acquisitions";
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<Image> read_dicom_series(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.is_regular_file() && looks_like_image_file(entry.path()) &&
+        guess_image_format(entry.path()) == ImageFormat::kDicom)
+      files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) return Result<Image>::failure("the folder holds no DICOM files");
+  std::set<std::string> series;
+  std::vector<Slice> slices;
+  for (const auto& file : files) {
+    series.insert(series_uid_of(file));
+    Result<Image> image = read_dicom(file);
+    if (!image) return Result<Image>::failure(file.filename().string() + ": " + image.error());
+    if (image.value().depth != 1)
+      return Result<Image>::failure(file.filename().string() +
+                                    " is multi-frame; a series folder holds one slice per file");
+    double position = position_along_normal(image.value());
+    slices.push_back({image.take(), position, file.filename().string()});
+  }
+  if (series.size() > 1)
+    return Result<Image>::failure("the folder holds " + std::to_string(series.size()) +
+                                  " series (SeriesInstanceUID); put each series in its own folder");
+  std::sort(slices.begin(), slices.end(),
+            [](const Slice& a, const Slice& b) { return a.position_mm < b.position_mm; });
+  const Image& first = slices.front().image;
+  for (const auto& s : slices) {
+    if (s.image.width != first.width || s.image.height != first.height ||
+        s.image.channels != first.channels)
+      return Result<Image>::failure(s.file + " has another size or channel count than " +
+                                    slices.front().file);
+  }
+  Image volume = first;
+  volume.depth = static_cast<int>(slices.size());
+  if (slices.size() > 1) {
+    double spacing_mm = 1.0;
+    std::string problem = slice_spacing(slices, spacing_mm);
+    if (!problem.empty()) return Result<Image>::failure(problem);
+    volume.spacing_mm[2] = spacing_mm;
+  }
+  volume.pixels.clear();
+  volume.pixels.reserve(first.pixels.size() * slices.size());
+  for (const auto& s : slices)
+    volume.pixels.insert(volume.pixels.end(), s.image.pixels.begin(), s.image.pixels.end());
+  return volume;
+}
+
+}  // namespace medpipe::io_detail
