@@ -3,6 +3,8 @@
 #   1. preprocessing images/s: bench_preprocess vs pydicom + numpy + PIL (1 and 2 workers)
 #   2. training samples/s end to end: `medpipe train` vs python3-torch + DataLoader, same
 #      TorchScript network, batch 32, SGD, augmentation
+#   3. HD95 + ASSD: bench_surface vs scipy's distance transforms on the same masks
+#   4. peak memory of tiled segmentation inference on 512x512 and 2048x2048 images
 # Results: bench/results/latest.json and a table on stdout (paste into docs/benchmarks.md).
 set -euo pipefail
 BUILD_DIR="$(cd "${1:-build}" && pwd)"
@@ -45,5 +47,31 @@ JSON
   done
   TRAIN_RESULTS=yes
 fi
+
+echo "== segmentation metrics (HD95 + ASSD, 512x512 disks and 128^3 spheres) vs scipy"
+mkdir -p surface
+$PY "$HERE/surface_peer.py" --write surface
+MEDPIPE_BENCH_DIR="$WORK/surface" "$BUILD_DIR/bench/bench_surface" --benchmark_format=json \
+  --benchmark_repetitions="$REPEATS" --benchmark_report_aggregates_only=true > surface_cpp.json
+$PY "$HERE/surface_peer.py" "$REPEATS" > surface_py.json
+
+echo "== tiled inference: peak memory for 512x512 and 2048x2048 images (unet, patch 128)"
+[ -d segsynth ] || "$BUILD_DIR/medpipe" synth --task segment --out segsynth --count 8 --size 128 2>/dev/null
+cat > seg.json <<JSON
+{"images_bucket": "segsynth", "label_style": "array", "epochs": 1, "val_fraction": 0,
+ "model_bucket_name": "benchseg", "patches_per_image": 1}
+JSON
+"$BUILD_DIR/medpipe" run seg.json 2>/dev/null
+$PY -c "
+import numpy as np; from PIL import Image
+for n in (512, 2048):
+    import os; os.makedirs(f'tile{n}/images', exist_ok=True)
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (n, n), dtype=np.uint8)).save(f'tile{n}/images/img.png')"
+rm -f tiled_memory.jsonl
+for n in 512 2048; do
+  /usr/bin/time -f "{\"size\": $n, \"peak_rss_kb\": %M, \"seconds\": %e}" -a -o tiled_memory.jsonl \
+    "$BUILD_DIR/medpipe" run seg.json --set is_train=false --set has_labels=false \
+    --set images_bucket=tile$n --set results_bucket=tiled$n 2>/dev/null
+done
 
 $PY "$HERE/summarise.py" "$WORK" "$TRAIN_RESULTS" | tee "$HERE/results/latest.md"

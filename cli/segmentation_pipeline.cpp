@@ -273,7 +273,9 @@ int segment_predict_stage(const Config& config) {
     }
     names.push_back(sample.name);
     mask_files.push_back(
-        write_segmentation_outputs(dir, sample.name, image.value(), mask.value()).front());
+        write_segmentation_outputs(dir, sample.name, sample.path, image.value(), mask.value(),
+                                   model.num_classes)
+            .front());
     if (config.has_labels) {
       LabelVolume truth = truth_for(set.masks[i], image.value(), model.num_classes);
       scored.images.push_back(sample.name);

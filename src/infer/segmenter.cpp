@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "io/csv.h"
+#include "io/dicom_seg.h"
 #include "io/image_io.h"
 #include "io/npy.h"
 
@@ -81,8 +82,9 @@ Image preview(const Image& source, const LabelVolume& mask) {
 }  // namespace
 
 std::vector<std::string> write_segmentation_outputs(const fs::path& dir, const std::string& name,
-                                                    const Image& source,
-                                                    const LabelVolume& mask) {
+                                                    const fs::path& source_path,
+                                                    const Image& source, const LabelVolume& mask,
+                                                    int num_classes) {
   std::vector<std::string> written;
   std::vector<std::int64_t> shape;
   if (mask.depth > 1) shape.push_back(mask.depth);
@@ -98,6 +100,10 @@ std::vector<std::string> write_segmentation_outputs(const fs::path& dir, const s
     volume.pixels.assign(mask.labels.begin(), mask.labels.end());
     write_image(dir / (name + ".nii.gz"), volume);
     written.push_back(name + ".nii.gz");
+  }
+  if (source.source_format == "dicom") {
+    write_dicom_seg(dir / (name + ".seg.dcm"), source_path, source, mask, num_classes);
+    written.push_back(name + ".seg.dcm");
   }
   return written;
 }

@@ -27,11 +27,13 @@ LoadedSegmenter as_segmenter(LoadedModel model, double tile_overlap, bool mirror
 Result<LabelVolume> segment_image(LoadedSegmenter& model, const Image& image);
 
 // Writes <name>.npy (uint8, [D,]H,W), <name>.png (the slice with the most foreground, gray,
-// classes overlaid in colour) and, for NIfTI inputs, <name>.nii.gz with the input's spacing,
-// origin and direction. Returns the file names written, the .npy first.
+// classes overlaid in colour), for NIfTI inputs <name>.nii.gz with the input's spacing, origin
+// and direction, and for DICOM inputs (a file or series folder at `source_path`) a DICOM SEG
+// <name>.seg.dcm referencing the source series. Returns the file names written, .npy first.
 std::vector<std::string> write_segmentation_outputs(const fs::path& dir, const std::string& name,
-                                                    const Image& source,
-                                                    const LabelVolume& mask);
+                                                    const fs::path& source_path,
+                                                    const Image& source, const LabelVolume& mask,
+                                                    int num_classes);
 
 // predictions.csv for segmentation: image,mask (the mask's file name in the same folder).
 void write_mask_list_csv(const fs::path& dir, const std::vector<std::string>& images,

@@ -275,7 +275,28 @@ class DicomSeries(MedpipeTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         rows = read_csv_rows(os.path.join(self.tmp, "results/ct/predictions.csv"))
         self.assertEqual([row["image"] for row in rows], ["phantom"])
-        self.assertEqual(np.load(os.path.join(self.tmp, "results/ct", rows[0]["mask"])).shape, (60, 201, 204))
+        mask = np.load(os.path.join(self.tmp, "results/ct", rows[0]["mask"]))
+        self.assertEqual(mask.shape, (60, 201, 204))
+        # the DICOM SEG: read back by pydicom and by DCMTK (medpipe convert), frames = the mask
+        import pydicom
+        seg_path = os.path.join(self.tmp, "results/ct/phantom.seg.dcm")
+        seg = pydicom.dcmread(seg_path)
+        source = pydicom.dcmread(os.path.join(series, "DCM_IMG_00000.dcm"))
+        self.assertEqual(seg.SOPClassUID, "1.2.840.10008.5.1.4.1.1.66.4")
+        self.assertEqual((seg.NumberOfFrames, seg.Rows, seg.Columns), (60, 201, 204))
+        np.testing.assert_array_equal(seg.pixel_array, (mask == 1).astype(np.uint8))
+        self.assertEqual(seg.FrameOfReferenceUID, source.FrameOfReferenceUID)
+        self.assertEqual(seg.StudyInstanceUID, source.StudyInstanceUID)
+        referenced = seg.ReferencedSeriesSequence[0]
+        self.assertEqual(referenced.SeriesInstanceUID, source.SeriesInstanceUID)
+        self.assertEqual(len(referenced.ReferencedInstanceSequence), 60)
+        first = seg.PerFrameFunctionalGroupsSequence[0].PlanePositionSequence[0].ImagePositionPatient
+        np.testing.assert_allclose([float(v) for v in first], [float(v) for v in source.ImagePositionPatient] [:2] +
+                                   [min(float(pydicom.dcmread(os.path.join(series, f)).ImagePositionPatient[2])
+                                        for f in os.listdir(series))], atol=1e-4)
+        r = run(["convert", seg_path, "seg.npy"], cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        np.testing.assert_array_equal(np.load(os.path.join(self.tmp, "seg.npy")) > 0, mask == 1)
 
 
 class SegmentationBadInputs(MedpipeTestCase):
