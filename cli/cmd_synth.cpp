@@ -6,9 +6,10 @@
 namespace medpipe::cli {
 
 Action add_synth_command(CLI::App& app) {
-  auto* command = app.add_subcommand("synth",
-                                     "write a synthetic labelled data set (CT-like slices; class 1 / "
-                                     "label 1: a lung nodule)");
+  auto* command =
+      app.add_subcommand("synth",
+                         "write a synthetic labelled data set (CT-like slices; class 1 / "
+                         "label 1: a lung nodule)");
   auto options = std::make_shared<SynthOptions>();
   auto out = std::make_shared<std::string>();
   command->add_option("--task", options->task, "classify (labels.csv) or segment (masks/*.npy)")

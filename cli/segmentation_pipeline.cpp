@@ -38,8 +38,8 @@ MaskedSet masked_images(const std::string& key, const std::string& location,
                         const std::string& labels_bucket) {
   fs::path bucket = resolve_location(location, key);
   std::vector<Sample> images = list_images(images_folder(bucket), key);
-  return pair_with_masks(std::move(images), masks_folder(labels_bucket, bucket,
-                                                         "images_labels_bucket"),
+  return pair_with_masks(std::move(images),
+                         masks_folder(labels_bucket, bucket, "images_labels_bucket"),
                          "images_labels_bucket");
 }
 
@@ -95,7 +95,8 @@ SegmentationTrainSettings segmentation_settings(const Config& c, int num_classes
   s.augment = c.augment;
   s.seed = static_cast<std::uint64_t>(c.seed);
   s.num_classes = num_classes;
-  s.tiles = {patch, c.tile_overlap, 4, c.tta};
+  // validation each epoch without the mirrored pass: it would double its cost (inference uses tta)
+  s.tiles = {patch, c.tile_overlap, 8, false};
   s.checkpoint_path = (fs::path(c.model_dir()) / "checkpoint.pt").string();
   return s;
 }
@@ -145,13 +146,13 @@ void save_segmenter(const Config& config, torch::jit::Module& module, const Mode
 int segment_train_stage(const Config& config) {
   auto start = Clock::now();
   if (!config.has_labels)
-    throw UsageError("event key 'has_labels' is false but 'is_train' is true: training needs labels");
-  MaskedSet train = masked_images("images_bucket", config.images_bucket,
-                                  config.images_labels_bucket);
+    throw UsageError(
+        "event key 'has_labels' is false but 'is_train' is true: training needs labels");
+  MaskedSet train =
+      masked_images("images_bucket", config.images_bucket, config.images_labels_bucket);
   MaskedSet val;
   if (!config.val_images_bucket.empty()) {
-    val = masked_images("val_images_bucket", config.val_images_bucket,
-                        config.images_labels_bucket);
+    val = masked_images("val_images_bucket", config.val_images_bucket, config.images_labels_bucket);
   } else if (config.val_fraction > 0 && train.samples.size() >= 2) {
     std::tie(train, val) = split_masked(train, config.val_fraction, config.seed);
   }
@@ -184,8 +185,9 @@ int segment_train_stage(const Config& config) {
                                          segmentation_settings(config, num_classes, patch));
   save_segmenter(config, module, model, spec, outcome, patch, train_set.volumes().size(),
                  val_set ? val_set->volumes().size() : 0, seconds_since(start));
-  log_event("stage_end", {{"stage", "train"}, {"seconds", seconds_since(start)},
-                          {"best_epoch", outcome.best_epoch}});
+  log_event(
+      "stage_end",
+      {{"stage", "train"}, {"seconds", seconds_since(start)}, {"best_epoch", outcome.best_epoch}});
   return 0;
 }
 
@@ -207,8 +209,8 @@ struct ScoredRun {
 
 void write_evaluation(const Config& config, const ScoredRun& run, const SkippedList& skipped,
                       const nlohmann::json& history, double seconds) {
-  nlohmann::json metrics = summarise_segmentation(run.images, run.scores,
-                                                  run.spacing_known && !run.images.empty());
+  nlohmann::json metrics =
+      summarise_segmentation(run.images, run.scores, run.spacing_known && !run.images.empty());
   fs::path dir = config.results_dir();
   write_metrics_json(dir, metrics);
   write_report_html(dir, {"medpipe evaluation: " + config.model_bucket_name, metrics,
@@ -246,14 +248,14 @@ int evaluation_classes(const Config& config) {
 
 int segment_predict_stage(const Config& config) {
   auto start = Clock::now();
-  LoadedSegmenter model = as_segmenter(load_model(config.model_dir()), config.tile_overlap,
-                                       config.tta);
+  LoadedSegmenter model =
+      as_segmenter(load_model(config.model_dir()), config.tile_overlap, config.tta);
   MaskedSet set;
   if (config.has_labels) {
     set = masked_images("images_bucket", config.images_bucket, config.images_labels_bucket);
   } else {
-    set.samples = list_images(images_folder(resolve_location(config.images_bucket, "images_bucket")),
-                              "images_bucket");
+    set.samples = list_images(
+        images_folder(resolve_location(config.images_bucket, "images_bucket")), "images_bucket");
   }
   start_run(config, config.results_dir(), "predict");
   const fs::path dir = config.results_dir();
@@ -264,18 +266,17 @@ int segment_predict_stage(const Config& config) {
   for (std::size_t i = 0; i < set.samples.size(); ++i, progress.advance()) {
     const Sample& sample = set.samples[i];
     Result<Image> image = read_image(sample.path);
-    Result<LabelVolume> mask = image ? segment_image(model, image.value())
-                                     : Result<LabelVolume>::failure(image.error());
+    Result<LabelVolume> mask =
+        image ? segment_image(model, image.value()) : Result<LabelVolume>::failure(image.error());
     if (!mask) {
       skipped.emplace_back(sample.name, mask.error());
       log_warn("skipped " + sample.name + ": " + mask.error());
       continue;
     }
     names.push_back(sample.name);
-    mask_files.push_back(
-        write_segmentation_outputs(dir, sample.name, sample.path, image.value(), mask.value(),
-                                   model.num_classes)
-            .front());
+    mask_files.push_back(write_segmentation_outputs(dir, sample.name, sample.path, image.value(),
+                                                    mask.value(), model.num_classes)
+                             .front());
     if (config.has_labels) {
       LabelVolume truth = truth_for(set.masks[i], image.value(), model.num_classes);
       scored.images.push_back(sample.name);
@@ -286,8 +287,10 @@ int segment_predict_stage(const Config& config) {
   progress.finish();
   write_mask_list_csv(dir, names, mask_files);
   write_skipped_csv(dir, skipped);
-  log_event("stage_end", {{"stage", "predict"}, {"images", names.size()},
-                          {"skipped", skipped.size()}, {"seconds", seconds_since(start)}});
+  log_event("stage_end", {{"stage", "predict"},
+                          {"images", names.size()},
+                          {"skipped", skipped.size()},
+                          {"seconds", seconds_since(start)}});
   log_info("predictions: " + std::to_string(names.size()) + " masks -> " +
            (dir / "predictions.csv").string());
   if (config.has_labels)

@@ -40,9 +40,10 @@ namespace medpipe {
   X(int, unet_depth, 4, "unet: number of 2x2 poolings (levels below the first)")                  \
   X(int, unet_width, 16, "unet: channels of the first level, doubled per level (at most 256)")    \
   X(int, patch_size, 0,                                                                           \
-    "segmentation: side of the training patches and inference tiles (0: 128, or the "            \
-    "smallest image side when smaller, rounded up to a multiple of 2^unet_depth)")               \
-  X(int, patches_per_image, 8, "segmentation: random training patches per image (slice) per epoch") \
+    "segmentation: side of the training patches and inference tiles (0: 128, or the "             \
+    "smallest image side when smaller, rounded up to a multiple of 2^unet_depth)")                \
+  X(int, patches_per_image, 8,                                                                    \
+    "segmentation: random training patches per image (slice) per epoch")                          \
   X(double, tile_overlap, 0.5, "segmentation: overlap of neighbouring inference tiles (0..0.9)")  \
   X(bool, tta, true,                                                                              \
     "test-time augmentation: average the predictions of the image and its "                       \
@@ -73,7 +74,7 @@ namespace medpipe {
   /* training */                                                                                  \
   X(int, epochs, 30, "passes over the training set")                                              \
   X(int, batch_size, 0,                                                                           \
-    "samples per worker per step (0: 32 images for classification, 8 patches for "               \
+    "samples per worker per step (0: 32 images for classification, 8 patches for "                \
     "segmentation)")                                                                              \
   X(double, learning_rate, 0.05, "initial learning rate")                                         \
   X(std::string, optimizer, "sgd", "sgd or adam")                                                 \
@@ -108,8 +109,12 @@ struct Config {
   std::string results_dir() const;
   int resolved_threads() const;
   int resolved_workers() const;
-  bool is_segmentation() const { return label_style == "array"; }
-  int resolved_batch_size() const { return batch_size > 0 ? batch_size : (is_segmentation() ? 8 : 32); }
+  bool is_segmentation() const {
+    return label_style == "array";
+  }
+  int resolved_batch_size() const {
+    return batch_size > 0 ? batch_size : (is_segmentation() ? 8 : 32);
+  }
 };
 
 // One field's description, for --help, flags and validation.

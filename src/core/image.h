@@ -43,7 +43,7 @@ struct LabelVolume {
   int width = 0;
   std::vector<std::uint8_t> labels;
   std::array<double, 3> spacing_mm{1.0, 1.0, 1.0};  // along x, y, z
-  bool spacing_known = false;                         // else distances are in pixels
+  bool spacing_known = false;                       // else distances are in pixels
   std::size_t voxel_count() const { return static_cast<std::size_t>(depth) * height * width; }
 };
 

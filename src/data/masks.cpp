@@ -97,8 +97,7 @@ Result<LabelVolume> read_label_volume(const fs::path& path) {
 std::string check_mask_against_image(const LabelVolume& mask, const fs::path& mask_path,
                                      const Image& image, int num_classes) {
   auto shape = [](int d, int h, int w) {
-    return (d > 1 ? std::to_string(d) + " x " : "") + std::to_string(h) + " x " +
-           std::to_string(w);
+    return (d > 1 ? std::to_string(d) + " x " : "") + std::to_string(h) + " x " + std::to_string(w);
   };
   if (mask.depth != image.depth || mask.height != image.height || mask.width != image.width) {
     std::string hint = mask.depth > 1 && image.depth == 1
@@ -111,9 +110,8 @@ std::string check_mask_against_image(const LabelVolume& mask, const fs::path& ma
   for (std::uint8_t v : mask.labels) max_label = std::max<int>(max_label, v);
   if (num_classes > 0 && max_label >= num_classes) {
     return mask_path.string() + " holds the label " + std::to_string(max_label) +
-           " but num_classes is " + std::to_string(num_classes) +
-           " (labels 0.." + std::to_string(num_classes - 1) +
-           "); raise num_classes or fix the mask";
+           " but num_classes is " + std::to_string(num_classes) + " (labels 0.." +
+           std::to_string(num_classes - 1) + "); raise num_classes or fix the mask";
   }
   return "";
 }

@@ -29,14 +29,14 @@ LoadedSegmenter as_segmenter(LoadedModel model, double tile_overlap, bool mirror
 Result<LabelVolume> segment_image(LoadedSegmenter& model, const Image& image) {
   Result<std::vector<float>> pixels = normalize_volume(image, model.spec);
   if (!pixels) return Result<LabelVolume>::failure(pixels.error());
-  LabelVolume out{image.depth, image.height, image.width, {}, image.spacing_mm,
-                  image.spacing_known};
+  LabelVolume out{image.depth, image.height,     image.width,
+                  {},          image.spacing_mm, image.spacing_known};
   out.labels.resize(image.voxel_count());
   const std::size_t plane = static_cast<std::size_t>(image.height) * image.width;
   for (int z = 0; z < image.depth; ++z) {
-    auto probs = predict_slice_tiled(model.module, pixels.value().data() + z * model.spec.channels * plane,
-                                     model.spec.channels, image.height, image.width,
-                                     model.num_classes, model.tiles);
+    auto probs = predict_slice_tiled(
+        model.module, pixels.value().data() + z * model.spec.channels * plane, model.spec.channels,
+        image.height, image.width, model.num_classes, model.tiles);
     auto labels = argmax_classes(probs, model.num_classes);
     std::copy(labels.begin(), labels.end(), out.labels.begin() + z * plane);
   }
@@ -51,9 +51,9 @@ Image preview(const Image& source, const LabelVolume& mask) {
   int best_z = 0;
   std::size_t best = 0;
   for (int z = 0; z < mask.depth; ++z) {
-    std::size_t n = std::count_if(mask.labels.begin() + z * plane,
-                                  mask.labels.begin() + (z + 1) * plane,
-                                  [](std::uint8_t v) { return v != 0; });
+    std::size_t n =
+        std::count_if(mask.labels.begin() + z * plane, mask.labels.begin() + (z + 1) * plane,
+                      [](std::uint8_t v) { return v != 0; });
     if (n > best) best = n, best_z = z;
   }
   static const float palette[6][3] = {{230, 25, 75}, {60, 180, 75},  {255, 225, 25},

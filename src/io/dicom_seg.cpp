@@ -48,21 +48,20 @@ std::vector<SourceInstance> source_instances(const fs::path& source, const Image
     ds->findAndGetOFString(DCM_SeriesInstanceUID, series);
     Float64 p[3] = {0, 0, 0};
     for (unsigned i = 0; i < 3; ++i) ds->findAndGetFloat64(DCM_ImagePositionPatient, p[i], i);
-    out.push_back({f, cls.c_str(), inst.c_str(), series.c_str(),
-                   p[0] * d[6] + p[1] * d[7] + p[2] * d[8]});
+    out.push_back(
+        {f, cls.c_str(), inst.c_str(), series.c_str(), p[0] * d[6] + p[1] * d[7] + p[2] * d[8]});
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.position_mm < b.position_mm;
-  });
-  if (out.empty()) throw RunError("cannot write a DICOM SEG: no readable source instance in " +
-                                  source.string());
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.position_mm < b.position_mm; });
+  if (out.empty())
+    throw RunError("cannot write a DICOM SEG: no readable source instance in " + source.string());
   return out;
 }
 
-#define MEDPIPE_CHECK(cond, what)                                                       \
-  do {                                                                                  \
-    OFCondition status_ = (cond);                                                       \
-    if (status_.bad())                                                                  \
+#define MEDPIPE_CHECK(cond, what)                                                                \
+  do {                                                                                           \
+    OFCondition status_ = (cond);                                                                \
+    if (status_.bad())                                                                           \
       throw RunError(std::string("cannot write a DICOM SEG (") + what + "): " + status_.text()); \
   } while (0)
 
@@ -74,8 +73,9 @@ std::string number(double v) {
 
 void add_shared_groups(DcmSegmentation& seg, const Image& g) {
   FGPixelMeasures measures;
-  MEDPIPE_CHECK(measures.setPixelSpacing((number(g.spacing_mm[1]) + "\\" + number(g.spacing_mm[0])).c_str()),
-                "pixel spacing");
+  MEDPIPE_CHECK(
+      measures.setPixelSpacing((number(g.spacing_mm[1]) + "\\" + number(g.spacing_mm[0])).c_str()),
+      "pixel spacing");
   MEDPIPE_CHECK(measures.setSliceThickness(number(g.spacing_mm[2]).c_str()), "slice thickness");
   MEDPIPE_CHECK(seg.addForAllFrames(measures), "pixel measures");
   FGPlaneOrientationPatient orientation;
@@ -134,9 +134,9 @@ void write_dicom_seg(const fs::path& out_path, const fs::path& source, const Ima
   IODGeneralEquipmentModule::EquipmentInfo equipment("medpipe", "medpipe", "0", "0.1.0");
   ContentIdentificationMacro content("1", "MEDPIPE", "medpipe segmentation", "medpipe");
   DcmSegmentation* raw = nullptr;
-  MEDPIPE_CHECK(DcmSegmentation::createBinarySegmentation(
-                    raw, static_cast<Uint16>(mask.height), static_cast<Uint16>(mask.width),
-                    equipment, content),
+  MEDPIPE_CHECK(DcmSegmentation::createBinarySegmentation(raw, static_cast<Uint16>(mask.height),
+                                                          static_cast<Uint16>(mask.width),
+                                                          equipment, content),
                 "create");
   std::unique_ptr<DcmSegmentation> seg(raw);
   MEDPIPE_CHECK(seg->importFromSourceImage(sources[0].file.c_str(), OFTrue), "source image");
@@ -148,9 +148,9 @@ void write_dicom_seg(const fs::path& out_path, const fs::path& source, const Ima
   MEDPIPE_CHECK(dims.addDimensionIndex(DCM_ReferencedSegmentNumber, uid,
                                        DCM_SegmentIdentificationSequence, "segment"),
                 "dimensions");
-  MEDPIPE_CHECK(dims.addDimensionIndex(DCM_ImagePositionPatient, uid, DCM_PlanePositionSequence,
-                                       "position"),
-                "dimensions");
+  MEDPIPE_CHECK(
+      dims.addDimensionIndex(DCM_ImagePositionPatient, uid, DCM_PlanePositionSequence, "position"),
+      "dimensions");
   add_shared_groups(*seg, geometry);
   for (int k = 1; k < num_classes; ++k) {
     DcmSegment* segment = nullptr;

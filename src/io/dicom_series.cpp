@@ -45,8 +45,8 @@ std::string slice_spacing(const std::vector<Slice>& slices, double& spacing_mm) 
   spacing_mm = sorted[sorted.size() / 2];
   for (std::size_t i = 0; i < steps.size(); ++i) {
     if (steps[i] < 1e-6)
-      return "two instances share a slice position (" + slices[i].file + ", " +
-             slices[i + 1].file + ")";
+      return "two instances share a slice position (" + slices[i].file + ", " + slices[i + 1].file +
+             ")";
     if (std::fabs(steps[i] - spacing_mm) > 0.1 * spacing_mm)
       return "slices are unevenly spaced (" + std::to_string(steps[i]) + " mm after " +
              slices[i].file + ", typically " + std::to_string(spacing_mm) +

@@ -27,8 +27,7 @@ struct Box {
 
 // Felzenszwalb & Huttenlocher's squared distance transform of one sampled function along a line
 // of n points `step_mm` apart: d[q] = min_p (step_mm (q - p))^2 + f[p]. f may hold kInf.
-void distance_transform_line(const double* f, double* d, int n, double step_mm, int* v,
-                             double* z) {
+void distance_transform_line(const double* f, double* d, int n, double step_mm, int* v, double* z) {
   int k = -1;
   for (int q = 0; q < n; ++q) {
     if (f[q] == kInf) continue;
@@ -73,13 +72,17 @@ void distance_transform(std::vector<double>& grid, int depth, int height, int wi
     }
   };
   const std::size_t plane = static_cast<std::size_t>(height) * width;
-  pass(width, 1, static_cast<std::size_t>(depth) * height,
-       [&](std::size_t l) { return l * width; }, spacing_mm[0]);
+  pass(
+      width, 1, static_cast<std::size_t>(depth) * height, [&](std::size_t l) { return l * width; },
+      spacing_mm[0]);
   if (height > 1) {
-    pass(height, width, static_cast<std::size_t>(depth) * width,
-         [&](std::size_t l) { return (l / width) * plane + l % width; }, spacing_mm[1]);
+    pass(
+        height, width, static_cast<std::size_t>(depth) * width,
+        [&](std::size_t l) { return (l / width) * plane + l % width; }, spacing_mm[1]);
   }
-  if (depth > 1) pass(depth, plane, plane, [](std::size_t l) { return l; }, spacing_mm[2]);
+  if (depth > 1)
+    pass(
+        depth, plane, plane, [](std::size_t l) { return l; }, spacing_mm[2]);
 }
 
 std::vector<std::uint8_t> binary_mask(const LabelVolume& volume, int cls) {
@@ -107,7 +110,8 @@ std::vector<std::uint8_t> surface_of(const std::vector<std::uint8_t>& mask, int 
         if (!mask[i]) continue;
         bool edge = x == 0 || x == width - 1 || y == 0 || y == height - 1 || !mask[i - 1] ||
                     !mask[i + 1] || !mask[i - width] || !mask[i + width];
-        if (depth > 1) edge = edge || z == 0 || z == depth - 1 || !mask[i - plane] || !mask[i + plane];
+        if (depth > 1)
+          edge = edge || z == 0 || z == depth - 1 || !mask[i - plane] || !mask[i + plane];
         surface[i] = edge;
       }
     }
@@ -219,7 +223,9 @@ std::pair<double, int> finite_mean(const std::vector<double>& values) {
   return {n ? sum / n : kNaN, undefined};
 }
 
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+nlohmann::json number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+}
 
 nlohmann::json score_block(const std::vector<RegionScores>& rows) {
   std::vector<double> dice, jaccard, hd95, assd;

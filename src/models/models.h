@@ -17,8 +17,8 @@ struct ModelSpec {
   int cnn_width = 32;      // cnn: channels of the first stage, doubled per stage
   int cnn_blocks = 2;      // cnn: residual blocks per stage
   double dropout = 0.2;
-  int unet_depth = 4;  // unet: 2x2 poolings; inputs must be multiples of 2^depth
-  int unet_width = 16; // unet: channels of the first level, doubled per level (at most 256)
+  int unet_depth = 4;   // unet: 2x2 poolings; inputs must be multiples of 2^depth
+  int unet_width = 16;  // unet: channels of the first level, doubled per level (at most 256)
 };
 
 nlohmann::json model_spec_to_json(const ModelSpec& spec);

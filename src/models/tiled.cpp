@@ -11,7 +11,8 @@ std::vector<int> tile_origins(int extent, int patch, double overlap) {
   int n = static_cast<int>(std::ceil((extent - patch) / step)) + 1;
   std::vector<int> origins;
   for (int i = 0; i < n; ++i) {
-    origins.push_back(static_cast<int>(std::lround(static_cast<double>(extent - patch) * i / (n - 1))));
+    origins.push_back(
+        static_cast<int>(std::lround(static_cast<double>(extent - patch) * i / (n - 1))));
   }
   return origins;
 }

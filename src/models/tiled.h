@@ -9,10 +9,10 @@
 namespace medpipe {
 
 struct TileSettings {
-  int patch = 256;         // tile side (a multiple of 2^unet_depth)
-  double overlap = 0.5;    // fraction of a tile shared with its neighbour
-  int batch = 4;           // tiles per forward pass
-  bool mirror = false;     // also run each tile mirrored (x) and average
+  int patch = 256;       // tile side (a multiple of 2^unet_depth)
+  double overlap = 0.5;  // fraction of a tile shared with its neighbour
+  int batch = 4;         // tiles per forward pass
+  bool mirror = false;   // also run each tile mirrored (x) and average
 };
 
 // Tile origins along an axis of `extent` pixels: evenly spaced, first at 0, last at

@@ -10,14 +10,19 @@ namespace medpipe {
 
 namespace {
 
-int level_width(const ModelSpec& s, int level) { return std::min(256, s.unet_width << level); }
+int level_width(const ModelSpec& s, int level) {
+  return std::min(256, s.unet_width << level);
+}
 
 // Two conv-BN-ReLU layers named <name>a, <name>b, from `in` to `out` channels.
 std::string double_conv(ScriptBuilder& b, const std::string& x, const std::string& name, int in,
                         int out) {
   b.conv_bn(name + "a", in, out, 3);
   b.conv_bn(name + "b", out, out, 3);
-  return "torch.relu(" + ScriptBuilder::cbn("torch.relu(" + ScriptBuilder::cbn(x, name + "a", 1, 1) + ")", name + "b", 1, 1) + ")";
+  return "torch.relu(" +
+         ScriptBuilder::cbn("torch.relu(" + ScriptBuilder::cbn(x, name + "a", 1, 1) + ")",
+                            name + "b", 1, 1) +
+         ")";
 }
 
 }  // namespace

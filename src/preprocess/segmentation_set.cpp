@@ -63,8 +63,8 @@ struct LoadedItem {
   int max_label = 0;
 };
 
-LoadedItem load_item(const Sample& sample, const fs::path& mask_path,
-                     const SegmentationSpec& spec, int num_classes) {
+LoadedItem load_item(const Sample& sample, const fs::path& mask_path, const SegmentationSpec& spec,
+                     int num_classes) {
   LoadedItem item;
   Result<Image> image = read_image(sample.path);
   if (!image) {
@@ -89,9 +89,8 @@ LoadedItem load_item(const Sample& sample, const fs::path& mask_path,
   }
   for (std::uint8_t v : mask.value().labels) item.max_label = std::max<int>(item.max_label, v);
   const Image& im = image.value();
-  item.volume = SegmentationVolume{sample.name,      im.depth,
-                                   im.height,        im.width,
-                                   pixels.take(),    std::move(mask.value().labels)};
+  item.volume = SegmentationVolume{sample.name, im.depth,      im.height,
+                                   im.width,    pixels.take(), std::move(mask.value().labels)};
   return item;
 }
 
@@ -135,8 +134,8 @@ SegmentationSet SegmentationSet::build(const MaskedSet& set, const SegmentationS
     for (std::size_t i = 0; i < std::min<std::size_t>(problems.size(), 10); ++i)
       list += "\n  " + problems[i];
     if (problems.size() > 10) list += "\n  ... (" + std::to_string(problems.size() - 10) + " more)";
-    throw UsageError(std::to_string(problems.size()) + " label array(s) do not fit their image:" +
-                     list);
+    throw UsageError(std::to_string(problems.size()) +
+                     " label array(s) do not fit their image:" + list);
   }
   out.num_classes_ = num_classes > 0 ? num_classes : std::max(2, max_label + 1);
   return out;

@@ -125,8 +125,7 @@ std::string history_plots(const nlohmann::json& history) {
 // Per class and per image (worst Dice first) tables of segmentation metrics.
 std::string segmentation_tables(const nlohmann::json& m) {
   std::ostringstream s;
-  const char* header =
-      "<th>dice</th><th>jaccard</th><th>hausdorff95</th><th>assd</th></tr>";
+  const char* header = "<th>dice</th><th>jaccard</th><th>hausdorff95</th><th>assd</th></tr>";
   auto cells = [](const nlohmann::json& row) {
     return "<td>" + number(row["dice"]) + "</td><td>" + number(row["jaccard"]) + "</td><td>" +
            number(row["hausdorff95"]) + "</td><td>" + number(row["assd"]) + "</td></tr>";

@@ -54,9 +54,10 @@ at::Tensor dice_cross_entropy_loss(const at::Tensor& logits, const at::Tensor& t
                                    int num_classes) {
   at::Tensor ce = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, kIgnoreLabel);
   at::Tensor valid = (target != kIgnoreLabel).unsqueeze(1).to(at::kFloat);  // [B,1,H,W]
-  at::Tensor onehot =
-      at::one_hot(target.clamp_max(num_classes - 1), num_classes).permute({0, 3, 1, 2}).to(at::kFloat) *
-      valid;
+  at::Tensor onehot = at::one_hot(target.clamp_max(num_classes - 1), num_classes)
+                          .permute({0, 3, 1, 2})
+                          .to(at::kFloat) *
+                      valid;
   at::Tensor probs = at::softmax(logits, 1) * valid;
   std::vector<long> dims = {0, 2, 3};
   at::Tensor intersection = (probs * onehot).sum(dims);

@@ -15,13 +15,13 @@ struct SegmentationTrainSettings {
   OptimizerSettings optim;
   int epochs = 30;
   int batch_size = 8;
-  int patch = 128;             // training patch side (a multiple of 2^unet_depth)
-  int patches_per_image = 8;   // random patches per slice per epoch
-  bool augment = true;         // flips and quarter turns, applied to image and mask alike
+  int patch = 128;            // training patch side (a multiple of 2^unet_depth)
+  int patches_per_image = 8;  // random patches per slice per epoch
+  bool augment = true;        // flips and quarter turns, applied to image and mask alike
   std::uint64_t seed = 42;
   int num_classes = 2;
-  TileSettings tiles;          // validation inference
-  std::string checkpoint_path; // written atomically at each epoch end ("" = none)
+  TileSettings tiles;           // validation inference
+  std::string checkpoint_path;  // written atomically at each epoch end ("" = none)
 };
 
 // Soft Dice over the foreground classes (batch Dice: sums over the batch and pixels), pixels

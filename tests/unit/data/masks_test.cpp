@@ -7,7 +7,9 @@
 namespace medpipe {
 namespace {
 
-fs::path temp(const std::string& name) { return fs::temp_directory_path() / name; }
+fs::path temp(const std::string& name) {
+  return fs::temp_directory_path() / name;
+}
 
 Image image_of(int depth, int height, int width) {
   Image im;

@@ -24,8 +24,7 @@ TEST(Tiled, PerPixelNetworkIsTilingInvariant) {
   at::Tensor image = at::randn({1, 1, h, w});
   at::Tensor whole = at::softmax(m.forward({image}).toTensor(), 1).contiguous();
   TileSettings tiles{16, 0.5, 3, true};
-  std::vector<float> probs =
-      predict_slice_tiled(m, image.data_ptr<float>(), 1, h, w, 2, tiles);
+  std::vector<float> probs = predict_slice_tiled(m, image.data_ptr<float>(), 1, h, w, 2, tiles);
   const float* expected = whole.data_ptr<float>();
   for (std::size_t i = 0; i < probs.size(); ++i) ASSERT_NEAR(probs[i], expected[i], 1e-5) << i;
   std::vector<std::uint8_t> labels = argmax_classes(probs, 2);
