@@ -49,7 +49,11 @@ Action add_status_command(CLI::App& app) {
     }
     if (!epoch.is_null()) std::printf("last epoch: %s\n", epoch.dump().c_str());
     if (!end.is_null()) std::printf("finished: %s\n", end.dump().c_str());
-    if (!metrics.is_null()) {
+    if (!metrics.is_null() && metrics.contains("dice")) {
+      std::printf("metrics: dice %s, hausdorff95 %s %s, n %s\n", metrics["dice"].dump().c_str(),
+                  metrics["hausdorff95"].dump().c_str(),
+                  metrics.value("distance_units", "").c_str(), metrics["n"].dump().c_str());
+    } else if (!metrics.is_null()) {
       std::printf("metrics: accuracy %s, roc_auc %s, n %s\n", metrics["accuracy"].dump().c_str(),
                   metrics["roc_auc"].dump().c_str(), metrics["n"].dump().c_str());
     }
