@@ -41,7 +41,22 @@ TrainSettings train_settings(const Config& c, int num_classes, const std::string
   s.seed = static_cast<std::uint64_t>(c.seed);
   s.num_classes = num_classes;
   s.checkpoint_path = (fs::path(model_dir) / "checkpoint.pt").string();
+  s.checkpoint_every = c.checkpoint_every;
   return s;
+}
+
+// What a resumable state must match: the settings (all of them: threads change the numerics)
+// and the training images.
+std::string run_fingerprint(const Config& config, const RunSetup& run) {
+  std::string text = config_to_json(config).dump();
+  for (std::size_t i : run.train.usable()) text += "|" + run.train.samples()[i].path.string();
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(text));
+  return hex;
+}
+
+fs::path state_path(const Config& config, int member) {
+  return fs::path(config.model_dir()) / ("training_state_" + std::to_string(member) + ".pt");
 }
 
 nlohmann::json evaluate_predictions(const Config& config, const Predictions& p,
@@ -72,6 +87,8 @@ torch::jit::Module train_member(const Config& config, const RunSetup& run, int m
       build_model(spec, static_cast<std::uint64_t>(config.seed + member), member);
   TrainSettings settings = train_settings(config, spec.num_classes, config.model_dir());
   settings.seed = static_cast<std::uint64_t>(config.seed + member);
+  settings.state_path = state_path(config, member).string();
+  settings.fingerprint = run_fingerprint(config, run);
   if (!config.pretrained.empty()) load_pretrained(module, config.pretrained);
   if (config.finetune == "last3") {
     settings.trainable = last3_parameter_names(spec);
@@ -128,6 +145,7 @@ int train_stage(const Config& config) {
   torch::jit::Module module = build_ensemble(members);
   TrainOutcome outcome = combine_outcomes(outcomes, module, run, config);
   save_trained_model(config, run, module, outcome, seconds_since(start));
+  for (int k = 0; k < config.ensemble; ++k) fs::remove(state_path(config, k));
   log_event(
       "stage_end",
       {{"stage", "train"}, {"seconds", seconds_since(start)}, {"best_epoch", outcome.best_epoch}});

@@ -23,6 +23,7 @@ void start_run(const Config& config, const fs::path& run_dir, const std::string&
   open_event_log((run_dir / "events.jsonl").string());
   configure_torch(config.resolved_threads());
   keep_freed_memory_in_process();
+  install_stop_signals();
   log_event("run_start", {{"stage", stage}, {"config", config_to_json(config)}});
   atomic_write_text(run_dir / "config.json", config_to_json(config).dump(2) + "\n");
 }

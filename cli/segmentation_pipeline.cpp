@@ -98,7 +98,19 @@ SegmentationTrainSettings segmentation_settings(const Config& c, int num_classes
   // validation each epoch without the mirrored pass: it would double its cost (inference uses tta)
   s.tiles = {patch, c.tile_overlap, 8, false};
   s.checkpoint_path = (fs::path(c.model_dir()) / "checkpoint.pt").string();
+  s.state_path = (fs::path(c.model_dir()) / "training_state_0.pt").string();
+  s.checkpoint_every = c.checkpoint_every;
   return s;
+}
+
+// What a resumable state must match: every setting and the training images and masks.
+std::string fingerprint_of(const Config& config, const MaskedSet& train) {
+  std::string text = config_to_json(config).dump();
+  for (std::size_t i = 0; i < train.samples.size(); ++i)
+    text += "|" + train.samples[i].path.string() + "|" + train.masks[i].string();
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(text));
+  return hex;
 }
 
 void record_skipped(SkippedList& list, const std::vector<SkippedInput>& skipped) {
@@ -181,10 +193,13 @@ int segment_train_stage(const Config& config) {
                             {"val_images", val_set ? val_set->volumes().size() : 0},
                             {"patch_size", patch}});
   torch::jit::Module module = build_model(model, static_cast<std::uint64_t>(config.seed));
-  TrainOutcome outcome = train_segmenter(module, train_set, val_set ? &*val_set : nullptr,
-                                         segmentation_settings(config, num_classes, patch));
+  SegmentationTrainSettings settings = segmentation_settings(config, num_classes, patch);
+  settings.fingerprint = fingerprint_of(config, train);
+  TrainOutcome outcome =
+      train_segmenter(module, train_set, val_set ? &*val_set : nullptr, settings);
   save_segmenter(config, module, model, spec, outcome, patch, train_set.volumes().size(),
                  val_set ? val_set->volumes().size() : 0, seconds_since(start));
+  fs::remove(settings.state_path);
   log_event(
       "stage_end",
       {{"stage", "train"}, {"seconds", seconds_since(start)}, {"best_epoch", outcome.best_epoch}});

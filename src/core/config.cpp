@@ -290,6 +290,7 @@ void validate_config(const Config& c) {
   require_range("ema_decay", c.ema_decay, 0, 0.99999);
   require_range("image_size", c.image_size, 0, 4096);
   require_range("threads", c.threads, 0, 1024);
+  require_range("checkpoint_every", c.checkpoint_every, 0, 1e9);
   require_range("hidden_units", c.hidden_units, 1, 1 << 20);
   require_range("cnn_width", c.cnn_width, 4, 1024);
   require_range("cnn_blocks", c.cnn_blocks, 1, 16);

@@ -95,6 +95,9 @@ namespace medpipe {
     "accuracy")                                                                                   \
   X(int, seed, 42, "seeds everything: same seed and data give the same model")                    \
   X(int, threads, 0, "compute threads per worker (0: number of cores)")                           \
+  X(int, checkpoint_every, 100,                                                                   \
+    "save the resumable training state every N steps as well as at each epoch end (0: epoch "    \
+    "ends only); re-running the same event resumes a killed run")                                \
   /* run */                                                                                       \
   X(std::string, cache_dir, "", "disk cache of preprocessed tensors (default <models>/cache)")    \
   X(std::string, log_level, "info", "debug, info, warn or error")

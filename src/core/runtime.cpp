@@ -1,5 +1,6 @@
 #include "core/runtime.h"
 
+#include <csignal>
 #include <cstdlib>  // defines __GLIBC__
 
 #if defined(__GLIBC__)
@@ -15,6 +16,23 @@ void keep_freed_memory_in_process() {
   mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes);
   mallopt(M_TRIM_THRESHOLD, kTrimThresholdBytes);
 #endif
+}
+
+namespace {
+volatile std::sig_atomic_t stop_flag = 0;
+extern "C" void on_stop_signal(int signal_number) {
+  stop_flag = 1;
+  std::signal(signal_number, SIG_DFL);  // a second signal stops at once
+}
+}  // namespace
+
+void install_stop_signals() {
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
+}
+
+bool stop_requested() {
+  return stop_flag != 0;
 }
 
 }  // namespace medpipe

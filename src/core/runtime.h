@@ -11,4 +11,9 @@ namespace medpipe {
 // mmapped and returned. No-op off glibc.
 void keep_freed_memory_in_process();
 
+// SIGTERM and SIGINT set a flag instead of killing the process, so a training loop can save its
+// state at the next step and exit (exit 1, resumable). A second signal kills as usual.
+void install_stop_signals();
+bool stop_requested();
+
 }  // namespace medpipe

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "metrics/segmentation.h"
+#include "train/checkpoint.h"
 
 namespace medpipe {
 
@@ -94,6 +95,91 @@ double validation_dice(torch::jit::Module& module, const SegmentationSet& set,
   return set.volumes().empty() ? 0.0 : sum / set.volumes().size();
 }
 
+namespace {
+
+// The loop's bookkeeping kept in checkpoints.
+struct SegmenterProgress {
+  TrainOutcome outcome;
+  std::vector<at::Tensor> best_state;
+  double best_dice = -1;
+  nlohmann::json to_json() const {
+    return {{"history", outcome.history},
+            {"best_metrics", outcome.best_metrics},
+            {"best_epoch", outcome.best_epoch},
+            {"best_dice", best_dice}};
+  }
+  void from_json(const nlohmann::json& j) {
+    outcome.history = j["history"];
+    outcome.best_metrics = j["best_metrics"];
+    outcome.best_epoch = j["best_epoch"].get<int>();
+    best_dice = j["best_dice"].get<double>();
+  }
+};
+
+// The rest of an epoch from position.batch on.
+void run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
+               const SegmentationSet& train, const SegmentationTrainSettings& s,
+               TrainingPosition& position, std::size_t total_steps, Progress& progress,
+               const Checkpointer& checkpoints, const std::vector<at::Tensor>& best_state) {
+  module.train();
+  auto order = epoch_slices(train.slices().size(), s.patches_per_image, s.seed, position.epoch);
+  for (std::size_t first = position.batch * s.batch_size; first < order.size();
+       first += s.batch_size) {
+    std::vector<std::size_t> ids(order.begin() + first,
+                                 order.begin() + std::min(order.size(), first + s.batch_size));
+    PatchBatch batch = make_batch(train, ids, s, s.seed * 31 + position.step);
+    schedule_learning_rate(optimizer, s.optim, position.step, total_steps);
+    optimizer.zero_grad();
+    at::Tensor loss = dice_cross_entropy_loss(module.forward({batch.input}).toTensor(),
+                                              batch.target, s.num_classes);
+    loss.backward();
+    optimizer.step();
+    double value = loss.item<double>();
+    if (!std::isfinite(value)) {
+      throw RunError("training diverged (loss " + std::to_string(value) + " at epoch " +
+                     std::to_string(position.epoch + 1) + "); lower learning_rate");
+    }
+    position.loss_sum += value * ids.size();
+    position.seen += ids.size();
+    ++position.batch;
+    ++position.step;
+    char suffix[64];
+    std::snprintf(suffix, sizeof suffix, "epoch %d/%d loss %.4f", position.epoch + 1, s.epochs,
+                  value);
+    progress.set_suffix(suffix);
+    progress.advance();
+    checkpoints.after_step(module, optimizer, best_state, position);
+  }
+}
+
+void end_epoch(torch::jit::Module& module, const SegmentationSet* val,
+               const SegmentationTrainSettings& s, int epoch, nlohmann::json record,
+               SegmenterProgress& run) {
+  bool improved = true;
+  if (val && !val->volumes().empty()) {
+    double dice = validation_dice(module, *val, s.tiles);
+    record["val_dice"] = dice;
+    improved = dice > run.best_dice;
+    if (improved) {
+      run.best_dice = dice;
+      run.outcome.best_metrics = {{"dice", dice}};
+    }
+  }
+  if (improved) {
+    run.best_state = snapshot(module);
+    run.outcome.best_epoch = epoch + 1;
+  }
+  run.outcome.history.push_back(record);
+  log_event("epoch_end", record);
+  log_debug("epoch " + std::to_string(epoch + 1) + ": " + record.dump());
+  if (!s.checkpoint_path.empty()) {
+    module.eval();
+    save_module(module, s.checkpoint_path);
+  }
+}
+
+}  // namespace
+
 TrainOutcome train_segmenter(torch::jit::Module& module, const SegmentationSet& train,
                              const SegmentationSet* val, const SegmentationTrainSettings& s) {
   torch::manual_seed(s.seed);
@@ -102,73 +188,36 @@ TrainOutcome train_segmenter(torch::jit::Module& module, const SegmentationSet& 
   const std::size_t per_epoch = train.slices().size() * s.patches_per_image;
   const std::size_t steps_per_epoch = (per_epoch + s.batch_size - 1) / s.batch_size;
   const std::size_t total_steps = steps_per_epoch * s.epochs;
-  std::size_t step = 0;
-  TrainOutcome outcome;
-  std::vector<at::Tensor> best_state;
-  double best_dice = -1;
+  SegmenterProgress run;
+  Checkpointer checkpoints(s.state_path, s.fingerprint, s.checkpoint_every);
+  TrainingPosition position;
+  if (checkpoints.resume(module, *optimizer, run.best_state, position))
+    run.from_json(position.loop);
+  position.loop = run.to_json();
   Progress progress("train", total_steps, "step");
+  progress.advance(position.step);
   auto start = Clock::now();
-  for (int epoch = 0; epoch < s.epochs; ++epoch) {
+  while (position.epoch < s.epochs) {
     auto epoch_start = Clock::now();
-    module.train();
-    auto order = epoch_slices(train.slices().size(), s.patches_per_image, s.seed, epoch);
-    double loss_sum = 0;
-    for (std::size_t first = 0; first < order.size(); first += s.batch_size) {
-      std::vector<std::size_t> ids(order.begin() + first,
-                                   order.begin() + std::min(order.size(), first + s.batch_size));
-      PatchBatch batch = make_batch(train, ids, s, s.seed * 31 + step);
-      schedule_learning_rate(*optimizer, s.optim, step, total_steps);
-      optimizer->zero_grad();
-      at::Tensor loss = dice_cross_entropy_loss(module.forward({batch.input}).toTensor(),
-                                                batch.target, s.num_classes);
-      loss.backward();
-      optimizer->step();
-      double value = loss.item<double>();
-      if (!std::isfinite(value)) {
-        throw RunError("training diverged (loss " + std::to_string(value) + " at epoch " +
-                       std::to_string(epoch + 1) + "); lower learning_rate");
-      }
-      loss_sum += value * ids.size();
-      ++step;
-      char suffix[64];
-      std::snprintf(suffix, sizeof suffix, "epoch %d/%d loss %.4f", epoch + 1, s.epochs, value);
-      progress.set_suffix(suffix);
-      progress.advance();
-    }
+    run_epoch(module, *optimizer, train, s, position, total_steps, progress, checkpoints,
+              run.best_state);
     double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    nlohmann::json record = {{"epoch", epoch + 1},
-                             {"train_loss", loss_sum / std::max<std::size_t>(1, order.size())},
-                             {"seconds", seconds},
-                             {"samples_per_s", order.size() / std::max(1e-9, seconds)}};
-    bool improved = true;
-    if (val && !val->volumes().empty()) {
-      double dice = validation_dice(module, *val, s.tiles);
-      record["val_dice"] = dice;
-      improved = dice > best_dice;
-      if (improved) {
-        best_dice = dice;
-        outcome.best_metrics = {{"dice", dice}};
-      }
-    }
-    if (improved) {
-      best_state = snapshot(module);
-      outcome.best_epoch = epoch + 1;
-    }
-    outcome.history.push_back(record);
-    log_event("epoch_end", record);
-    log_debug("epoch " + std::to_string(epoch + 1) + ": " + record.dump());
-    if (!s.checkpoint_path.empty()) {
-      module.eval();
-      save_module(module, s.checkpoint_path);
-    }
+    end_epoch(module, val, s, position.epoch,
+              {{"epoch", position.epoch + 1},
+               {"train_loss", position.loss_sum / std::max<std::size_t>(1, position.seen)},
+               {"seconds", seconds},
+               {"samples_per_s", per_epoch / std::max(1e-9, seconds)}},
+              run);
+    position = {position.epoch + 1, 0, position.step, 0.0, 0, run.to_json()};
+    checkpoints.save(module, *optimizer, run.best_state, position);
   }
   progress.finish();
-  outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  outcome.samples_per_second =
-      static_cast<double>(per_epoch) * s.epochs / std::max(1e-9, outcome.seconds);
-  restore(module, best_state);
+  run.outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  run.outcome.samples_per_second =
+      static_cast<double>(per_epoch) * s.epochs / std::max(1e-9, run.outcome.seconds);
+  restore(module, run.best_state);
   module.eval();
-  return outcome;
+  return run.outcome;
 }
 
 }  // namespace medpipe

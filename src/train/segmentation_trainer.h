@@ -22,6 +22,9 @@ struct SegmentationTrainSettings {
   int num_classes = 2;
   TileSettings tiles;           // validation inference
   std::string checkpoint_path;  // written atomically at each epoch end ("" = none)
+  std::string state_path;       // the resumable training state ("" = none)
+  std::string fingerprint;      // identifies the run: a state of another is ignored
+  int checkpoint_every = 0;     // also save the state every N steps (0: epoch ends)
 };
 
 // Soft Dice over the foreground classes (batch Dice: sums over the batch and pixels), pixels

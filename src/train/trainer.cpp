@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <future>
 #include <set>
 
@@ -10,6 +11,7 @@
 #include "core/progress.h"
 #include "metrics/classification.h"
 #include "train/batches.h"
+#include "train/checkpoint.h"
 #include "train/optim.h"
 
 namespace medpipe {
@@ -55,6 +57,7 @@ class WeightAverage {
     for (const auto& p : module.named_parameters(true))
       average_.push_back(p.value.detach().clone());
   }
+  std::vector<at::Tensor>& tensors() { return average_; }
   void update(torch::jit::Module& module) {
     if (decay_ <= 0) return;
     torch::NoGradGuard no_grad;
@@ -114,27 +117,29 @@ nlohmann::json validate(torch::jit::Module& module, const TensorCache& val, int 
   return classification_metrics(input);
 }
 
-// One pass over the training set; returns the mean loss. The next batch is prepared while
-// the current one computes.
-double run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
-                 WeightAverage& average, const TensorCache& train, const std::vector<int>& labels,
-                 const at::Tensor& weights, const TrainSettings& s, int epoch, Progress& progress,
-                 std::size_t& step, std::size_t total_steps) {
+// The rest of an epoch from position.batch on; leaves the epoch's sums in `position`. The next
+// batch is prepared while the current one computes.
+void run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
+               WeightAverage& average, const TensorCache& train, const std::vector<int>& labels,
+               const at::Tensor& weights, const TrainSettings& s, TrainingPosition& position,
+               std::size_t total_steps, Progress& progress, const Checkpointer& checkpoints,
+               const std::function<std::vector<at::Tensor>()>& extra) {
   module.train();
+  const int epoch = position.epoch;
   auto batches = epoch_batches(train.usable(), s.batch_size, s.seed, epoch);
   auto prepare = [&](std::size_t b) {
     return augmented_batch(train, batches[b], s.augment, s.seed * 31 + epoch * 100003ULL + b);
   };
-  std::future<at::Tensor> next = std::async(std::launch::async, prepare, 0);
-  double loss_sum = 0;
-  std::size_t seen = 0;
-  for (std::size_t b = 0; b < batches.size(); ++b) {
+  std::future<at::Tensor> next;
+  if (position.batch < batches.size())
+    next = std::async(std::launch::async, prepare, position.batch);
+  for (std::size_t b = position.batch; b < batches.size(); ++b) {
     at::Tensor input = next.get();
     if (b + 1 < batches.size()) next = std::async(std::launch::async, prepare, b + 1);
     at::Tensor target = at::empty({static_cast<long>(batches[b].size())}, at::kLong);
     auto* target_data = target.data_ptr<std::int64_t>();
     for (std::size_t i = 0; i < batches[b].size(); ++i) target_data[i] = labels[batches[b][i]];
-    schedule_learning_rate(optimizer, s.optimizer_settings(), step, total_steps);
+    schedule_learning_rate(optimizer, s.optimizer_settings(), position.step, total_steps);
     optimizer.zero_grad();
     at::Tensor logits = module.forward({input}).toTensor();
     at::Tensor loss = at::cross_entropy_loss(logits, target, weights);
@@ -146,15 +151,68 @@ double run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
       throw RunError("training diverged (loss " + std::to_string(value) + " at epoch " +
                      std::to_string(epoch + 1) + "); lower learning_rate");
     }
-    loss_sum += value * static_cast<double>(batches[b].size());
-    seen += batches[b].size();
-    ++step;
+    position.loss_sum += value * static_cast<double>(batches[b].size());
+    position.seen += batches[b].size();
+    position.batch = b + 1;
+    ++position.step;
     char suffix[64];
     std::snprintf(suffix, sizeof suffix, "epoch %d/%d loss %.4f", epoch + 1, s.epochs, value);
     progress.set_suffix(suffix);
     progress.advance();
+    checkpoints.after_step(module, optimizer, extra(), position);
   }
-  return seen ? loss_sum / static_cast<double>(seen) : 0.0;
+}
+
+// The loop's bookkeeping kept in checkpoints.
+struct ClassifierProgress {
+  TrainOutcome outcome;
+  std::vector<at::Tensor> best_state;
+  double best_score = -1e300;
+
+  nlohmann::json to_json() const {
+    return {{"history", outcome.history},
+            {"best_metrics", outcome.best_metrics},
+            {"best_epoch", outcome.best_epoch},
+            {"best_score", best_score}};
+  }
+  void from_json(const nlohmann::json& j) {
+    outcome.history = j["history"];
+    outcome.best_metrics = j["best_metrics"];
+    outcome.best_epoch = j["best_epoch"].get<int>();
+    best_score = j["best_score"].get<double>();
+  }
+};
+
+// Validation at an epoch's end (on the averaged weights): keeps the weights when they improve.
+void end_epoch(torch::jit::Module& module, WeightAverage& average, const TensorCache& train,
+               const TensorCache* val, const TrainSettings& s, int epoch, nlohmann::json record,
+               ClassifierProgress& run) {
+  average.with_average(module, train, [&] {
+    bool improved = true;
+    if (val && !val->usable().empty()) {
+      nlohmann::json metrics = validate(module, *val, s.num_classes, s.tta);
+      record["val_loss"] = metrics["log_loss"];
+      record["val_accuracy"] = metrics["accuracy"];
+      record["val_auc"] = metrics["roc_auc"];
+      double score = selection_score(metrics, s.select_metric);
+      improved = score > run.best_score;
+      if (improved) {
+        run.best_score = score;
+        run.outcome.best_metrics = metrics;
+      }
+    }
+    if (improved) {
+      run.best_state = snapshot(module);
+      run.outcome.best_epoch = epoch + 1;
+    }
+  });
+  run.outcome.history.push_back(record);
+  log_event("epoch_end", record);
+  log_debug("epoch " + std::to_string(epoch + 1) + ": " + record.dump());
+  if (!s.checkpoint_path.empty()) {
+    module.eval();
+    save_module(module, s.checkpoint_path);
+  }
 }
 
 }  // namespace
@@ -167,58 +225,49 @@ TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& tra
   const std::vector<int> labels = labels_of(train);
   const at::Tensor weights = class_weight_tensor(train, s);
   std::size_t steps_per_epoch = epoch_batches(train.usable(), s.batch_size, s.seed, 0).size();
-  std::size_t total_steps = steps_per_epoch * s.epochs, step = 0;
-  TrainOutcome outcome;
-  std::vector<at::Tensor> best_state;
-  double best_score = -1e300;
-  Progress progress("train", total_steps, "step");
+  std::size_t total_steps = steps_per_epoch * s.epochs;
+  ClassifierProgress run;
   WeightAverage average(module, s.ema_decay);
+  Checkpointer checkpoints(s.state_path, s.fingerprint, s.checkpoint_every);
+  auto extra = [&] {  // EMA tensors, then the best epoch's weights
+    std::vector<at::Tensor> all = average.tensors();
+    all.insert(all.end(), run.best_state.begin(), run.best_state.end());
+    return all;
+  };
+  TrainingPosition position;
+  std::vector<at::Tensor> saved;
+  if (checkpoints.resume(module, *optimizer, saved, position)) {
+    run.from_json(position.loop);
+    std::size_t n = average.tensors().size();
+    for (std::size_t i = 0; i < n; ++i) average.tensors()[i].copy_(saved[i]);
+    run.best_state.assign(saved.begin() + n, saved.end());
+  }
+  Progress progress("train", total_steps, "step");
+  progress.advance(position.step);
   auto start = Clock::now();
-  for (int epoch = 0; epoch < s.epochs; ++epoch) {
+  position.loop = run.to_json();
+  while (position.epoch < s.epochs) {
     auto epoch_start = Clock::now();
-    double loss = run_epoch(module, *optimizer, average, train, labels, weights, s, epoch, progress,
-                            step, total_steps);
-    double train_seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    nlohmann::json record = {
-        {"epoch", epoch + 1},
-        {"train_loss", loss},
-        {"seconds", train_seconds},
-        {"samples_per_s", train.usable().size() / std::max(1e-9, train_seconds)}};
-    average.with_average(module, train, [&] {
-      bool improved = true;
-      if (val && !val->usable().empty()) {
-        nlohmann::json metrics = validate(module, *val, s.num_classes, s.tta);
-        record["val_loss"] = metrics["log_loss"];
-        record["val_accuracy"] = metrics["accuracy"];
-        record["val_auc"] = metrics["roc_auc"];
-        double score = selection_score(metrics, s.select_metric);
-        improved = score > best_score;
-        if (improved) {
-          best_score = score;
-          outcome.best_metrics = metrics;
-        }
-      }
-      if (improved) {
-        best_state = snapshot(module);
-        outcome.best_epoch = epoch + 1;
-      }
-    });
-    outcome.history.push_back(record);
-    log_event("epoch_end", record);
-    log_debug("epoch " + std::to_string(epoch + 1) + ": " + record.dump());
-    if (!s.checkpoint_path.empty()) {
-      module.eval();
-      save_module(module, s.checkpoint_path);
-    }
+    run_epoch(module, *optimizer, average, train, labels, weights, s, position, total_steps,
+              progress, checkpoints, extra);
+    double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    end_epoch(module, average, train, val, s, position.epoch,
+              {{"epoch", position.epoch + 1},
+               {"train_loss", position.seen ? position.loss_sum / position.seen : 0.0},
+               {"seconds", seconds},
+               {"samples_per_s", train.usable().size() / std::max(1e-9, seconds)}},
+              run);
+    position = {position.epoch + 1, 0, position.step, 0.0, 0, run.to_json()};
+    checkpoints.save(module, *optimizer, extra(), position);
   }
   progress.finish();
-  outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  outcome.samples_per_second =
-      static_cast<double>(train.usable().size()) * s.epochs / std::max(1e-9, outcome.seconds);
-  restore(module, best_state);
+  run.outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  run.outcome.samples_per_second =
+      static_cast<double>(train.usable().size()) * s.epochs / std::max(1e-9, run.outcome.seconds);
+  restore(module, run.best_state);
   module.eval();
   for (auto& p : params) p.set_requires_grad(true);
-  return outcome;
+  return run.outcome;
 }
 
 }  // namespace medpipe

@@ -29,6 +29,9 @@ struct TrainSettings {
   int num_classes = 2;
   std::vector<std::string> trainable;  // parameter names to train; empty: all
   std::string checkpoint_path;         // written atomically at each epoch end ("" = none)
+  std::string state_path;              // the resumable training state ("" = none)
+  std::string fingerprint;             // identifies the run: a state of another is ignored
+  int checkpoint_every = 0;            // also save the state every N steps (0: epoch ends)
 
   OptimizerSettings optimizer_settings() const {
     return {optimizer, learning_rate, momentum, weight_decay, lr_schedule};
