@@ -17,7 +17,7 @@ PACKAGES=(
   # config, CLI, logging
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev time
   python3-numpy python3-scipy python3-sklearn python3-pydicom python3-pil
   python3-torch python3-torchvision
 )
