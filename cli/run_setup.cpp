@@ -239,7 +239,11 @@ EvaluationSetup prepare_evaluation(const Config& config) {
                        std::to_string(k + 2) + "; re-run medpipe predict to rewrite it");
     }
     auto it = truth.find(f[0]);
-    if (it == truth.end()) continue;
+    if (it == truth.end()) {
+      run.skipped.emplace_back(f[0], "no label in the labels CSV; not evaluated");
+      log_warn("not evaluated: " + f[0] + " has no label in the labels CSV");
+      continue;
+    }
     run.predictions.images.push_back(f[0]);
     run.predictions.truth.push_back(it->second);
     for (int c = 0; c < k; ++c) {

@@ -329,10 +329,15 @@ int segment_evaluate_stage(const Config& config) {
   start_run(config, dir, "evaluate");
   const int num_classes = evaluation_classes(config);
   ScoredRun scored;
+  SkippedList skipped;
   for (std::size_t r = 1; r < rows.size(); ++r) {
     const auto& f = rows[r].fields;
     auto it = by_name.find(f.at(0));
-    if (it == by_name.end()) continue;
+    if (it == by_name.end()) {
+      skipped.emplace_back(f.at(0), "not among the labelled images; not evaluated");
+      log_warn("not evaluated: " + f.at(0) + " is not among the labelled images");
+      continue;
+    }
     Result<Image> image = read_image(set.samples[it->second].path);
     Result<LabelVolume> predicted = read_label_volume(dir / f.at(1));
     if (!image || !predicted)
@@ -347,7 +352,7 @@ int segment_evaluate_stage(const Config& config) {
     scored.scores.push_back(score_image(truth, predicted.value(), num_classes));
     scored.spacing_known &= image.value().spacing_known;
   }
-  write_evaluation(config, scored, {}, nlohmann::json::array(), seconds_since(start));
+  write_evaluation(config, scored, skipped, nlohmann::json::array(), seconds_since(start));
   return 0;
 }
 

@@ -61,6 +61,17 @@ class Cli(MedpipeTestCase):
         os.remove(self.path("results", "model", "metrics.json"))
         self.assertDone(self.medpipe("evaluate", "--images-bucket", "d"))
         self.assertEqual(json.load(open(self.path("results", "model", "metrics.json"))), first)
+        # a prediction for an image the labels do not know is listed, not silently dropped
+        with open(self.path("results", "model", "predictions.csv")) as f:
+            lines = f.read().splitlines()
+        stranger = "stranger," + lines[1].split(",", 1)[1]
+        with open(self.path("results", "model", "predictions.csv"), "w") as f:
+            f.write("\n".join(lines + [stranger]) + "\n")
+        extra = self.medpipe("evaluate", "--images-bucket", "d")
+        self.assertDone(extra)
+        self.assertIn("not evaluated: stranger", extra.stderr)
+        self.assertIn("stranger", open(self.path("results", "model", "report.html")).read())
+        self.assertEqual(json.load(open(self.path("results", "model", "metrics.json")))["n"], first["n"])
         # a damaged predictions.csv is a clear exit 2 naming the file and line
         with open(self.path("results", "model", "predictions.csv")) as f:
             lines = f.read().splitlines()
