@@ -50,9 +50,7 @@ TrainSettings train_settings(const Config& c, int num_classes, const std::string
 std::string run_fingerprint(const Config& config, const RunSetup& run) {
   std::string text = config_to_json(config).dump();
   for (std::size_t i : run.train.usable()) text += "|" + run.train.samples()[i].path.string();
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(text));
-  return hex;
+  return hex_digest(text);
 }
 
 fs::path state_path(const Config& config, int member) {

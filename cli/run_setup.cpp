@@ -89,13 +89,17 @@ void require_usable(const TensorCache& cache, const std::string& what) {
                    " image(s) could be used; a run needs at least 2." + reasons);
 }
 
-void add_skipped(SkippedList& list, const TensorCache& cache) {
-  for (const auto& s : cache.skipped()) {
+}  // namespace
+
+void add_skipped(SkippedList& list, const std::vector<SkippedInput>& skipped) {
+  for (const auto& s : skipped) {
     list.emplace_back(s.image, s.reason);
     log_warn("skipped " + s.image + ": " + s.reason);
     log_event("skipped", {{"image", s.image}, {"reason", s.reason}});
   }
 }
+
+namespace {
 
 fs::path cache_dir(const Config& config) {
   return config.cache_dir.empty() ? fs::path(config.models_bucket) / ".cache"
@@ -141,8 +145,8 @@ RunSetup prepare_training(const Config& config) {
                {}};
   if (!val_samples.empty())
     run.val = TensorCache::build(val_samples, spec, cache_dir(config), workers, "preprocess val");
-  add_skipped(run.skipped, run.train);
-  if (run.val) add_skipped(run.skipped, *run.val);
+  add_skipped(run.skipped, run.train.skipped());
+  if (run.val) add_skipped(run.skipped, run.val->skipped());
   check_channels_agree(config, {&run.train, run.val ? &*run.val : &run.train});
   require_usable(run.train, "images_bucket");
   write_skipped_csv(config.model_dir(), run.skipped);
@@ -210,7 +214,7 @@ InferenceSetup prepare_inference(const Config& config) {
       std::move(model),
       TensorCache::build(samples, spec, cache_dir(config), config.resolved_workers(), "preprocess"),
       {}};
-  add_skipped(run.skipped, run.images);
+  add_skipped(run.skipped, run.images.skipped());
   if (run.images.usable().empty()) require_usable(run.images, "images_bucket");
   return run;
 }

@@ -14,6 +14,9 @@ namespace medpipe::cli {
 // resolved config there.
 void start_run(const Config& config, const fs::path& run_dir, const std::string& stage);
 
+// Logs each input that could not be used and adds it to `list` (for skipped.csv and the report).
+void add_skipped(SkippedList& list, const std::vector<SkippedInput>& skipped);
+
 struct RunSetup {
   TensorCache train;
   std::optional<TensorCache> val;

@@ -108,17 +108,7 @@ std::string fingerprint_of(const Config& config, const MaskedSet& train) {
   std::string text = config_to_json(config).dump();
   for (std::size_t i = 0; i < train.samples.size(); ++i)
     text += "|" + train.samples[i].path.string() + "|" + train.masks[i].string();
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(text));
-  return hex;
-}
-
-void record_skipped(SkippedList& list, const std::vector<SkippedInput>& skipped) {
-  for (const auto& s : skipped) {
-    list.emplace_back(s.image, s.reason);
-    log_warn("skipped " + s.image + ": " + s.reason);
-    log_event("skipped", {{"image", s.image}, {"reason", s.reason}});
-  }
+  return hex_digest(text);
 }
 
 void save_segmenter(const Config& config, torch::jit::Module& module, const ModelSpec& model,
@@ -178,8 +168,8 @@ int segment_train_stage(const Config& config) {
   if (!val.samples.empty())
     val_set = SegmentationSet::build(val, spec, num_classes, workers, "preprocess val");
   SkippedList skipped;
-  record_skipped(skipped, train_set.skipped());
-  if (val_set) record_skipped(skipped, val_set->skipped());
+  add_skipped(skipped, train_set.skipped());
+  if (val_set) add_skipped(skipped, val_set->skipped());
   write_skipped_csv(config.model_dir(), skipped);
   if (train_set.volumes().empty())
     throw UsageError("images_bucket: none of the images could be used; see skipped.csv");

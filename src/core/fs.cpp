@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -82,6 +83,12 @@ std::string full_extension(const fs::path& path) {
   auto dot = name.rfind('.');
   if (dot == std::string::npos || dot == 0) return "";
   return name.substr(dot);
+}
+
+std::string hex_digest(const std::string& text) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(text));
+  return hex;
 }
 
 std::string stem_name(const fs::path& path) {

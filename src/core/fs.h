@@ -19,6 +19,9 @@ void ensure_writable_dir(const fs::path& dir, std::string_view what);
 
 std::string read_text_file(const fs::path& path);  // throws UsageError naming the file
 
+// A short key of `text` (16 hex digits of its std::hash), for cache and state file identity.
+std::string hex_digest(const std::string& text);
+
 // Lower-case extension of a file name, with compound ".nii.gz" kept whole.
 std::string full_extension(const fs::path& path);
 // File name without its (compound) extension: the image's name in the contract.

@@ -26,9 +26,7 @@ std::string cache_key(const std::vector<Sample>& samples, const PreprocessSpec& 
     text += "|" + fs::absolute(s.path).string() + ":" + std::to_string(size) + ":" +
             std::to_string(mtime);
   }
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(text));
-  return hex;
+  return hex_digest(text);
 }
 
 void write_all(int fd, const void* data, std::size_t bytes, off_t offset) {
