@@ -97,25 +97,6 @@ double validation_dice(torch::jit::Module& module, const SegmentationSet& set,
 
 namespace {
 
-// The loop's bookkeeping kept in checkpoints.
-struct SegmenterProgress {
-  TrainOutcome outcome;
-  std::vector<at::Tensor> best_state;
-  double best_dice = -1;
-  nlohmann::json to_json() const {
-    return {{"history", outcome.history},
-            {"best_metrics", outcome.best_metrics},
-            {"best_epoch", outcome.best_epoch},
-            {"best_dice", best_dice}};
-  }
-  void from_json(const nlohmann::json& j) {
-    outcome.history = j["history"];
-    outcome.best_metrics = j["best_metrics"];
-    outcome.best_epoch = j["best_epoch"].get<int>();
-    best_dice = j["best_dice"].get<double>();
-  }
-};
-
 // The rest of an epoch from position.batch on.
 void run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
                const SegmentationSet& train, const SegmentationTrainSettings& s,
@@ -154,28 +135,14 @@ void run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
 
 void end_epoch(torch::jit::Module& module, const SegmentationSet* val,
                const SegmentationTrainSettings& s, int epoch, nlohmann::json record,
-               SegmenterProgress& run) {
-  bool improved = true;
+               EpochBook& run) {
+  std::optional<double> score;
   if (val && !val->volumes().empty()) {
-    double dice = validation_dice(module, *val, s.tiles);
-    record["val_dice"] = dice;
-    improved = dice > run.best_dice;
-    if (improved) {
-      run.best_dice = dice;
-      run.outcome.best_metrics = {{"dice", dice}};
-    }
+    score = validation_dice(module, *val, s.tiles);
+    record["val_dice"] = *score;
   }
-  if (improved) {
-    run.best_state = snapshot(module);
-    run.outcome.best_epoch = epoch + 1;
-  }
-  run.outcome.history.push_back(record);
-  log_event("epoch_end", record);
-  log_debug("epoch " + std::to_string(epoch + 1) + ": " + record.dump());
-  if (!s.checkpoint_path.empty()) {
-    module.eval();
-    save_module(module, s.checkpoint_path);
-  }
+  run.consider(module, epoch, score, {{"dice", score.value_or(0.0)}});
+  run.close_epoch(module, record, s.checkpoint_path);
 }
 
 }  // namespace
@@ -188,7 +155,7 @@ TrainOutcome train_segmenter(torch::jit::Module& module, const SegmentationSet& 
   const std::size_t per_epoch = train.slices().size() * s.patches_per_image;
   const std::size_t steps_per_epoch = (per_epoch + s.batch_size - 1) / s.batch_size;
   const std::size_t total_steps = steps_per_epoch * s.epochs;
-  SegmenterProgress run;
+  EpochBook run;
   Checkpointer checkpoints(s.state_path, s.fingerprint, s.checkpoint_every);
   TrainingPosition position;
   if (checkpoints.resume(module, *optimizer, run.best_state, position))

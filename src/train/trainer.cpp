@@ -163,59 +163,63 @@ void run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
   }
 }
 
-// The loop's bookkeeping kept in checkpoints.
-struct ClassifierProgress {
-  TrainOutcome outcome;
-  std::vector<at::Tensor> best_state;
-  double best_score = -1e300;
-
-  nlohmann::json to_json() const {
-    return {{"history", outcome.history},
-            {"best_metrics", outcome.best_metrics},
-            {"best_epoch", outcome.best_epoch},
-            {"best_score", best_score}};
-  }
-  void from_json(const nlohmann::json& j) {
-    outcome.history = j["history"];
-    outcome.best_metrics = j["best_metrics"];
-    outcome.best_epoch = j["best_epoch"].get<int>();
-    best_score = j["best_score"].get<double>();
-  }
-};
-
 // Validation at an epoch's end (on the averaged weights): keeps the weights when they improve.
 void end_epoch(torch::jit::Module& module, WeightAverage& average, const TensorCache& train,
                const TensorCache* val, const TrainSettings& s, int epoch, nlohmann::json record,
-               ClassifierProgress& run) {
+               EpochBook& run) {
   average.with_average(module, train, [&] {
-    bool improved = true;
+    std::optional<double> score;
+    nlohmann::json metrics;
     if (val && !val->usable().empty()) {
-      nlohmann::json metrics = validate(module, *val, s.num_classes, s.tta);
+      metrics = validate(module, *val, s.num_classes, s.tta);
       record["val_loss"] = metrics["log_loss"];
       record["val_accuracy"] = metrics["accuracy"];
       record["val_auc"] = metrics["roc_auc"];
-      double score = selection_score(metrics, s.select_metric);
-      improved = score > run.best_score;
-      if (improved) {
-        run.best_score = score;
-        run.outcome.best_metrics = metrics;
-      }
+      score = selection_score(metrics, s.select_metric);
     }
-    if (improved) {
-      run.best_state = snapshot(module);
-      run.outcome.best_epoch = epoch + 1;
-    }
+    run.consider(module, epoch, score, metrics);
   });
-  run.outcome.history.push_back(record);
-  log_event("epoch_end", record);
-  log_debug("epoch " + std::to_string(epoch + 1) + ": " + record.dump());
-  if (!s.checkpoint_path.empty()) {
-    module.eval();
-    save_module(module, s.checkpoint_path);
-  }
+  run.close_epoch(module, record, s.checkpoint_path);
 }
 
 }  // namespace
+
+nlohmann::json EpochBook::to_json() const {
+  return {{"history", outcome.history},
+          {"best_metrics", outcome.best_metrics},
+          {"best_epoch", outcome.best_epoch},
+          {"best_score", best_score}};
+}
+
+void EpochBook::from_json(const nlohmann::json& j) {
+  outcome.history = j["history"];
+  outcome.best_metrics = j["best_metrics"];
+  outcome.best_epoch = j["best_epoch"].get<int>();
+  best_score = j["best_score"].get<double>();
+}
+
+void EpochBook::consider(torch::jit::Module& module, int epoch, const std::optional<double>& score,
+                         const nlohmann::json& metrics) {
+  bool improved = !score || *score > best_score;
+  if (!improved) return;
+  if (score) {
+    best_score = *score;
+    outcome.best_metrics = metrics;
+  }
+  best_state = snapshot(module);
+  outcome.best_epoch = epoch + 1;
+}
+
+void EpochBook::close_epoch(torch::jit::Module& module, const nlohmann::json& record,
+                            const std::string& checkpoint_path) {
+  outcome.history.push_back(record);
+  log_event("epoch_end", record);
+  log_debug("epoch " + record["epoch"].dump() + ": " + record.dump());
+  if (!checkpoint_path.empty()) {
+    module.eval();
+    save_module(module, checkpoint_path);
+  }
+}
 
 TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& train,
                               const TensorCache* val, const TrainSettings& s) {
@@ -226,7 +230,7 @@ TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& tra
   const at::Tensor weights = class_weight_tensor(train, s);
   std::size_t steps_per_epoch = epoch_batches(train.usable(), s.batch_size, s.seed, 0).size();
   std::size_t total_steps = steps_per_epoch * s.epochs;
-  ClassifierProgress run;
+  EpochBook run;
   WeightAverage average(module, s.ema_decay);
   Checkpointer checkpoints(s.state_path, s.fingerprint, s.checkpoint_every);
   auto extra = [&] {  // EMA tensors, then the best epoch's weights

@@ -2,6 +2,7 @@
 // epoch, keeping the best epoch, checkpoints at epoch ends.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,25 @@ struct TrainOutcome {
   int best_epoch = 0;
   double seconds = 0;
   double samples_per_second = 0;
+};
+
+// What both training loops keep across epochs and in their checkpoints: the outcome so far,
+// the best validation score and the weights of its epoch.
+struct EpochBook {
+  TrainOutcome outcome;
+  std::vector<at::Tensor> best_state;
+  double best_score = -1e300;
+
+  nlohmann::json to_json() const;
+  void from_json(const nlohmann::json& json);
+  // At the end of epoch `epoch` (0-based): keeps the module's weights when `score` (higher is
+  // better) beats the best so far, or when there is no validation (no score).
+  void consider(torch::jit::Module& module, int epoch, const std::optional<double>& score,
+                const nlohmann::json& metrics);
+  // Adds the epoch's record to the history and the event log and snapshots the module as
+  // TorchScript at `checkpoint_path` (none when empty).
+  void close_epoch(torch::jit::Module& module, const nlohmann::json& record,
+                   const std::string& checkpoint_path);
 };
 
 // Trains `module` in place and leaves it at the best validation epoch (the last epoch when
