@@ -166,22 +166,31 @@ double percentile_linear(std::vector<double>& values, double q) {
   return low + (high - low) * (rank - static_cast<double>(lo));
 }
 
-RegionScores region_scores(const LabelVolume& truth, const LabelVolume& prediction, int cls) {
-  std::vector<std::uint8_t> a = binary_mask(truth, cls), b = binary_mask(prediction, cls);
-  std::size_t na = 0, nb = 0, both = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    na += a[i];
-    nb += b[i];
-    both += a[i] & b[i];
+Overlap overlap_of(const std::uint8_t* truth, const std::uint8_t* predicted, std::size_t count,
+                   int cls) {
+  Overlap o;
+  for (std::size_t i = 0; i < count; ++i) {
+    bool t = truth[i] == cls, p = predicted[i] == cls;
+    o.truth += t;
+    o.predicted += p;
+    o.both += t && p;
   }
+  return o;
+}
+
+RegionScores region_scores(const LabelVolume& truth, const LabelVolume& prediction, int cls) {
+  const Overlap o =
+      overlap_of(truth.labels.data(), prediction.labels.data(), truth.labels.size(), cls);
+  const std::size_t na = o.truth, nb = o.predicted, both = o.both;
   RegionScores s;
   if (na == 0 && nb == 0) return {1.0, 1.0, 0.0, 0.0};
-  s.dice = 2.0 * static_cast<double>(both) / static_cast<double>(na + nb);
+  s.dice = o.dice();
   s.jaccard = static_cast<double>(both) / static_cast<double>(na + nb - both);
   if (na == 0 || nb == 0) {
     s.hausdorff95 = s.assd = kNaN;
     return s;
   }
+  std::vector<std::uint8_t> a = binary_mask(truth, cls), b = binary_mask(prediction, cls);
   auto sa = surface_of(a, truth.depth, truth.height, truth.width);
   auto sb = surface_of(b, truth.depth, truth.height, truth.width);
   auto ab = surface_to_surface_mm(sa, sb, truth.depth, truth.height, truth.width, truth.spacing_mm);

@@ -29,6 +29,19 @@ struct RegionScores {
   double assd = 0;
 };
 
+// Voxel counts of one class's region in two label maps of `count` voxels.
+struct Overlap {
+  std::size_t truth = 0, predicted = 0, both = 0;
+  // 2|A∩B| / (|A| + |B|); 1 when both regions are empty.
+  double dice() const {
+    return truth + predicted
+               ? 2.0 * static_cast<double>(both) / static_cast<double>(truth + predicted)
+               : 1.0;
+  }
+};
+Overlap overlap_of(const std::uint8_t* truth, const std::uint8_t* predicted, std::size_t count,
+                   int cls);
+
 // Scores of one class's region (label == cls) of `prediction` against `truth` (same shape).
 RegionScores region_scores(const LabelVolume& truth, const LabelVolume& prediction, int cls);
 

@@ -71,25 +71,17 @@ double validation_dice(torch::jit::Module& module, const SegmentationSet& set,
                        const TileSettings& tiles) {
   double sum = 0;
   for (const auto& v : set.volumes()) {
-    LabelVolume truth{v.depth, v.height, v.width, v.labels};
-    LabelVolume predicted = truth;
+    std::vector<std::uint8_t> predicted(v.labels.size());
     const std::size_t plane = static_cast<std::size_t>(v.height) * v.width;
     for (int z = 0; z < v.depth; ++z) {
       auto probs = predict_slice_tiled(module, v.pixels.data() + z * set.channels() * plane,
                                        set.channels(), v.height, v.width, set.num_classes(), tiles);
       auto labels = argmax_classes(probs, set.num_classes());
-      std::copy(labels.begin(), labels.end(), predicted.labels.begin() + z * plane);
+      std::copy(labels.begin(), labels.end(), predicted.begin() + z * plane);
     }
-    double dice = 0;
-    for (int k = 1; k < set.num_classes(); ++k) {
-      // Dice only: the distances are for the final evaluation
-      std::size_t a = 0, b = 0, both = 0;
-      for (std::size_t i = 0; i < truth.labels.size(); ++i) {
-        bool t = truth.labels[i] == k, p = predicted.labels[i] == k;
-        a += t, b += p, both += t && p;
-      }
-      dice += a + b ? 2.0 * both / static_cast<double>(a + b) : 1.0;
-    }
+    double dice = 0;  // Dice only: the distances are for the final evaluation
+    for (int k = 1; k < set.num_classes(); ++k)
+      dice += overlap_of(v.labels.data(), predicted.data(), predicted.size(), k).dice();
     sum += dice / (set.num_classes() - 1);
   }
   return set.volumes().empty() ? 0.0 : sum / set.volumes().size();
