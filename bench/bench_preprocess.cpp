@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <thread>
 
-#include "core/runtime.h"
 #include "data/pairing.h"
 #include "io/image_io.h"
 #include "preprocess/preprocess.h"
@@ -54,11 +53,4 @@ BENCHMARK(preprocess_folder)
 
 }  // namespace
 
-// As the medpipe binary does at the start of every run (core/runtime.h).
-int main(int argc, char** argv) {
-  medpipe::keep_freed_memory_in_process();
-  benchmark::Initialize(&argc, argv);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+#include "bench_main.h"

@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <string>
 
-#include "core/runtime.h"
 #include "data/masks.h"
 #include "metrics/segmentation.h"
 
@@ -37,10 +36,4 @@ BENCHMARK_CAPTURE(surface_distances, sphere_128x128x128, std::string("sphere128"
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  medpipe::keep_freed_memory_in_process();
-  benchmark::Initialize(&argc, argv);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+#include "bench_main.h"
