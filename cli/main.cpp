@@ -1,6 +1,12 @@
 // medpipe: images and labels in; a trained model, predictions and an evaluation out.
 #include "cli/commands.h"
+#include "core/world.h"
 
 int main(int argc, char** argv) {
-  return medpipe::cli::run_cli(argc, argv);
+  medpipe::start_world(&argc, &argv, 600);
+  int code = medpipe::cli::run_cli(argc, argv);
+  // under MPI a failed rank ends the whole job rather than leave the others waiting
+  if (code != 0 && medpipe::world().size() > 1) medpipe::world().abort(code);
+  medpipe::stop_world();
+  return code;
 }

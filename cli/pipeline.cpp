@@ -8,6 +8,7 @@
 #include "cli/run_setup.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/world.h"
 #include "infer/predictor.h"
 #include "metrics/classification.h"
 #include "models/predict.h"
@@ -42,6 +43,7 @@ TrainSettings train_settings(const Config& c, int num_classes, const std::string
   s.num_classes = num_classes;
   s.checkpoint_path = (fs::path(model_dir) / "checkpoint.pt").string();
   s.checkpoint_every = c.checkpoint_every;
+  s.parallel = {c.local_workers(), c.resolved_threads(), c.sync, c.local_steps};
   return s;
 }
 
@@ -110,6 +112,8 @@ TrainOutcome combine_outcomes(const std::vector<TrainOutcome>& members,
       out.history.push_back(record);
     }
     out.seconds += members[k].seconds;
+    out.compute_seconds += members[k].compute_seconds;
+    out.sync_seconds += members[k].sync_seconds;
   }
   out.best_epoch = members[0].best_epoch;
   out.samples_per_second = members[0].samples_per_second;
@@ -140,6 +144,7 @@ int train_stage(const Config& config) {
       log_info("ensemble member " + std::to_string(k + 1) + "/" + std::to_string(config.ensemble));
     members.push_back(train_member(config, run, k, outcomes[k]));
   }
+  if (!is_lead_rank()) return 0;  // under MPI rank 0 writes the model
   torch::jit::Module module = build_ensemble(members);
   TrainOutcome outcome = combine_outcomes(outcomes, module, run, config);
   save_trained_model(config, run, module, outcome, seconds_since(start));
@@ -153,7 +158,8 @@ int train_stage(const Config& config) {
 int predict_stage(const Config& config) {
   if (config.is_segmentation()) return segment_predict_stage(config);
   auto start = Clock::now();
-  InferenceSetup run = prepare_inference(config);
+  InferenceSetup run = prepare_inference(config);  // preprocessing fans out over MPI ranks
+  if (!is_lead_rank()) return 0;                   // then rank 0 predicts and writes
   Predictions predictions = predict(run.model, run.images, config.tta);
   write_predictions(config.results_dir(), predictions);
   write_skipped_csv(config.results_dir(), run.skipped);
@@ -172,6 +178,7 @@ int predict_stage(const Config& config) {
 }
 
 int evaluate_stage(const Config& config) {
+  if (!is_lead_rank()) return 0;
   if (config.is_segmentation()) return segment_evaluate_stage(config);
   auto start = Clock::now();
   EvaluationSetup run = prepare_evaluation(config);

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/runtime.h"
+#include "core/world.h"
 #include "data/labels.h"
 #include "data/pairing.h"
 #include "io/csv.h"
@@ -20,11 +21,20 @@ namespace medpipe::cli {
 
 void start_run(const Config& config, const fs::path& run_dir, const std::string& stage) {
   ensure_writable_dir(run_dir, stage == "train" ? "model folder" : "results_bucket");
-  open_event_log((run_dir / "events.jsonl").string());
-  configure_torch(config.resolved_threads());
+  set_world_timeout(config.sync_timeout_s);
+  configure_torch(config.process_threads());
   keep_freed_memory_in_process();
   install_stop_signals();
-  log_event("run_start", {{"stage", stage}, {"config", config_to_json(config)}});
+  if (!is_lead_rank()) {  // rank 0 logs and writes; the others only warn
+    init_logging("warn");
+    return;
+  }
+  open_event_log((run_dir / "events.jsonl").string());
+  log_event("run_start", {{"stage", stage},
+                          {"config", config_to_json(config)},
+                          {"workers", config.process_threads()},
+                          {"ranks", world().size()},
+                          {"threads_per_worker", config.resolved_threads()}});
   atomic_write_text(run_dir / "config.json", config_to_json(config).dump(2) + "\n");
 }
 
@@ -137,7 +147,7 @@ RunSetup prepare_training(const Config& config) {
                       config.ct_window_level,
                       config.ct_window_width};
   if (spec.normalize == "auto") spec.normalize = config.pretrained.empty() ? "zscore" : "imagenet";
-  int workers = config.resolved_workers();
+  int workers = config.process_threads();  // preprocessing threads of this process
   RunSetup run{TensorCache::build(train.samples, spec, cache_dir(config), workers, "preprocess"),
                std::nullopt,
                ModelSpec{arch, channels, train.num_classes, size, config.hidden_units,
@@ -181,6 +191,13 @@ void save_trained_model(const Config& config, const RunSetup& run, torch::jit::M
       {"val_images", run.val ? run.val->usable().size() : 0},
       {"train_seconds", seconds},
       {"samples_per_second", outcome.samples_per_second},
+      {"parallel",
+       {{"workers", config.resolved_workers()},
+        {"ranks", world().size()},
+        {"threads_per_worker", config.resolved_threads()},
+        {"sync", config.sync},
+        {"compute_seconds", outcome.compute_seconds},
+        {"sync_seconds", outcome.sync_seconds}}},
       {"versions", {{"medpipe", "0.1.0"}, {"libtorch", TORCH_VERSION}}}};
   save_module(module, (dir / "model.pt").string());
   atomic_write_text(dir / "model.json", meta.dump(2) + "\n");
@@ -212,7 +229,7 @@ InferenceSetup prepare_inference(const Config& config) {
   PreprocessSpec spec = model.preprocess;
   InferenceSetup run{
       std::move(model),
-      TensorCache::build(samples, spec, cache_dir(config), config.resolved_workers(), "preprocess"),
+      TensorCache::build(samples, spec, cache_dir(config), config.process_threads(), "preprocess"),
       {}};
   add_skipped(run.skipped, run.images.skipped());
   if (run.images.usable().empty()) require_usable(run.images, "images_bucket");

@@ -160,7 +160,7 @@ int segment_train_stage(const Config& config) {
   }
   start_run(config, config.model_dir(), "train");
   SegmentationSpec spec = segmentation_spec(config, train);
-  const int workers = config.resolved_workers();
+  const int workers = config.process_threads();
   SegmentationSet train_set =
       SegmentationSet::build(train, spec, config.num_classes, workers, "preprocess");
   const int num_classes = train_set.num_classes();

@@ -3,9 +3,10 @@ set(SRC ${CMAKE_SOURCE_DIR}/src)
 
 add_library(medpipe_core STATIC
   ${SRC}/core/config.cpp ${SRC}/core/fs.cpp ${SRC}/core/log.cpp ${SRC}/core/progress.cpp
-  ${SRC}/core/runtime.cpp)
+  ${SRC}/core/runtime.cpp ${SRC}/core/world_mpi.cpp)
 target_include_directories(medpipe_core PUBLIC ${SRC})
-target_link_libraries(medpipe_core PUBLIC nlohmann_json::nlohmann_json spdlog::spdlog Threads::Threads)
+target_link_libraries(medpipe_core PUBLIC nlohmann_json::nlohmann_json spdlog::spdlog Threads::Threads
+  PRIVATE MPI::MPI_CXX)
 
 add_library(medpipe_io STATIC
   ${SRC}/io/image_io.cpp ${SRC}/io/dicom_reader.cpp ${SRC}/io/dicom_series.cpp ${SRC}/io/dicom_seg.cpp
@@ -40,6 +41,7 @@ add_library(medpipe_metrics STATIC ${SRC}/metrics/classification.cpp ${SRC}/metr
 target_link_libraries(medpipe_metrics PUBLIC medpipe_core)
 
 add_library(medpipe_train STATIC ${SRC}/train/trainer.cpp ${SRC}/train/batches.cpp
+  ${SRC}/train/data_parallel.cpp
   ${SRC}/train/optim.cpp ${SRC}/train/checkpoint.cpp ${SRC}/train/segmentation_trainer.cpp)
 target_link_libraries(medpipe_train PUBLIC medpipe_models medpipe_metrics OpenMP::OpenMP_CXX)
 target_precompile_headers(medpipe_train REUSE_FROM medpipe_models)

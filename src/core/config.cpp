@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/world.h"
 
 namespace medpipe {
 
@@ -290,6 +291,14 @@ void validate_config(const Config& c) {
   require_range("ema_decay", c.ema_decay, 0, 0.99999);
   require_range("image_size", c.image_size, 0, 4096);
   require_range("threads", c.threads, 0, 1024);
+  require_one_of("sync", c.sync, {"gradients", "weights"});
+  require_range("local_steps", c.local_steps, 1, 1000000);
+  if (c.sync_timeout_s < 0) throw UsageError("sync_timeout_s must be >= 0 (0: wait forever)");
+  if (world().size() > 1 && c.num_machines > 0 && c.num_machines != world().size()) {
+    throw UsageError("num_machines is " + std::to_string(c.num_machines) + " but the MPI job has " +
+                     std::to_string(world().size()) +
+                     " ranks (one worker each): leave num_machines out or launch that many ranks");
+  }
   require_range("checkpoint_every", c.checkpoint_every, 0, 1e9);
   require_range("hidden_units", c.hidden_units, 1, 1 << 20);
   require_range("cnn_width", c.cnn_width, 4, 1024);
@@ -324,14 +333,31 @@ std::string Config::results_dir() const {
   return (fs::path("results") / model_bucket_name).string();
 }
 
-int Config::resolved_threads() const {
-  if (threads > 0) return threads;
+namespace {
+int cores() {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
+}  // namespace
 
 int Config::resolved_workers() const {
-  if (num_machines > 0) return num_machines;
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (world().size() > 1) return world().size();
+  return num_machines > 0 ? num_machines : cores();
+}
+
+int Config::local_workers() const {
+  return world().size() > 1 ? 1 : resolved_workers();
+}
+
+int Config::resolved_threads() const {
+  if (threads > 0) return threads;
+  return std::max(1, cores() / (local_workers() * world().local_size()));
+}
+
+int Config::resolved_batch_size() const {
+  if (batch_size > 0) return batch_size;
+  if (is_segmentation()) return 8;
+  const int workers = resolved_workers();
+  return (32 + workers - 1) / workers;
 }
 
 }  // namespace medpipe

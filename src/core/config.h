@@ -25,7 +25,9 @@ namespace medpipe {
     "(default results/<model name>)")                                                             \
   X(int, num_classes, 0, "number of classes (0: inferred from the labels)")                       \
   X(int, num_channels, 0, "channels the model sees, 1 gray or 3 RGB (0: from the first image)")   \
-  X(int, num_machines, 0, "data-parallel workers (0: number of cores)")                           \
+  X(int, num_machines, 0,                                                                         \
+    "data-parallel workers for training and preprocessing (0: number of cores; under mpirun or "  \
+    "srun: the ranks, one worker each)")                                                          \
   X(bool, is_dropbox, false, "accepted for compatibility; true is refused")                       \
   X(std::string, auth_token, "", "accepted for compatibility; unused")                            \
   X(std::string, folder_name, "", "accepted for compatibility; unused")                           \
@@ -74,8 +76,8 @@ namespace medpipe {
   /* training */                                                                                  \
   X(int, epochs, 30, "passes over the training set")                                              \
   X(int, batch_size, 0,                                                                           \
-    "samples per worker per step (0: 32 images for classification, 8 patches for "                \
-    "segmentation)")                                                                              \
+    "samples per worker per step; a step sees num_machines x batch_size (0: 32 images a step "    \
+    "shared by the workers, ceil(32 / num_machines) each; 8 patches for segmentation)")           \
   X(double, learning_rate, 0.05, "initial learning rate")                                         \
   X(std::string, optimizer, "sgd", "sgd or adam")                                                 \
   X(double, momentum, 0.9, "SGD momentum (0: plain SGD, as the original pipeline)")               \
@@ -94,7 +96,16 @@ namespace medpipe {
     "keep the epoch with the best validation auc, loss or "                                       \
     "accuracy")                                                                                   \
   X(int, seed, 42, "seeds everything: same seed and data give the same model")                    \
-  X(int, threads, 0, "compute threads per worker (0: number of cores)")                           \
+  X(int, threads, 0,                                                                              \
+    "compute threads per worker (0: this machine's cores divided among its workers)")             \
+  X(std::string, sync, "gradients",                                                               \
+    "how workers stay together: gradients (averaged before every step: synchronous SGD) or "      \
+    "weights (each takes local_steps steps, then weights are averaged: the original "             \
+    "pipeline's Averager)")                                                                       \
+  X(int, local_steps, 1, "sync weights: optimizer steps each worker takes between averages")      \
+  X(double, sync_timeout_s, 600,                                                                  \
+    "under MPI: how long a rank waits for the others before stopping the job (a rank died or "    \
+    "hangs)")                                                                                     \
   X(int, checkpoint_every, 100,                                                                   \
     "save the resumable training state every N steps as well as at each epoch end (0: epoch "    \
     "ends only); re-running the same event resumes a killed run")                                \
@@ -110,14 +121,16 @@ struct Config {
   // Paths after defaults are filled in.
   std::string model_dir() const;
   std::string results_dir() const;
-  int resolved_threads() const;
+  // Data-parallel workers over all ranks, those in this process, and the compute threads of
+  // each (process_threads: all of this process's, for validation and inference).
   int resolved_workers() const;
+  int local_workers() const;
+  int resolved_threads() const;
+  int process_threads() const { return resolved_threads() * local_workers(); }
   bool is_segmentation() const {
     return label_style == "array";
   }
-  int resolved_batch_size() const {
-    return batch_size > 0 ? batch_size : (is_segmentation() ? 8 : 32);
-  }
+  int resolved_batch_size() const;
 };
 
 // One field's description, for --help, flags and validation.

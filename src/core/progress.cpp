@@ -1,5 +1,7 @@
 #include "core/progress.h"
 
+#include "core/world.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -57,6 +59,7 @@ void Progress::finish() {
 }
 
 void Progress::draw(bool final) {
+  if (!is_lead_rank()) return;  // one progress display per job
   auto now = std::chrono::steady_clock::now();
   double since_draw = std::chrono::duration<double>(now - last_draw_).count();
   double since_report = std::chrono::duration<double>(now - last_report_).count();

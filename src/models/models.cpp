@@ -19,9 +19,10 @@ void define_mlp(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
   b.linear("fc1", in, s.hidden_units);
   b.linear("fc2", s.hidden_units, s.num_classes);
   b.code
-      << "def forward(self, x):\n"
+      << kDropoutHelper << "\ndef forward(self, x):\n"
       << "    h = torch.relu(torch.linear(torch.flatten(x, 1), self.fc1_weight, self.fc1_bias))\n"
-      << "    h = torch.dropout(h, " << s.dropout << ", self.training)\n"
+      << "    h = self.hashed_dropout(h, " << std::showpoint << s.dropout << std::noshowpoint
+      << ", 1)\n"
       << "    return torch.linear(h, self.fc2_weight, self.fc2_bias)\n";
 }
 
@@ -31,7 +32,7 @@ void define_cnn(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
   const int w = s.cnn_width;
   m.register_attribute("bn_momentum", c10::FloatType::get(), 0.1);
   b.conv_bn("stem", s.in_channels, w, 3);
-  b.code << kConvBnHelper << "\ndef forward(self, x):\n"
+  b.code << kConvBnHelper << kDropoutHelper << "\ndef forward(self, x):\n"
          << "    h = torch.relu(" << ScriptBuilder::cbn("x", "stem", 1, 1) << ")\n";
   int in = w;
   for (int block = 0; block < 3 * s.cnn_blocks; ++block) {
@@ -54,7 +55,8 @@ void define_cnn(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
   }
   b.linear("fc", in, s.num_classes);
   b.code << "    h = torch.mean(h, [2, 3])\n"
-         << "    h = torch.dropout(h, " << s.dropout << ", self.training)\n"
+         << "    h = self.hashed_dropout(h, " << std::showpoint << s.dropout << std::noshowpoint
+         << ", 1)\n"
          << "    return torch.linear(h, self.fc_weight, self.fc_bias)\n";
 }
 
@@ -69,7 +71,7 @@ void define_alexnet(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b)
                         {6, 192, 384, 3, 1, 1, false},
                         {8, 384, 256, 3, 1, 1, false},
                         {10, 256, 256, 3, 1, 1, true}};
-  b.code << "def forward(self, x):\n    h = x\n";
+  b.code << kDropoutHelper << "\ndef forward(self, x):\n    h = x\n";
   for (const Conv& c : convs) {
     std::string n = "features_" + std::to_string(c.index);
     b.conv(n, c.in, c.out, c.k, true);
@@ -82,9 +84,9 @@ void define_alexnet(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b)
   b.linear("classifier_6", 4096, s.num_classes);
   b.code
       << "    h = torch.flatten(torch.adaptive_avg_pool2d(h, [6, 6]), 1)\n"
-      << "    h = torch.dropout(h, 0.5, self.training)\n"
+      << "    h = self.hashed_dropout(h, 0.5, 1)\n"
       << "    h = torch.relu(torch.linear(h, self.classifier_1_weight, self.classifier_1_bias))\n"
-      << "    h = torch.dropout(h, 0.5, self.training)\n"
+      << "    h = self.hashed_dropout(h, 0.5, 2)\n"
       << "    h = torch.relu(torch.linear(h, self.classifier_4_weight, self.classifier_4_bias))\n"
       << "    return torch.linear(h, self.classifier_6_weight, self.classifier_6_bias)\n";
 }
@@ -130,6 +132,7 @@ torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed, int me
   torch::jit::Module module("MedpipeNet_" + spec.arch +
                             (member > 0 ? "_member" + std::to_string(member) : ""));
   module.register_attribute("training", c10::BoolType::get(), true);
+  register_dropout_state(module);
   ScriptBuilder builder(module);
   if (spec.arch == "mlp") {
     define_mlp(module, spec, builder);

@@ -61,6 +61,33 @@ def cbn(self, x, w, g, b, rm, rv, stride: int, pad: int):
     return torch.batch_norm(y, g, b, rm, rv, self.training, self.bn_momentum, 1e-05, False)
 )";
 
+// Dropout whose mask is a hash of (dropout_seed, the sample's row in the step's global batch,
+// the element, the layer's salt) instead of a draw from LibTorch's one shared generator: the
+// same sample gets the same mask whichever data-parallel worker (thread or rank) computes it,
+// so N workers x b equals 1 x N*b, and concurrent workers stay bit-reproducible. The hash is
+// SplitMix64's finaliser on int64 tensors (wrapping multiplies; >>> emulated by masking).
+// Call register_dropout_state() on the module once.
+inline void register_dropout_state(torch::jit::Module& module) {
+  module.register_attribute("dropout_seed", c10::IntType::get(), 0);
+  module.register_attribute("dropout_row", c10::IntType::get(), 0);
+}
+inline const char* kDropoutHelper = R"(
+def hashed_dropout(self, h, p: float, salt: int):
+    if not self.training or p <= 0.0:
+        return h
+    per_row = h.numel() // h.size(0)
+    index = torch.arange(h.numel()) + (self.dropout_row * per_row + 1)
+    z = index * -7046029254386353131 + (self.dropout_seed + salt * 1000003)
+    z = z ^ ((z >> 30) & 17179869183)
+    z = z * -4658895280553007687
+    z = z ^ ((z >> 27) & 137438953471)
+    z = z * -7723592293110705685
+    z = z ^ ((z >> 31) & 8589934591)
+    u = ((z >> 40) & 16777215).to(h.dtype) / 16777216.0
+    keep = (u >= p).to(h.dtype).view(h.shape)
+    return h * keep / (1.0 - p)
+)";
+
 // Network definitions (one file each), called by build_model.
 struct ModelSpec;
 void define_unet(torch::jit::Module& module, const ModelSpec& spec, ScriptBuilder& builder);

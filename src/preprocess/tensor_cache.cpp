@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/world.h"
 #include "io/image_io.h"
 
 namespace medpipe {
@@ -40,21 +41,25 @@ void write_all(int fd, const void* data, std::size_t bytes, off_t offset) {
   }
 }
 
-// Decodes and preprocesses every sample into `temp` with `workers` threads; fills meta.
+// Decodes and preprocesses this rank's share of the samples (every size-th from rank; all of
+// them for one process) into `temp` with `workers` threads; fills meta for that share.
 nlohmann::json fill_cache(const std::vector<Sample>& samples, const PreprocessSpec& spec,
-                          const fs::path& temp, int workers, const std::string& stage) {
-  int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+                          const fs::path& temp, int workers, const std::string& stage, int rank,
+                          int size) {
+  int fd = ::open(temp.c_str(), size == 1 ? O_CREAT | O_TRUNC | O_WRONLY : O_WRONLY, 0600);
   if (fd < 0) throw RunError("cannot create the preprocessing cache " + temp.string());
   const std::size_t bytes = spec.values_per_sample() * sizeof(float);
   std::vector<std::string> errors(samples.size());
   std::vector<int> channels(samples.size(), 0);
+  const std::size_t share = (samples.size() + size - 1 - rank) / size;
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
   std::string failure;
-  Progress progress(stage, samples.size(), "img");
+  Progress progress(stage, share, "img");
   auto work = [&] {
     try {
-      for (std::size_t i = next++; i < samples.size() && !failed; i = next++) {
+      for (std::size_t k = next++; k < share && !failed; k = next++) {
+        const std::size_t i = k * size + rank;
         Result<Image> image = read_image(samples[i].path);
         if (!image) {
           errors[i] = image.error();
@@ -84,6 +89,51 @@ nlohmann::json fill_cache(const std::vector<Sample>& samples, const PreprocessSp
   return meta;
 }
 
+// Every rank preprocesses its share into one file in the (shared) cache folder; rank 0 merges
+// the shares' notes and publishes the file. Each image is decoded once in the whole job.
+nlohmann::json fill_cache_over_ranks(const std::vector<Sample>& samples, const PreprocessSpec& spec,
+                                     const fs::path& bin, int workers, const std::string& stage) {
+  Communicator& ranks = world();
+  fs::path temp = bin;
+  temp += ".tmp.ranks";
+  auto part = [&](int r) { return fs::path(temp.string() + ".part" + std::to_string(r)); };
+  if (ranks.rank() == 0) {
+    int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    if (fd < 0) throw RunError("cannot create the preprocessing cache " + temp.string());
+    ::close(fd);
+  }
+  ranks.barrier();
+  if (!fs::exists(temp)) {
+    throw RunError("rank " + std::to_string(ranks.rank()) + " cannot see " + temp.string() +
+                   ": under MPI the cache folder (cache_dir, default <models_bucket>/cache) "
+                   "must be on a filesystem every rank shares");
+  }
+  log_info(stage + ": " + std::to_string(samples.size()) + " images shared by " +
+           std::to_string(ranks.size()) + " ranks, each decoding every " +
+           std::to_string(ranks.size()) + "th");
+  nlohmann::json mine = fill_cache(samples, spec, temp, workers, stage, ranks.rank(), ranks.size());
+  atomic_write_text(part(ranks.rank()), mine.dump());
+  ranks.barrier();
+  nlohmann::json meta;
+  if (ranks.rank() == 0) {
+    meta = nlohmann::json::parse(read_text_file(part(0)));
+    for (int r = 1; r < ranks.size(); ++r) {
+      auto other = nlohmann::json::parse(read_text_file(part(r)));
+      for (std::size_t i = r; i < samples.size(); i += ranks.size()) {
+        meta["errors"][i] = other["errors"][i];
+        meta["channels"][i] = other["channels"][i];
+      }
+    }
+    fs::rename(temp, bin);
+    atomic_write_text(fs::path(bin).replace_extension(".json"), meta.dump());
+    for (int r = 0; r < ranks.size(); ++r) fs::remove(part(r));
+  }
+  ranks.barrier();
+  if (ranks.rank() != 0)
+    meta = nlohmann::json::parse(read_text_file(fs::path(bin).replace_extension(".json")));
+  return meta;
+}
+
 }  // namespace
 
 TensorCache TensorCache::build(const std::vector<Sample>& samples, const PreprocessSpec& spec,
@@ -96,10 +146,12 @@ TensorCache TensorCache::build(const std::vector<Sample>& samples, const Preproc
   if (fs::exists(meta_path) && fs::exists(bin)) {
     meta = nlohmann::json::parse(read_text_file(meta_path));
     log_info(stage + ": " + std::to_string(samples.size()) + " images from the cache");
+  } else if (world().size() > 1) {
+    meta = fill_cache_over_ranks(samples, spec, bin, workers, stage);
   } else {
     fs::path temp = bin;
     temp += ".tmp." + std::to_string(::getpid());
-    meta = fill_cache(samples, spec, temp, workers, stage);
+    meta = fill_cache(samples, spec, temp, workers, stage, 0, 1);
     fs::rename(temp, bin);
     atomic_write_text(meta_path, meta.dump());
   }

@@ -20,13 +20,14 @@ std::vector<std::vector<std::size_t>> epoch_batches(const std::vector<std::size_
 }
 
 at::Tensor augmented_batch(const TensorCache& cache, const std::vector<std::size_t>& indices,
-                           const AugmentSpec& augment, std::uint64_t rng_seed) {
+                           const AugmentSpec& augment, std::uint64_t rng_seed,
+                           std::size_t first_position) {
   at::Tensor batch = load_batch(cache, indices);
   if (!augment.enabled) return batch;
   const PreprocessSpec& spec = cache.spec();
   float* data = batch.data_ptr<float>();
   for (std::size_t i = 0; i < indices.size(); ++i) {
-    std::mt19937 rng(static_cast<std::uint32_t>(rng_seed * 7919ULL + i));
+    std::mt19937 rng(static_cast<std::uint32_t>(rng_seed * 7919ULL + first_position + i));
     augment_sample(data + i * spec.values_per_sample(), spec.channels, spec.size_px, augment, rng);
   }
   return batch;

@@ -13,8 +13,11 @@ namespace medpipe {
 std::vector<std::vector<std::size_t>> epoch_batches(const std::vector<std::size_t>& usable,
                                                     int batch_size, std::uint64_t seed, int epoch);
 
-// load_batch, then augmentation of each sample with a generator seeded by `rng_seed` + i.
+// load_batch, then augmentation of each sample with a generator seeded by `rng_seed` and the
+// sample's position in the step's global batch (`first_position` + i), so that a sample is
+// augmented alike whichever worker's slice holds it.
 at::Tensor augmented_batch(const TensorCache& cache, const std::vector<std::size_t>& indices,
-                           const AugmentSpec& augment, std::uint64_t rng_seed);
+                           const AugmentSpec& augment, std::uint64_t rng_seed,
+                           std::size_t first_position = 0);
 
 }  // namespace medpipe

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/runtime.h"
+#include "core/world.h"
 
 namespace medpipe {
 
@@ -18,7 +19,7 @@ Checkpointer::Checkpointer(fs::path path, std::string fingerprint, int every_ste
 void Checkpointer::save(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
                         const std::vector<at::Tensor>& extra,
                         const TrainingPosition& position) const {
-  if (path_.empty()) return;
+  if (path_.empty() || !is_lead_rank()) return;
   torch::serialize::OutputArchive archive;
   for (const auto& p : module.named_parameters(true))
     archive.write("p." + p.name, p.value.detach());
@@ -90,10 +91,10 @@ bool Checkpointer::resume(torch::jit::Module& module, torch::optim::Optimizer& o
 
 void Checkpointer::after_step(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
                               const std::vector<at::Tensor>& extra,
-                              const TrainingPosition& position) const {
+                              const TrainingPosition& position, bool stop) const {
   bool due = every_steps_ > 0 && position.step % every_steps_ == 0;
-  if (due || stop_requested()) save(module, optimizer, extra, position);
-  if (stop_requested()) {
+  if (due || stop) save(module, optimizer, extra, position);
+  if (stop) {
     throw RunError("stopped by a signal at epoch " + std::to_string(position.epoch + 1) +
                    ", step " + std::to_string(position.step) +
                    (path_.empty() ? "" : "; the state is saved: re-run the same event to resume"));
@@ -102,7 +103,7 @@ void Checkpointer::after_step(torch::jit::Module& module, torch::optim::Optimize
 
 void Checkpointer::finish() const {
   std::error_code ec;
-  if (!path_.empty()) fs::remove(path_, ec);
+  if (!path_.empty() && is_lead_rank()) fs::remove(path_, ec);
 }
 
 }  // namespace medpipe

@@ -34,10 +34,12 @@ class Checkpointer {
   bool resume(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
               std::vector<at::Tensor>& extra, TrainingPosition& position) const;
 
-  // After a step: saves when every_steps is due or a stop signal came; after a stop signal,
-  // throws RunError saying how to resume.
+  // After a step: saves when every_steps is due or `stop` (a stop signal came, on any rank);
+  // after a stop, throws RunError saying how to resume.
   void after_step(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
-                  const std::vector<at::Tensor>& extra, const TrainingPosition& position) const;
+                  const std::vector<at::Tensor>& extra, const TrainingPosition& position,
+                  bool stop) const;
+  // Under MPI rank 0 writes (every rank holds the same state) and every rank resumes.
   void save(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
             const std::vector<at::Tensor>& extra, const TrainingPosition& position) const;
   // Removes the state once the run is complete.

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/runtime.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "metrics/segmentation.h"
@@ -121,7 +122,7 @@ void run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
                   value);
     progress.set_suffix(suffix);
     progress.advance();
-    checkpoints.after_step(module, optimizer, best_state, position);
+    checkpoints.after_step(module, optimizer, best_state, position, stop_requested());
   }
 }
 

@@ -9,9 +9,11 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/world.h"
 #include "metrics/classification.h"
 #include "train/batches.h"
 #include "train/checkpoint.h"
+#include "train/data_parallel.h"
 #include "train/optim.h"
 
 namespace medpipe {
@@ -117,56 +119,107 @@ nlohmann::json validate(torch::jit::Module& module, const TensorCache& val, int 
   return classification_metrics(input);
 }
 
+// The seed of a step's augmentation and dropout: the run's seed, the epoch and the batch only,
+// never the worker, so the same sample is augmented alike whichever worker takes it.
+std::uint64_t step_seed(const TrainSettings& s, int epoch, std::size_t batch) {
+  return s.seed * 31 + static_cast<std::uint64_t>(epoch) * 100003ULL + batch;
+}
+
+// The denominator of a batch's mean loss: its size, or the sum of its class weights.
+double loss_denominator(const std::vector<std::size_t>& batch, std::size_t begin, std::size_t end,
+                        const std::vector<int>& labels, const at::Tensor& weights) {
+  if (!weights.defined()) return static_cast<double>(end - begin);
+  double sum = 0;
+  const float* w = weights.data_ptr<float>();
+  for (std::size_t i = begin; i < end; ++i) sum += w[labels[batch[i]]];
+  return sum;
+}
+
+// Each local worker's augmented slice of global batch `b` (undefined where a slice is empty).
+std::vector<at::Tensor> slice_inputs(const WorkerGroup& group, const TensorCache& train,
+                                     const std::vector<std::size_t>& batch, const TrainSettings& s,
+                                     std::uint64_t seed) {
+  std::vector<at::Tensor> inputs;
+  for (int g = group.first_worker(); g < group.first_worker() + s.parallel.local_workers; ++g) {
+    Slice slice = worker_slice(batch.size(), g, group.workers());
+    std::vector<std::size_t> indices(batch.begin() + slice.begin, batch.begin() + slice.end);
+    inputs.push_back(indices.empty()
+                         ? at::Tensor()
+                         : augmented_batch(train, indices, s.augment, seed, slice.begin));
+  }
+  return inputs;
+}
+
 // The rest of an epoch from position.batch on; leaves the epoch's sums in `position`. The next
-// batch is prepared while the current one computes.
-void run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
-               WeightAverage& average, const TensorCache& train, const std::vector<int>& labels,
-               const at::Tensor& weights, const TrainSettings& s, TrainingPosition& position,
-               std::size_t total_steps, Progress& progress, const Checkpointer& checkpoints,
+// step's slices are prepared while the current one computes.
+void run_epoch(WorkerGroup& group, torch::jit::Module& master, WeightAverage& average,
+               const TensorCache& train, const std::vector<int>& labels, const at::Tensor& weights,
+               const TrainSettings& s, TrainingPosition& position, std::size_t total_steps,
+               Progress& progress, const Checkpointer& checkpoints,
                const std::function<std::vector<at::Tensor>()>& extra) {
-  module.train();
+  group.set_training(true);
   const int epoch = position.epoch;
-  auto batches = epoch_batches(train.usable(), s.batch_size, s.seed, epoch);
+  const int workers = group.workers();
+  auto batches = epoch_batches(train.usable(), s.batch_size * workers, s.seed, epoch);
   auto prepare = [&](std::size_t b) {
-    return augmented_batch(train, batches[b], s.augment, s.seed * 31 + epoch * 100003ULL + b);
+    return slice_inputs(group, train, batches[b], s, step_seed(s, epoch, b));
   };
-  std::future<at::Tensor> next;
+  std::future<std::vector<at::Tensor>> next;
   if (position.batch < batches.size())
     next = std::async(std::launch::async, prepare, position.batch);
   for (std::size_t b = position.batch; b < batches.size(); ++b) {
-    at::Tensor input = next.get();
+    std::vector<at::Tensor> inputs = next.get();
     if (b + 1 < batches.size()) next = std::async(std::launch::async, prepare, b + 1);
-    at::Tensor target = at::empty({static_cast<long>(batches[b].size())}, at::kLong);
-    auto* target_data = target.data_ptr<std::int64_t>();
-    for (std::size_t i = 0; i < batches[b].size(); ++i) target_data[i] = labels[batches[b][i]];
-    schedule_learning_rate(optimizer, s.optimizer_settings(), position.step, total_steps);
-    optimizer.zero_grad();
-    at::Tensor logits = module.forward({input}).toTensor();
-    at::Tensor loss = at::cross_entropy_loss(logits, target, weights);
-    loss.backward();
-    optimizer.step();
-    average.update(module);
-    double value = loss.item<double>();
-    if (!std::isfinite(value)) {
-      throw RunError("training diverged (loss " + std::to_string(value) + " at epoch " +
+    const auto& batch = batches[b];
+    const double global_denominator = loss_denominator(batch, 0, batch.size(), labels, weights);
+    auto loss_of = [&](torch::jit::Module& replica, int g) -> LossPart {
+      const at::Tensor& input = inputs[g - group.first_worker()];
+      if (!input.defined()) return {};
+      Slice slice = worker_slice(batch.size(), g, workers);
+      at::Tensor target = at::empty({static_cast<long>(slice.size())}, at::kLong);
+      auto* target_data = target.data_ptr<std::int64_t>();
+      for (std::size_t i = slice.begin; i < slice.end; ++i)
+        target_data[i - slice.begin] = labels[batch[i]];
+      if (replica.hasattr("dropout_seed")) {
+        replica.setattr("dropout_seed", static_cast<std::int64_t>(step_seed(s, epoch, b)));
+        replica.setattr("dropout_row", static_cast<std::int64_t>(slice.begin));
+      }
+      at::Tensor logits = replica.forward({input}).toTensor();
+      at::Tensor summed = at::cross_entropy_loss(logits, target, weights, at::Reduction::Sum);
+      double own = loss_denominator(batch, slice.begin, slice.end, labels, weights);
+      double scale = group.averages_gradients() ? global_denominator : own;
+      return {summed / scale, summed.item<double>(), own, static_cast<double>(slice.size())};
+    };
+    group.set_learning_rate(s.optimizer_settings(), position.step, total_steps);
+    StepResult step = group.step(loss_of);
+    average.update(master);
+    if (!std::isfinite(step.mean_loss)) {
+      throw RunError("training diverged (loss " + std::to_string(step.mean_loss) + " at epoch " +
                      std::to_string(epoch + 1) + "); lower learning_rate");
     }
-    position.loss_sum += value * static_cast<double>(batches[b].size());
-    position.seen += batches[b].size();
+    position.loss_sum += step.mean_loss * static_cast<double>(batch.size());
+    position.seen += batch.size();
     position.batch = b + 1;
     ++position.step;
     char suffix[64];
-    std::snprintf(suffix, sizeof suffix, "epoch %d/%d loss %.4f", epoch + 1, s.epochs, value);
+    std::snprintf(suffix, sizeof suffix, "epoch %d/%d loss %.4f", epoch + 1, s.epochs,
+                  step.mean_loss);
     progress.set_suffix(suffix);
     progress.advance();
-    checkpoints.after_step(module, optimizer, extra(), position);
+    if (step.synchronized)
+      checkpoints.after_step(master, group.optimizer(), extra(), position, step.stop_requested);
   }
+  group.synchronize();
 }
 
 // Validation at an epoch's end (on the averaged weights): keeps the weights when they improve.
 void end_epoch(torch::jit::Module& module, WeightAverage& average, const TensorCache& train,
                const TensorCache* val, const TrainSettings& s, int epoch, nlohmann::json record,
                EpochBook& run) {
+  if (!is_lead_rank()) {  // rank 0 validates and writes; the others only train
+    run.outcome.history.push_back(record);
+    return;
+  }
   average.with_average(module, train, [&] {
     std::optional<double> score;
     nlohmann::json metrics;
@@ -215,7 +268,7 @@ void EpochBook::close_epoch(torch::jit::Module& module, const nlohmann::json& re
   outcome.history.push_back(record);
   log_event("epoch_end", record);
   log_debug("epoch " + record["epoch"].dump() + ": " + record.dump());
-  if (!checkpoint_path.empty()) {
+  if (!checkpoint_path.empty() && is_lead_rank()) {
     module.eval();
     save_module(module, checkpoint_path);
   }
@@ -224,11 +277,11 @@ void EpochBook::close_epoch(torch::jit::Module& module, const nlohmann::json& re
 TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& train,
                               const TensorCache* val, const TrainSettings& s) {
   torch::manual_seed(s.seed);
-  std::vector<at::Tensor> params = trainable_parameters(module, s.trainable);
-  auto optimizer = make_optimizer(params, s.optimizer_settings());
+  WorkerGroup group(module, s.trainable, s.optimizer_settings(), s.parallel);
   const std::vector<int> labels = labels_of(train);
   const at::Tensor weights = class_weight_tensor(train, s);
-  std::size_t steps_per_epoch = epoch_batches(train.usable(), s.batch_size, s.seed, 0).size();
+  std::size_t steps_per_epoch =
+      epoch_batches(train.usable(), s.batch_size * group.workers(), s.seed, 0).size();
   std::size_t total_steps = steps_per_epoch * s.epochs;
   EpochBook run;
   WeightAverage average(module, s.ema_decay);
@@ -240,7 +293,8 @@ TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& tra
   };
   TrainingPosition position;
   std::vector<at::Tensor> saved;
-  if (checkpoints.resume(module, *optimizer, saved, position)) {
+  if (checkpoints.resume(module, group.optimizer(), saved, position)) {
+    group.copy_master_to_workers();
     run.from_json(position.loop);
     std::size_t n = average.tensors().size();
     for (std::size_t i = 0; i < n; ++i) average.tensors()[i].copy_(saved[i]);
@@ -252,8 +306,8 @@ TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& tra
   position.loop = run.to_json();
   while (position.epoch < s.epochs) {
     auto epoch_start = Clock::now();
-    run_epoch(module, *optimizer, average, train, labels, weights, s, position, total_steps,
-              progress, checkpoints, extra);
+    run_epoch(group, module, average, train, labels, weights, s, position, total_steps, progress,
+              checkpoints, extra);
     double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     end_epoch(module, average, train, val, s, position.epoch,
               {{"epoch", position.epoch + 1},
@@ -262,15 +316,16 @@ TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& tra
                {"samples_per_s", train.usable().size() / std::max(1e-9, seconds)}},
               run);
     position = {position.epoch + 1, 0, position.step, 0.0, 0, run.to_json()};
-    checkpoints.save(module, *optimizer, extra(), position);
+    checkpoints.save(module, group.optimizer(), extra(), position);
   }
   progress.finish();
+  run.outcome.compute_seconds = group.compute_seconds();
+  run.outcome.sync_seconds = group.sync_seconds();
   run.outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   run.outcome.samples_per_second =
       static_cast<double>(train.usable().size()) * s.epochs / std::max(1e-9, run.outcome.seconds);
-  restore(module, run.best_state);
+  if (is_lead_rank()) restore(module, run.best_state);
   module.eval();
-  for (auto& p : params) p.set_requires_grad(true);
   return run.outcome;
 }
 

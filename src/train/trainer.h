@@ -9,13 +9,14 @@
 #include "models/models.h"
 #include "preprocess/augment.h"
 #include "preprocess/tensor_cache.h"
+#include "train/data_parallel.h"
 #include "train/optim.h"
 
 namespace medpipe {
 
 struct TrainSettings {
   int epochs = 30;
-  int batch_size = 32;
+  int batch_size = 32;  // per worker: a step sees batch_size x workers samples
   double learning_rate = 0.05;
   std::string optimizer = "sgd";  // sgd | adam
   double momentum = 0.9;
@@ -33,6 +34,7 @@ struct TrainSettings {
   std::string state_path;              // the resumable training state ("" = none)
   std::string fingerprint;             // identifies the run: a state of another is ignored
   int checkpoint_every = 0;            // also save the state every N steps (0: epoch ends)
+  ParallelSettings parallel;           // data-parallel workers (threads here x MPI ranks)
 
   OptimizerSettings optimizer_settings() const {
     return {optimizer, learning_rate, momentum, weight_decay, lr_schedule};
@@ -45,6 +47,8 @@ struct TrainOutcome {
   int best_epoch = 0;
   double seconds = 0;
   double samples_per_second = 0;
+  double compute_seconds = 0;  // in forward, backward and optimizer steps
+  double sync_seconds = 0;     // in averaging gradients or weights between workers
 };
 
 // What both training loops keep across epochs and in their checkpoints: the outcome so far,
