@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/world.h"
 #include "data/masks.h"
 #include "infer/segmenter.h"
 #include "io/csv.h"
@@ -100,6 +101,7 @@ SegmentationTrainSettings segmentation_settings(const Config& c, int num_classes
   s.checkpoint_path = (fs::path(c.model_dir()) / "checkpoint.pt").string();
   s.state_path = (fs::path(c.model_dir()) / "training_state_0.pt").string();
   s.checkpoint_every = c.checkpoint_every;
+  s.parallel = {c.local_workers(), c.resolved_threads(), c.sync, c.local_steps};
   return s;
 }
 
@@ -187,6 +189,7 @@ int segment_train_stage(const Config& config) {
   settings.fingerprint = fingerprint_of(config, train);
   TrainOutcome outcome =
       train_segmenter(module, train_set, val_set ? &*val_set : nullptr, settings);
+  if (!is_lead_rank()) return 0;  // under MPI rank 0 writes the model
   save_segmenter(config, module, model, spec, outcome, patch, train_set.volumes().size(),
                  val_set ? val_set->volumes().size() : 0, seconds_since(start));
   fs::remove(settings.state_path);
@@ -252,6 +255,7 @@ int evaluation_classes(const Config& config) {
 }  // namespace
 
 int segment_predict_stage(const Config& config) {
+  if (!is_lead_rank()) return 0;  // under MPI rank 0 predicts, one image at a time
   auto start = Clock::now();
   LoadedSegmenter model =
       as_segmenter(load_model(config.model_dir()), config.tile_overlap, config.tta);

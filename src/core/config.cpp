@@ -355,9 +355,9 @@ int Config::resolved_threads() const {
 
 int Config::resolved_batch_size() const {
   if (batch_size > 0) return batch_size;
-  if (is_segmentation()) return 8;
+  const int step = is_segmentation() ? 8 : 32;  // samples a step, whatever the core count
   const int workers = resolved_workers();
-  return (32 + workers - 1) / workers;
+  return (step + workers - 1) / workers;
 }
 
 }  // namespace medpipe

@@ -77,7 +77,7 @@ namespace medpipe {
   X(int, epochs, 30, "passes over the training set")                                              \
   X(int, batch_size, 0,                                                                           \
     "samples per worker per step; a step sees num_machines x batch_size (0: 32 images a step "    \
-    "shared by the workers, ceil(32 / num_machines) each; 8 patches for segmentation)")           \
+    "shared by the workers, ceil(32 / num_machines) each; for segmentation 8 patches)")           \
   X(double, learning_rate, 0.05, "initial learning rate")                                         \
   X(std::string, optimizer, "sgd", "sgd or adam")                                                 \
   X(double, momentum, 0.9, "SGD momentum (0: plain SGD, as the original pipeline)")               \

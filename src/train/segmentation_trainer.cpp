@@ -6,11 +6,13 @@
 #include <random>
 
 #include "core/error.h"
-#include "core/runtime.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/runtime.h"
+#include "core/world.h"
 #include "metrics/segmentation.h"
 #include "train/checkpoint.h"
+#include "train/data_parallel.h"
 
 namespace medpipe {
 
@@ -34,13 +36,16 @@ std::vector<std::size_t> epoch_slices(std::size_t slices, int per_image, std::ui
   return order;
 }
 
+// Patch i is drawn with a generator seeded by the step and its position in the step's global
+// batch (first_position + i), whichever worker draws it.
 PatchBatch make_batch(const SegmentationSet& set, const std::vector<std::size_t>& slice_ids,
-                      const SegmentationTrainSettings& s, std::uint64_t batch_seed) {
+                      const SegmentationTrainSettings& s, std::uint64_t batch_seed,
+                      std::size_t first_position) {
   const long b = static_cast<long>(slice_ids.size()), c = set.channels(), p = s.patch;
   PatchBatch batch{at::empty({b, c, p, p}), at::empty({b, p, p}, at::kLong)};
   std::vector<std::uint8_t> labels(static_cast<std::size_t>(p) * p);
   for (long i = 0; i < b; ++i) {
-    std::mt19937 rng(static_cast<std::uint32_t>(batch_seed * 7919ULL + i));
+    std::mt19937 rng(static_cast<std::uint32_t>(batch_seed * 7919ULL + first_position + i));
     const SliceRef& ref = set.slices()[slice_ids[i]];
     sample_patch(set.volumes()[ref.volume], ref.z, c, p, s.augment, rng,
                  batch.input.data_ptr<float>() + i * c * p * p, labels.data());
@@ -90,45 +95,58 @@ double validation_dice(torch::jit::Module& module, const SegmentationSet& set,
 
 namespace {
 
-// The rest of an epoch from position.batch on.
-void run_epoch(torch::jit::Module& module, torch::optim::Optimizer& optimizer,
-               const SegmentationSet& train, const SegmentationTrainSettings& s,
-               TrainingPosition& position, std::size_t total_steps, Progress& progress,
-               const Checkpointer& checkpoints, const std::vector<at::Tensor>& best_state) {
-  module.train();
+// The rest of an epoch from position.batch on. Each worker takes its slice of the step's
+// patches; its loss (Dice over its own patches + cross-entropy) counts by its share of them.
+void run_epoch(WorkerGroup& group, torch::jit::Module& master, const SegmentationSet& train,
+               const SegmentationTrainSettings& s, TrainingPosition& position,
+               std::size_t total_steps, Progress& progress, const Checkpointer& checkpoints,
+               const std::vector<at::Tensor>& best_state) {
+  group.set_training(true);
+  const std::size_t step_size = static_cast<std::size_t>(s.batch_size) * group.workers();
   auto order = epoch_slices(train.slices().size(), s.patches_per_image, s.seed, position.epoch);
-  for (std::size_t first = position.batch * s.batch_size; first < order.size();
-       first += s.batch_size) {
+  for (std::size_t first = position.batch * step_size; first < order.size(); first += step_size) {
     std::vector<std::size_t> ids(order.begin() + first,
-                                 order.begin() + std::min(order.size(), first + s.batch_size));
-    PatchBatch batch = make_batch(train, ids, s, s.seed * 31 + position.step);
-    schedule_learning_rate(optimizer, s.optim, position.step, total_steps);
-    optimizer.zero_grad();
-    at::Tensor loss = dice_cross_entropy_loss(module.forward({batch.input}).toTensor(),
-                                              batch.target, s.num_classes);
-    loss.backward();
-    optimizer.step();
-    double value = loss.item<double>();
-    if (!std::isfinite(value)) {
-      throw RunError("training diverged (loss " + std::to_string(value) + " at epoch " +
+                                 order.begin() + std::min(order.size(), first + step_size));
+    const std::uint64_t seed = s.seed * 31 + position.step;
+    auto loss_of = [&](torch::jit::Module& replica, int worker) -> LossPart {
+      Slice slice = worker_slice(ids.size(), worker, group.workers());
+      if (slice.size() == 0) return {};
+      std::vector<std::size_t> mine(ids.begin() + slice.begin, ids.begin() + slice.end);
+      PatchBatch batch = make_batch(train, mine, s, seed, slice.begin);
+      at::Tensor loss = dice_cross_entropy_loss(replica.forward({batch.input}).toTensor(),
+                                                batch.target, s.num_classes);
+      const double n = static_cast<double>(slice.size());
+      double share = group.averages_gradients() ? n / static_cast<double>(ids.size()) : 1.0;
+      return {loss * share, loss.item<double>() * n, n, n};
+    };
+    group.set_learning_rate(s.optim, position.step, total_steps);
+    StepResult step = group.step(loss_of);
+    if (!std::isfinite(step.mean_loss)) {
+      throw RunError("training diverged (loss " + std::to_string(step.mean_loss) + " at epoch " +
                      std::to_string(position.epoch + 1) + "); lower learning_rate");
     }
-    position.loss_sum += value * ids.size();
+    position.loss_sum += step.mean_loss * ids.size();
     position.seen += ids.size();
     ++position.batch;
     ++position.step;
     char suffix[64];
     std::snprintf(suffix, sizeof suffix, "epoch %d/%d loss %.4f", position.epoch + 1, s.epochs,
-                  value);
+                  step.mean_loss);
     progress.set_suffix(suffix);
     progress.advance();
-    checkpoints.after_step(module, optimizer, best_state, position, stop_requested());
+    if (step.synchronized)
+      checkpoints.after_step(master, group.optimizer(), best_state, position, step.stop_requested);
   }
+  group.synchronize();
 }
 
 void end_epoch(torch::jit::Module& module, const SegmentationSet* val,
                const SegmentationTrainSettings& s, int epoch, nlohmann::json record,
                EpochBook& run) {
+  if (!is_lead_rank()) {  // rank 0 validates and writes; the others only train
+    run.outcome.history.push_back(record);
+    return;
+  }
   std::optional<double> score;
   if (val && !val->volumes().empty()) {
     score = validation_dice(module, *val, s.tiles);
@@ -143,23 +161,25 @@ void end_epoch(torch::jit::Module& module, const SegmentationSet* val,
 TrainOutcome train_segmenter(torch::jit::Module& module, const SegmentationSet& train,
                              const SegmentationSet* val, const SegmentationTrainSettings& s) {
   torch::manual_seed(s.seed);
-  std::vector<at::Tensor> params = trainable_parameters(module, {});
-  auto optimizer = make_optimizer(params, s.optim);
+  WorkerGroup group(module, {}, s.optim, s.parallel);
   const std::size_t per_epoch = train.slices().size() * s.patches_per_image;
-  const std::size_t steps_per_epoch = (per_epoch + s.batch_size - 1) / s.batch_size;
+  const std::size_t step_size = static_cast<std::size_t>(s.batch_size) * group.workers();
+  const std::size_t steps_per_epoch = (per_epoch + step_size - 1) / step_size;
   const std::size_t total_steps = steps_per_epoch * s.epochs;
   EpochBook run;
   Checkpointer checkpoints(s.state_path, s.fingerprint, s.checkpoint_every);
   TrainingPosition position;
-  if (checkpoints.resume(module, *optimizer, run.best_state, position))
+  if (checkpoints.resume(module, group.optimizer(), run.best_state, position)) {
+    group.copy_master_to_workers();
     run.from_json(position.loop);
+  }
   position.loop = run.to_json();
   Progress progress("train", total_steps, "step");
   progress.advance(position.step);
   auto start = Clock::now();
   while (position.epoch < s.epochs) {
     auto epoch_start = Clock::now();
-    run_epoch(module, *optimizer, train, s, position, total_steps, progress, checkpoints,
+    run_epoch(group, module, train, s, position, total_steps, progress, checkpoints,
               run.best_state);
     double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     end_epoch(module, val, s, position.epoch,
@@ -169,13 +189,15 @@ TrainOutcome train_segmenter(torch::jit::Module& module, const SegmentationSet& 
                {"samples_per_s", per_epoch / std::max(1e-9, seconds)}},
               run);
     position = {position.epoch + 1, 0, position.step, 0.0, 0, run.to_json()};
-    checkpoints.save(module, *optimizer, run.best_state, position);
+    checkpoints.save(module, group.optimizer(), run.best_state, position);
   }
   progress.finish();
+  run.outcome.compute_seconds = group.compute_seconds();
+  run.outcome.sync_seconds = group.sync_seconds();
   run.outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   run.outcome.samples_per_second =
       static_cast<double>(per_epoch) * s.epochs / std::max(1e-9, run.outcome.seconds);
-  restore(module, run.best_state);
+  if (is_lead_rank()) restore(module, run.best_state);
   module.eval();
   return run.outcome;
 }

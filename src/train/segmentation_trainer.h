@@ -14,7 +14,7 @@ namespace medpipe {
 struct SegmentationTrainSettings {
   OptimizerSettings optim;
   int epochs = 30;
-  int batch_size = 8;
+  int batch_size = 8;  // patches per worker per step
   int patch = 128;            // training patch side (a multiple of 2^unet_depth)
   int patches_per_image = 8;  // random patches per slice per epoch
   bool augment = true;        // flips and quarter turns, applied to image and mask alike
@@ -25,6 +25,7 @@ struct SegmentationTrainSettings {
   std::string state_path;       // the resumable training state ("" = none)
   std::string fingerprint;      // identifies the run: a state of another is ignored
   int checkpoint_every = 0;     // also save the state every N steps (0: epoch ends)
+  ParallelSettings parallel;    // data-parallel workers (threads here x MPI ranks)
 };
 
 // Soft Dice over the foreground classes (batch Dice: sums over the batch and pixels), pixels
