@@ -5,6 +5,7 @@
 #      TorchScript network, batch 32, SGD, augmentation
 #   3. HD95 + ASSD: bench_surface vs scipy's distance transforms on the same masks
 #   4. peak memory of tiled segmentation inference on 512x512 and 2048x2048 images
+#   5. data-parallel training: step time split, allreduce bandwidth, RSS (bench/parallel.sh)
 # Results: bench/results/latest.json and a table on stdout (paste into docs/benchmarks.md).
 set -euo pipefail
 BUILD_DIR="$(cd "${1:-build}" && pwd)"
@@ -31,7 +32,7 @@ echo "== training (BreastMNIST train, 546 images 28 px, cnn, batch 32, 5 epochs,
 TRAIN_RESULTS=""
 if [ -d "$BREAST" ]; then
   cat > train.json <<JSON
-{"images_bucket": "$BREAST", "epochs": 5, "val_fraction": 0, "threads": 2, "num_machines": 2,
+{"images_bucket": "$BREAST", "epochs": 5, "val_fraction": 0, "threads": 2, "num_machines": 1,
  "model_bucket_name": "bench", "cache_dir": "$WORK/cache", "ema_decay": 0}
 JSON
   for i in $(seq "$REPEATS"); do
@@ -75,3 +76,6 @@ for n in 512 2048; do
 done
 
 $PY "$HERE/summarise.py" "$WORK" "$TRAIN_RESULTS" | tee "$HERE/results/latest.md"
+
+echo "== data-parallel training"
+BENCH_WORK="$WORK" REPEATS="$REPEATS" bash "$HERE/parallel.sh" "$BUILD_DIR"

@@ -114,6 +114,8 @@ TrainOutcome combine_outcomes(const std::vector<TrainOutcome>& members,
     out.seconds += members[k].seconds;
     out.compute_seconds += members[k].compute_seconds;
     out.sync_seconds += members[k].sync_seconds;
+    out.steps += members[k].steps;
+    out.wait_seconds += members[k].wait_seconds;
   }
   out.best_epoch = members[0].best_epoch;
   out.samples_per_second = members[0].samples_per_second;

@@ -197,7 +197,9 @@ void save_trained_model(const Config& config, const RunSetup& run, torch::jit::M
         {"threads_per_worker", config.resolved_threads()},
         {"sync", config.sync},
         {"compute_seconds", outcome.compute_seconds},
-        {"sync_seconds", outcome.sync_seconds}}},
+        {"sync_seconds", outcome.sync_seconds},
+        {"wait_seconds", outcome.wait_seconds},
+        {"steps", outcome.steps}}},
       {"versions", {{"medpipe", "0.1.0"}, {"libtorch", TORCH_VERSION}}}};
   save_module(module, (dir / "model.pt").string());
   atomic_write_text(dir / "model.json", meta.dump(2) + "\n");

@@ -296,6 +296,7 @@ void WorkerGroup::average_gradients(std::vector<double>& totals) {
     std::size_t offset = pack(flat_, 0, g, true);
     pack(flat_, offset, float_buffers(*w->module), true);
   }
+  wait_for_ranks(start);
   world().allreduce_sum(flat_.data_ptr<float>(), size);
   world().allreduce_sum(totals.data(), totals.size());
   std::size_t offset = 0;
@@ -307,6 +308,18 @@ void WorkerGroup::average_gradients(std::vector<double>& totals) {
   unpack(flat_, grads, master_buffers);
   sync_s_ += seconds_since(start);
   // the optimizer steps (by the caller), then the other local workers take the new weights
+}
+
+// Under MPI: waits at a barrier until every rank has finished its compute, so that the time a
+// fast rank waits for a slow one (imbalance) is told apart from the exchange itself. `start`
+// moves past the wait.
+void WorkerGroup::wait_for_ranks(Clock::time_point& start) {
+  if (world().size() == 1) return;
+  auto wait_start = Clock::now();
+  world().barrier();
+  wait_s_ += seconds_since(wait_start);
+  sync_s_ += std::chrono::duration<double>(wait_start - start).count();
+  start = Clock::now();
 }
 
 void WorkerGroup::average_weights(std::vector<double>& totals) {
@@ -330,6 +343,7 @@ void WorkerGroup::average_weights(std::vector<double>& totals) {
     counts[0] += since_sync_[i];
   }
   totals.push_back(counts[0]);
+  wait_for_ranks(start);
   world().allreduce_sum(flat_.data_ptr<float>(), size);
   world().allreduce_sum(totals.data(), totals.size());
   const double samples = totals.back();

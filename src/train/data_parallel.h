@@ -11,6 +11,7 @@
 #pragma once
 #include <torch/optim/optimizer.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -80,9 +81,10 @@ class WorkerGroup {
   // After the master's weights and optimizer were loaded (resume): every worker takes them.
   void copy_master_to_workers();
 
-  // Seconds spent in compute (forward + backward + optimizer) and in synchronisation since
-  // construction, for the benchmark's split.
+  // Seconds spent in compute (forward + backward + optimizer), waiting for the other ranks to
+  // finish theirs (imbalance) and exchanging gradients or weights, since construction.
   double compute_seconds() const { return compute_s_; }
+  double wait_seconds() const { return wait_s_; }
   double sync_seconds() const { return sync_s_; }
 
  private:
@@ -91,6 +93,7 @@ class WorkerGroup {
   void run_workers(const std::function<void(Worker&, int)>& work);
   void average_gradients(std::vector<double>& totals);
   void average_weights(std::vector<double>& totals);
+  void wait_for_ranks(std::chrono::steady_clock::time_point& start);
 
   ParallelSettings settings_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -98,7 +101,7 @@ class WorkerGroup {
   std::vector<double> since_sync_;  // samples per local worker since the last weights average
   int steps_since_sync_ = 0;
   at::Tensor flat_;
-  double compute_s_ = 0, sync_s_ = 0;
+  double compute_s_ = 0, wait_s_ = 0, sync_s_ = 0;
 };
 
 }  // namespace medpipe

@@ -194,6 +194,8 @@ TrainOutcome train_segmenter(torch::jit::Module& module, const SegmentationSet& 
   progress.finish();
   run.outcome.compute_seconds = group.compute_seconds();
   run.outcome.sync_seconds = group.sync_seconds();
+  run.outcome.wait_seconds = group.wait_seconds();
+  run.outcome.steps = position.step;
   run.outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   run.outcome.samples_per_second =
       static_cast<double>(per_epoch) * s.epochs / std::max(1e-9, run.outcome.seconds);

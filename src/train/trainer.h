@@ -49,6 +49,8 @@ struct TrainOutcome {
   double samples_per_second = 0;
   double compute_seconds = 0;  // in forward, backward and optimizer steps
   double sync_seconds = 0;     // in averaging gradients or weights between workers
+  double wait_seconds = 0;     // under MPI: waiting for slower ranks before the exchange
+  std::size_t steps = 0;       // optimizer steps taken (by each worker)
 };
 
 // What both training loops keep across epochs and in their checkpoints: the outcome so far,
