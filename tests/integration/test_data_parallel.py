@@ -153,7 +153,7 @@ class DataParallel(MedpipeTestCase):
 
     @unittest.skipUnless(MPIRUN, "OpenMPI's mpirun is not installed (scripts/install-deps.sh)")
     def test_a_dead_rank_stops_the_job_and_the_relaunch_resumes(self):
-        keys = dict(batch_size=8, epochs=40, checkpoint_every=5, hidden_units=2048)
+        keys = dict(batch_size=8, epochs=100, checkpoint_every=5, hidden_units=2048)
         reference = self.train("reference", ranks=2, **keys)
         event = self.event("killed", **keys)
         process = self.start_ranks(event)
@@ -199,7 +199,7 @@ class DataParallel(MedpipeTestCase):
 
     @unittest.skipUnless(MPIRUN, "OpenMPI's mpirun is not installed (scripts/install-deps.sh)")
     def test_sigterm_saves_on_every_rank_and_resumes(self):
-        keys = dict(batch_size=8, epochs=30, checkpoint_every=0, hidden_units=2048)
+        keys = dict(batch_size=8, epochs=200, checkpoint_every=0, hidden_units=2048)  # ~7 s: time to signal
         reference = self.train("reference", ranks=2, **keys)
         event = self.event("stopped", **keys)
         process = self.start_ranks(event)
