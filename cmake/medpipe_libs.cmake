@@ -30,11 +30,22 @@ add_library(medpipe_preprocess STATIC ${SRC}/preprocess/segmentation_set.cpp
 target_include_directories(medpipe_preprocess PRIVATE ${OPENCV_INCLUDE_DIR})
 target_link_libraries(medpipe_preprocess PUBLIC medpipe_data PRIVATE ${OPENCV_IMGPROC} ${OPENCV_CORE})
 
+find_path(QHULL_INCLUDE_DIR libqhull_r/libqhull_r.h REQUIRED)
+find_library(QHULL_R_LIB qhull_r REQUIRED)
+add_library(medpipe_features STATIC ${SRC}/features/settings.cpp ${SRC}/features/roi.cpp
+  ${SRC}/features/intensity.cpp ${SRC}/features/texture.cpp ${SRC}/features/glcm.cpp
+  ${SRC}/features/glrlm.cpp ${SRC}/features/zones.cpp ${SRC}/features/neighbourhood.cpp
+  ${SRC}/features/mesh.cpp ${SRC}/features/morphology.cpp ${SRC}/features/features.cpp
+  ${SRC}/features/extract.cpp)
+target_include_directories(medpipe_features PRIVATE ${OPENCV_INCLUDE_DIR} ${QHULL_INCLUDE_DIR})
+target_link_libraries(medpipe_features PUBLIC medpipe_preprocess PRIVATE ${QHULL_R_LIB}
+  ${OPENCV_IMGPROC} ${OPENCV_CORE})
+
 # The stages that use LibTorch share one precompiled header.
 add_library(medpipe_models STATIC ${SRC}/models/models.cpp ${SRC}/models/weights.cpp ${SRC}/models/predict.cpp
   ${SRC}/models/unet.cpp ${SRC}/models/tiled.cpp)
 find_package(ZLIB REQUIRED)
-target_link_libraries(medpipe_models PUBLIC medpipe_preprocess ${TORCH_LIBRARIES} PRIVATE ZLIB::ZLIB)
+target_link_libraries(medpipe_models PUBLIC medpipe_features ${TORCH_LIBRARIES} PRIVATE ZLIB::ZLIB)
 target_precompile_headers(medpipe_models PRIVATE ${SRC}/models/torch_pch.h)
 
 add_library(medpipe_metrics STATIC ${SRC}/metrics/classification.cpp ${SRC}/metrics/segmentation.cpp)
@@ -59,7 +70,7 @@ add_executable(medpipe
   ${CMAKE_SOURCE_DIR}/cli/run_setup.cpp
   ${CMAKE_SOURCE_DIR}/cli/cmd_run.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_stages.cpp
   ${CMAKE_SOURCE_DIR}/cli/cmd_synth.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_convert.cpp
-  ${CMAKE_SOURCE_DIR}/cli/cmd_status.cpp)
+  ${CMAKE_SOURCE_DIR}/cli/cmd_status.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_features.cpp)
 target_include_directories(medpipe PRIVATE ${CMAKE_SOURCE_DIR})
 target_link_libraries(medpipe PRIVATE medpipe_train medpipe_infer medpipe_report)
 target_precompile_headers(medpipe REUSE_FROM medpipe_models)

@@ -12,6 +12,8 @@ PACKAGES=(
   # image I/O
   libdcmtk-dev dcmtk libgdcm-dev libnifti2-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  # radiomics: convex hulls (qhull)
+  libqhull-dev
   # distributed training, HTTP storage
   libopenmpi-dev openmpi-bin libcurl4-openssl-dev
   # config, CLI, logging
@@ -19,7 +21,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev time
   python3-numpy python3-scipy python3-sklearn python3-pydicom python3-pil
-  python3-torch python3-torchvision
+  python3-torch python3-torchvision python3-skimage python3-nibabel
 )
 
 SUDO=""

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/json_value.h"
 #include "core/world.h"
 
 namespace medpipe {
@@ -45,64 +46,6 @@ std::string json_type_name(const json& value) {
 [[noreturn]] void wrong_type(const std::string& key, const char* want, const json& value) {
   throw UsageError("event key '" + key + "' must be a " + want + ", got " + json_type_name(value) +
                    " " + value.dump() + "; fix the value");
-}
-
-void parse_value(const std::string& key, const json& value, bool& out) {
-  if (value.is_boolean()) {
-    out = value.get<bool>();
-  } else if (value.is_string()) {
-    out = parse_bool_text(value.get<std::string>());
-  } else if (value.is_number_integer()) {
-    out = value.get<long long>() != 0;
-  } else {
-    wrong_type(key, "boolean (true/false)", value);
-  }
-}
-
-void parse_value(const std::string& key, const json& value, int& out) {
-  if (value.is_number_integer()) {
-    out = value.get<int>();
-  } else if (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>()) {
-    out = static_cast<int>(value.get<double>());
-  } else if (value.is_string()) {
-    const std::string& text = value.get_ref<const std::string&>();
-    try {
-      std::size_t used = 0;
-      out = std::stoi(text, &used);
-      if (used != text.size()) throw std::invalid_argument(text);
-    } catch (const std::exception&) {
-      wrong_type(key, "whole number", value);
-    }
-  } else {
-    wrong_type(key, "whole number", value);
-  }
-}
-
-void parse_value(const std::string& key, const json& value, double& out) {
-  if (value.is_number()) {
-    out = value.get<double>();
-  } else if (value.is_string()) {
-    const std::string& text = value.get_ref<const std::string&>();
-    try {
-      std::size_t used = 0;
-      out = std::stod(text, &used);
-      if (used != text.size()) throw std::invalid_argument(text);
-    } catch (const std::exception&) {
-      wrong_type(key, "number", value);
-    }
-  } else {
-    wrong_type(key, "number", value);
-  }
-}
-
-void parse_value(const std::string& key, const json& value, std::string& out) {
-  if (value.is_string()) {
-    out = value.get<std::string>();
-  } else if (value.is_number() || value.is_boolean()) {
-    out = value.dump();
-  } else {
-    wrong_type(key, "string", value);
-  }
 }
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -161,6 +104,66 @@ void require_range(const std::string& key, double value, double lo, double hi) {
 
 }  // namespace
 
+void parse_json_value(const std::string& key, const json& value, bool& out) {
+  if (value.is_boolean()) {
+    out = value.get<bool>();
+  } else if (value.is_string()) {
+    out = parse_bool_text(value.get<std::string>());
+  } else if (value.is_number_integer()) {
+    out = value.get<long long>() != 0;
+  } else {
+    wrong_type(key, "boolean (true/false)", value);
+  }
+}
+
+void parse_json_value(const std::string& key, const json& value, int& out) {
+  if (value.is_number_integer()) {
+    out = value.get<int>();
+  } else if (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>()) {
+    out = static_cast<int>(value.get<double>());
+  } else if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    try {
+      std::size_t used = 0;
+      out = std::stoi(text, &used);
+      if (used != text.size()) throw std::invalid_argument(text);
+    } catch (const std::exception&) {
+      wrong_type(key, "whole number", value);
+    }
+  } else {
+    wrong_type(key, "whole number", value);
+  }
+}
+
+void parse_json_value(const std::string& key, const json& value, double& out) {
+  if (value.is_null()) {
+    out = std::nan("");
+  } else if (value.is_number()) {
+    out = value.get<double>();
+  } else if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    try {
+      std::size_t used = 0;
+      out = std::stod(text, &used);
+      if (used != text.size()) throw std::invalid_argument(text);
+    } catch (const std::exception&) {
+      wrong_type(key, "number", value);
+    }
+  } else {
+    wrong_type(key, "number", value);
+  }
+}
+
+void parse_json_value(const std::string& key, const json& value, std::string& out) {
+  if (value.is_string()) {
+    out = value.get<std::string>();
+  } else if (value.is_number() || value.is_boolean()) {
+    out = value.dump();
+  } else {
+    wrong_type(key, "string", value);
+  }
+}
+
 bool parse_bool_text(const std::string& text) {
   std::string lower = text;
   std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
@@ -182,7 +185,7 @@ const std::vector<ConfigFieldInfo>& config_fields() {
 
 void set_config_value(Config& config, const std::string& key, const json& value) {
 #define MEDPIPE_SET_FIELD(type, name, def, help) \
-  if (key == #name) return parse_value(key, value, config.name);
+  if (key == #name) return parse_json_value(key, value, config.name);
   MEDPIPE_CONFIG_FIELDS(MEDPIPE_SET_FIELD)
 #undef MEDPIPE_SET_FIELD
   std::string hint = closest_key(key);

@@ -1,0 +1,70 @@
+// features/settings.h: how radiomics features are computed, after IBSI's image processing
+// scheme. One typed struct; each field carries its default and help; a settings JSON file sets
+// fields (configs/ibsi/ has IBSI's CT-phantom configurations A-E).
+#pragma once
+#include <cmath>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace medpipe {
+
+// X(type, key, default, help). Numbers that may be unset are NaN (null in JSON).
+#define MEDPIPE_FEATURE_FIELDS(X)                                                                \
+  X(std::string, families, "all",                                                                \
+    "comma-separated families: morph, loc, stat, ih, ivh, cm, rlm, szm, dzm, ngt, ngl (all)")    \
+  X(std::string, aggregation, "auto",                                                            \
+    "texture aggregation, comma-separated: 2D, 2.5D, 3D (auto: 3D for volumes, 2D for "          \
+    "single-slice images)")                                                                      \
+  X(int, mask_label, 0, "the region is mask == mask_label (0: every non-zero mask value)")       \
+  X(double, new_spacing_mm, std::nan(""),                                                        \
+    "interpolate to isotropic voxels of this size before computing (null: no interpolation)")    \
+  X(bool, interpolate_in_plane, false,                                                           \
+    "interpolate within slices only (IBSI's 2D configurations); new_spacing_mm sets x and y")    \
+  X(std::string, interpolation, "linear", "image interpolation: linear or nearest")              \
+  X(bool, round_intensities, false, "round interpolated intensities to whole numbers (CT)")      \
+  X(double, roi_partial_volume, 0.5,                                                             \
+    "an interpolated mask value at or above this keeps the voxel in the region")                 \
+  X(double, resegment_min, std::nan(""),                                                         \
+    "re-segmentation: drop region voxels below this intensity (null: no lower bound)")           \
+  X(double, resegment_max, std::nan(""),                                                         \
+    "re-segmentation: drop region voxels above this intensity (null: no upper bound)")           \
+  X(double, outlier_sigma, 0.0,                                                                  \
+    "re-segmentation: drop voxels further than this many standard deviations from the mean (0: " \
+    "keep all)")                                                                                 \
+  X(std::string, discretisation, "fixed_bin_number",                                             \
+    "grey levels for texture and histogram features: fixed_bin_number or fixed_bin_size")        \
+  X(int, bin_count, 32, "fixed_bin_number: number of grey levels")                               \
+  X(double, bin_width, 25.0,                                                                     \
+    "fixed_bin_size: bin width in intensity units; bins start at resegment_min when set, else "  \
+    "at the region's minimum")                                                                   \
+  X(std::string, ivh_intensities, "discretised",                                                 \
+    "intensity-volume histogram: discrete (calibrated whole-number intensities as they are), "   \
+    "continuous (fixed bin size ivh_bin_width, bin centres), arbitrary (fixed bin number "       \
+    "ivh_bin_count) or discretised (the grey levels above)")                                     \
+  X(double, ivh_bin_width, 2.5, "ivh_intensities continuous: bin width")                         \
+  X(int, ivh_bin_count, 1000, "ivh_intensities arbitrary: number of bins")                       \
+  X(int, glcm_distance, 1, "co-occurrence matrix: Chebyshev distance between voxel pairs")       \
+  X(int, ngldm_alpha, 0, "neighbouring grey level dependence: coarseness alpha")                 \
+  X(int, moran_max_voxels, 20000,                                                                \
+    "Moran's I and Geary's C are O(n^2): regions with more voxels use a fixed random subset of " \
+    "this size")
+
+struct FeatureSettings {
+#define MEDPIPE_DECLARE_FEATURE_FIELD(type, key, def, help) type key = def;
+  MEDPIPE_FEATURE_FIELDS(MEDPIPE_DECLARE_FEATURE_FIELD)
+#undef MEDPIPE_DECLARE_FEATURE_FIELD
+
+  bool wants(const std::string& family) const;
+  // Aggregations to compute ("2D", "2.5D", "3D") for an image of `depth` slices.
+  std::vector<std::string> aggregations(int depth) const;
+};
+
+// Reads a settings object; unknown keys and bad values throw UsageError naming `source`.
+FeatureSettings feature_settings_from_json(const nlohmann::json& object, const std::string& source);
+FeatureSettings load_feature_settings(const std::string& path);  // "" gives the defaults
+nlohmann::json feature_settings_to_json(const FeatureSettings& settings);
+// Key, default and help of every field, for --help.
+std::string feature_settings_help();
+
+}  // namespace medpipe
