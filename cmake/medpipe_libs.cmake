@@ -35,7 +35,7 @@ find_library(QHULL_R_LIB qhull_r REQUIRED)
 add_library(medpipe_features STATIC ${SRC}/features/settings.cpp ${SRC}/features/roi.cpp
   ${SRC}/features/intensity.cpp ${SRC}/features/texture.cpp ${SRC}/features/glcm.cpp
   ${SRC}/features/glrlm.cpp ${SRC}/features/zones.cpp ${SRC}/features/neighbourhood.cpp
-  ${SRC}/features/mesh.cpp ${SRC}/features/morphology.cpp ${SRC}/features/features.cpp
+  ${SRC}/features/mesh.cpp ${SRC}/features/morphology.cpp ${SRC}/features/autocorrelation.cpp ${SRC}/features/features.cpp
   ${SRC}/features/extract.cpp)
 target_include_directories(medpipe_features PRIVATE ${OPENCV_INCLUDE_DIR} ${QHULL_INCLUDE_DIR})
 target_link_libraries(medpipe_features PUBLIC medpipe_preprocess PRIVATE ${QHULL_R_LIB}

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Compares a medpipe features.csv row with IBSI reference values.
 
-usage: ibsi_compare.py REFERENCE.csv FEATURES.csv [--markdown OUT.md]
+usage: ibsi_compare.py REFERENCE.csv FEATURES.csv [DATA]
+
+DATA selects the reference rows of one data set ("config. A"; default: "dig. phantom").
 
 A reference row matches the feature column whose name ends in its IBSI code (and, for texture
 features, the aggregation's code). Where the reference gives a tolerance, |value - reference| must
@@ -35,13 +37,15 @@ def matches(value, reference, tolerance):
     return significant(value) == significant(reference)
 
 
-def compare(reference_path, features_path):
+def compare(reference_path, features_path, data="dig. phantom"):
     with open(features_path) as f:
         rows = list(csv.DictReader(f))
     values = {k: float(v) for k, v in rows[0].items() if k != "image"}
     seen = {}
     results = []
     for ref in csv.DictReader(open(reference_path, encoding="utf-8")):
+        if ref["data"] != data:
+            continue
         code, agg = ref["ibsi_code"], AGGREGATIONS[ref["aggregation"]]
         suffix = f"_{code}" + (f"_{agg}" if agg else "")
         candidates = [k for k in values if k.endswith(suffix)]
@@ -60,7 +64,7 @@ def compare(reference_path, features_path):
 
 
 def main():
-    results = compare(sys.argv[1], sys.argv[2])
+    results = compare(sys.argv[1], sys.argv[2], *sys.argv[3:4])
     ok = sum(r["ok"] for r in results)
     print(f"{ok} of {len(results)} reference values matched")
     for r in results:

