@@ -32,7 +32,7 @@ target_link_libraries(medpipe_preprocess PUBLIC medpipe_data PRIVATE ${OPENCV_IM
 
 find_path(QHULL_INCLUDE_DIR libqhull_r/libqhull_r.h REQUIRED)
 find_library(QHULL_R_LIB qhull_r REQUIRED)
-add_library(medpipe_features STATIC ${SRC}/features/settings.cpp ${SRC}/features/roi.cpp
+add_library(medpipe_features STATIC ${SRC}/features/settings.cpp ${SRC}/features/roi.cpp ${SRC}/features/resample.cpp
   ${SRC}/features/intensity.cpp ${SRC}/features/texture.cpp ${SRC}/features/glcm.cpp
   ${SRC}/features/glrlm.cpp ${SRC}/features/zones.cpp ${SRC}/features/neighbourhood.cpp
   ${SRC}/features/mesh.cpp ${SRC}/features/morphology.cpp ${SRC}/features/autocorrelation.cpp ${SRC}/features/features.cpp

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "features/resample.h"
+
 namespace medpipe {
 
 namespace {
@@ -69,31 +71,6 @@ std::string geometry_mismatch(const Image& image, const Image& mask) {
   return out.str();
 }
 
-double sample_linear(const std::vector<float>& v, int nx, int ny, int nz, double x, double y,
-                     double z) {
-  auto clampi = [](int i, int n) { return std::clamp(i, 0, n - 1); };
-  x = std::clamp(x, 0.0, nx - 1.0);
-  y = std::clamp(y, 0.0, ny - 1.0);
-  z = std::clamp(z, 0.0, nz - 1.0);
-  int x0 = static_cast<int>(std::floor(x)), y0 = static_cast<int>(std::floor(y)),
-      z0 = static_cast<int>(std::floor(z));
-  double fx = x - x0, fy = y - y0, fz = z - z0;
-  double out = 0;
-  for (int dz = 0; dz < 2; ++dz) {
-    for (int dy = 0; dy < 2; ++dy) {
-      for (int dx = 0; dx < 2; ++dx) {
-        double w = (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy) * (dz ? fz : 1 - fz);
-        if (w == 0) continue;
-        std::size_t i =
-            (static_cast<std::size_t>(clampi(z0 + dz, nz)) * ny + clampi(y0 + dy, ny)) * nx +
-            clampi(x0 + dx, nx);
-        out += w * v[i];
-      }
-    }
-  }
-  return out;
-}
-
 // IBSI's interpolation grid: ceil(n * s / s') points, centred on the original grid's centre.
 void interpolate(RoiVolume& roi, const FeatureSettings& s) {
   std::array<double, 3> target = {s.new_spacing_mm, s.new_spacing_mm,
@@ -106,7 +83,13 @@ void interpolate(RoiVolume& roi, const FeatureSettings& s) {
   std::vector<float> intensity(static_cast<std::size_t>(new_n[0]) * new_n[1] * new_n[2]);
   std::vector<std::uint8_t> mask(intensity.size());
   std::vector<float> mask_values(roi.morph_mask.begin(), roi.morph_mask.end());
-  bool nearest = s.interpolation == "nearest";
+  using Method = VolumeSampler::Method;
+  Method method = s.interpolation == "nearest" ? Method::kNearest
+                  : s.interpolation == "cubic" ? Method::kCubic
+                                               : Method::kLinear;
+  VolumeSampler image(roi.intensity, roi.nx, roi.ny, roi.nz, method);
+  // the mask is always interpolated linearly, then thresholded at roi_partial_volume
+  VolumeSampler region(mask_values, roi.nx, roi.ny, roi.nz, Method::kLinear);
   std::size_t i = 0;
   for (int z = 0; z < new_n[2]; ++z) {
     for (int y = 0; y < new_n[1]; ++y) {
@@ -116,11 +99,10 @@ void interpolate(RoiVolume& roi, const FeatureSettings& s) {
         for (int a = 0; a < 3; ++a) {
           p[a] =
               (old_n[a] - 1) / 2.0 + (k[a] - (new_n[a] - 1) / 2.0) * target[a] / roi.spacing_mm[a];
-          if (nearest) p[a] = std::round(p[a]);
         }
-        double value = sample_linear(roi.intensity, roi.nx, roi.ny, roi.nz, p[0], p[1], p[2]);
+        double value = image.at(p[0], p[1], p[2]);
         intensity[i] = static_cast<float>(s.round_intensities ? std::round(value) : value);
-        double m = sample_linear(mask_values, roi.nx, roi.ny, roi.nz, p[0], p[1], p[2]);
+        double m = region.at(p[0], p[1], p[2]);
         mask[i] = m >= s.roi_partial_volume - 1e-6 ? 1 : 0;
       }
     }

@@ -54,7 +54,7 @@ void validate(const FeatureSettings& s, const std::string& source) {
     check_one_of(source, "aggregation", a, {"auto", "2D", "2.5D", "3D"});
   }
   check_one_of(source, "discretisation", s.discretisation, {"fixed_bin_number", "fixed_bin_size"});
-  check_one_of(source, "interpolation", s.interpolation, {"linear", "nearest"});
+  check_one_of(source, "interpolation", s.interpolation, {"linear", "cubic", "nearest"});
   check_one_of(source, "ivh_intensities", s.ivh_intensities,
                {"discrete", "continuous", "arbitrary", "discretised"});
   auto positive = [&](const std::string& key, double value) {

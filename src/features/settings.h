@@ -21,7 +21,8 @@ namespace medpipe {
     "interpolate to isotropic voxels of this size before computing (null: no interpolation)")    \
   X(bool, interpolate_in_plane, false,                                                           \
     "interpolate within slices only (IBSI's 2D configurations); new_spacing_mm sets x and y")    \
-  X(std::string, interpolation, "linear", "image interpolation: linear or nearest")              \
+  X(std::string, interpolation, "linear",                                                        \
+    "image interpolation: linear, cubic (B-spline) or nearest; the mask is always linear")       \
   X(bool, round_intensities, false, "round interpolated intensities to whole numbers (CT)")      \
   X(double, roi_partial_volume, 0.5,                                                             \
     "an interpolated mask value at or above this keeps the voxel in the region")                 \
