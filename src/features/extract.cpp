@@ -15,6 +15,7 @@
 #include "features/features.h"
 #include "io/csv.h"
 #include "io/image_io.h"
+#include "io/rtstruct.h"
 
 namespace medpipe {
 
@@ -36,7 +37,9 @@ JobResult run_job(const FeatureJob& job, const FeatureSettings& settings) {
   }
   std::optional<Image> mask;
   if (job.mask) {
-    Result<Image> read = read_image(*job.mask);
+    Result<Image> read = is_rtstruct(*job.mask)
+                             ? rasterise_rtstruct(*job.mask, image.value(), settings.roi_name)
+                             : read_image(*job.mask);
     if (!read) {
       out.error = "cannot read the mask " + job.mask->string() + ": " + read.error();
       return out;

@@ -17,6 +17,8 @@ namespace medpipe {
     "texture aggregation, comma-separated: 2D, 2.5D, 3D (auto: 3D for volumes, 2D for "          \
     "single-slice images)")                                                                      \
   X(int, mask_label, 0, "the region is mask == mask_label (0: every non-zero mask value)")       \
+  X(std::string, roi_name, "",                                                                   \
+    "for an RT Structure Set mask: the ROI to use (\"\": the only one)")                         \
   X(double, new_spacing_mm, std::nan(""),                                                        \
     "interpolate to isotropic voxels of this size before computing (null: no interpolation)")    \
   X(bool, interpolate_in_plane, false,                                                           \
