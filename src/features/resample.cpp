@@ -14,10 +14,13 @@ void prefilter_line(double* c, int n, std::size_t stride) {
   const double pole = std::sqrt(3.0) - 2.0;
   auto at = [&](int k) -> double& { return c[k * stride]; };
   for (int k = 0; k < n; ++k) at(k) *= 6.0;  // (1 - pole)(1 - 1/pole)
-  int horizon = std::min(n, 30);
-  double sum = 0, power = 1;
-  for (int k = 0; k < horizon; ++k, power *= pole) sum += power * at(k);
-  at(0) = sum;
+  // causal start for mirror-symmetric extension (exact sum over one period)
+  double z_n1 = std::pow(pole, n - 1), sum = at(0) + z_n1 * at(n - 1), power = pole;
+  double z_2n2 = z_n1 * z_n1;
+  for (int k = 1; k < n - 1; ++k, power *= pole) {
+    sum += (power + z_2n2 / power) * at(k);
+  }
+  at(0) = sum / (1.0 - z_2n2);
   for (int k = 1; k < n; ++k) at(k) += pole * at(k - 1);
   at(n - 1) = pole / (pole * pole - 1.0) * (at(n - 1) + pole * at(n - 2));
   for (int k = n - 2; k >= 0; --k) at(k) = pole * (at(k + 1) - at(k));

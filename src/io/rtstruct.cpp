@@ -10,6 +10,8 @@
 #include <cmath>
 #include <map>
 
+#include "io/image_io.h"
+
 namespace medpipe {
 
 namespace {
@@ -74,7 +76,7 @@ std::string join(const std::vector<Roi>& rois) {
 }  // namespace
 
 bool is_rtstruct(const fs::path& path) {
-  if (fs::is_directory(path)) return false;
+  if (fs::is_directory(path) || guess_image_format(path) != ImageFormat::kDicom) return false;
   DcmFileFormat file;
   if (!load(path, file)) return false;
   OFString modality;
