@@ -43,7 +43,9 @@ def compare(reference_path, features_path, data="dig. phantom"):
     values = {k: float(v) for k, v in rows[0].items() if k != "image"}
     seen = {}
     results = []
-    for ref in csv.DictReader(open(reference_path, encoding="utf-8")):
+    with open(reference_path, encoding="utf-8") as f:
+        references = list(csv.DictReader(f))
+    for ref in references:
         if ref["data"] != data:
             continue
         code, agg = ref["ibsi_code"], AGGREGATIONS[ref["aggregation"]]

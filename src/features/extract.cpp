@@ -72,6 +72,13 @@ bool is_series_folder(const fs::path& dir) {
   return any;
 }
 
+// Image files in a folder; for features, .npy arrays count as images (and masks) too.
+bool usable_file(const fs::path& path) {
+  std::string name = path.filename().string();
+  return looks_like_image_file(path) ||
+         (guess_image_format(path) == ImageFormat::kNpy && !name.empty() && name[0] != '.');
+}
+
 std::vector<fs::path> expand(const std::string& argument, const char* what) {
   fs::path path(argument);
   if (!fs::exists(path)) {
@@ -80,7 +87,7 @@ std::vector<fs::path> expand(const std::string& argument, const char* what) {
   if (!fs::is_directory(path) || is_series_folder(path)) return {path};
   std::vector<fs::path> out;
   for (const auto& entry : fs::directory_iterator(path)) {
-    if (entry.is_regular_file() && looks_like_image_file(entry.path())) out.push_back(entry.path());
+    if (entry.is_regular_file() && usable_file(entry.path())) out.push_back(entry.path());
     if (entry.is_directory() && is_series_folder(entry.path())) out.push_back(entry.path());
   }
   std::sort(out.begin(), out.end());
@@ -94,7 +101,7 @@ std::string format_value(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   char text[32];
-  std::snprintf(text, sizeof text, "%.10g", v);
+  std::snprintf(text, sizeof text, "%.15g", v);
   return text;
 }
 
