@@ -89,6 +89,10 @@ torch::jit::Module train_member(const Config& config, const RunSetup& run, int m
   settings.seed = static_cast<std::uint64_t>(config.seed + member);
   settings.state_path = state_path(config, member).string();
   settings.fingerprint = run_fingerprint(config, run);
+  if (config.pipeline == "features") {  // feature vectors: nothing to flip, rotate or mirror
+    settings.augment.enabled = false;
+    settings.tta = false;
+  }
   if (!config.pretrained.empty()) load_pretrained(module, config.pretrained);
   if (config.finetune == "last3") {
     settings.trainable = last3_parameter_names(spec);
@@ -162,7 +166,8 @@ int predict_stage(const Config& config) {
   auto start = Clock::now();
   InferenceSetup run = prepare_inference(config);  // preprocessing fans out over MPI ranks
   if (!is_lead_rank()) return 0;                   // then rank 0 predicts and writes
-  Predictions predictions = predict(run.model, run.images, config.tta);
+  bool mirror = config.tta && !run.model.meta.contains("features");  // vectors have no mirror
+  Predictions predictions = predict(run.model, run.images, mirror);
   write_predictions(config.results_dir(), predictions);
   write_skipped_csv(config.results_dir(), run.skipped);
   log_event("stage_end", {{"stage", "predict"},

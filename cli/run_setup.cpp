@@ -89,6 +89,8 @@ void check_channels_agree(const Config& config, const std::vector<const TensorCa
                    "\nset num_channels to 1 (gray) or 3 (RGB) and every image is converted to it");
 }
 
+}  // namespace
+
 void require_usable(const TensorCache& cache, const std::string& what) {
   if (cache.usable().size() >= 2) return;
   std::string reasons;
@@ -99,8 +101,6 @@ void require_usable(const TensorCache& cache, const std::string& what) {
                    " image(s) could be used; a run needs at least 2." + reasons);
 }
 
-}  // namespace
-
 void add_skipped(SkippedList& list, const std::vector<SkippedInput>& skipped) {
   for (const auto& s : skipped) {
     list.emplace_back(s.image, s.reason);
@@ -109,33 +109,47 @@ void add_skipped(SkippedList& list, const std::vector<SkippedInput>& skipped) {
   }
 }
 
-namespace {
-
 fs::path cache_dir(const Config& config) {
   return config.cache_dir.empty() ? fs::path(config.models_bucket) / ".cache"
                                   : fs::path(config.cache_dir);
 }
 
-}  // namespace
-
-RunSetup prepare_training(const Config& config) {
+TrainingSamples training_samples(const Config& config) {
   if (!config.has_labels) {
     throw UsageError(
         "event key 'has_labels' is false but 'is_train' is true: training needs labels");
   }
-  PairedSet train = labelled_images("images_bucket", config.images_bucket, "labels", config.labels,
-                                    config.num_classes);
-  std::vector<Sample> val_samples;
+  TrainingSamples out;
+  out.train = labelled_images("images_bucket", config.images_bucket, "labels", config.labels,
+                              config.num_classes);
   if (!config.val_images_bucket.empty()) {
     PairedSet val = labelled_images("val_images_bucket", config.val_images_bucket, "val_labels",
-                                    config.val_labels, train.num_classes);
-    val_samples = std::move(val.samples);
+                                    config.val_labels, out.train.num_classes);
+    out.val = std::move(val.samples);
   } else if (config.val_fraction > 0) {
-    auto split = stratified_split(train.samples, config.val_fraction, train.num_classes,
+    auto split = stratified_split(out.train.samples, config.val_fraction, out.train.num_classes,
                                   static_cast<unsigned>(config.seed));
-    train.samples = std::move(split.first);
-    val_samples = std::move(split.second);
+    out.train.samples = std::move(split.first);
+    out.val = std::move(split.second);
   }
+  return out;
+}
+
+std::vector<Sample> inference_samples(const Config& config, int num_classes) {
+  if (config.has_labels) {
+    return labelled_images("images_bucket", config.images_bucket, "labels", config.labels,
+                           num_classes)
+        .samples;
+  }
+  return list_images(images_folder(resolve_location(config.images_bucket, "images_bucket")),
+                     "images_bucket");
+}
+
+RunSetup prepare_training(const Config& config) {
+  if (config.pipeline == "features") return prepare_feature_training(config);
+  TrainingSamples samples = training_samples(config);
+  PairedSet& train = samples.train;
+  std::vector<Sample>& val_samples = samples.val;
   start_run(config, config.model_dir(), "train");
   std::string arch =
       config.arch == "auto" ? (config.pretrained.empty() ? "cnn" : "alexnet") : config.arch;
@@ -152,7 +166,8 @@ RunSetup prepare_training(const Config& config) {
                std::nullopt,
                ModelSpec{arch, channels, train.num_classes, size, config.hidden_units,
                          config.cnn_width, config.cnn_blocks, config.dropout},
-               {}};
+               {},
+               nlohmann::json::object()};
   if (!val_samples.empty())
     run.val = TensorCache::build(val_samples, spec, cache_dir(config), workers, "preprocess val");
   add_skipped(run.skipped, run.train.skipped());
@@ -201,6 +216,7 @@ void save_trained_model(const Config& config, const RunSetup& run, torch::jit::M
         {"wait_seconds", outcome.wait_seconds},
         {"steps", outcome.steps}}},
       {"versions", {{"medpipe", "0.1.0"}, {"libtorch", TORCH_VERSION}}}};
+  meta.update(run.model_extra);
   save_module(module, (dir / "model.pt").string());
   atomic_write_text(dir / "model.json", meta.dump(2) + "\n");
   std::string summary = "model: " + (dir / "model.pt").string() + " (best epoch " +
@@ -218,14 +234,9 @@ InferenceSetup prepare_inference(const Config& config) {
     throw UsageError("the model in " + config.model_dir() +
                      " segments images (model.json task 'segment'); set label_style to 'array'");
   }
-  std::vector<Sample> samples;
-  if (config.has_labels) {
-    samples = labelled_images("images_bucket", config.images_bucket, "labels", config.labels,
-                              model.num_classes)
-                  .samples;
-  } else {
-    samples = list_images(images_folder(resolve_location(config.images_bucket, "images_bucket")),
-                          "images_bucket");
+  std::vector<Sample> samples = inference_samples(config, model.num_classes);
+  if (model.meta.contains("features")) {
+    return prepare_feature_inference(config, std::move(model), samples);
   }
   start_run(config, config.results_dir(), "predict");
   PreprocessSpec spec = model.preprocess;

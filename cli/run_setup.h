@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "core/config.h"
+#include "data/pairing.h"
 #include "infer/predictor.h"
 #include "report/report.h"
 #include "train/trainer.h"
@@ -22,8 +23,25 @@ struct RunSetup {
   std::optional<TensorCache> val;
   ModelSpec model_spec;
   SkippedList skipped;
+  nlohmann::json model_extra = nlohmann::json::object();  // merged into model.json
 };
 RunSetup prepare_training(const Config& config);
+
+// The training images paired with their labels, and the validation images (from
+// val_images_bucket, or a stratified part of the training set).
+struct TrainingSamples {
+  PairedSet train;
+  std::vector<Sample> val;
+};
+TrainingSamples training_samples(const Config& config);
+// Images to run a model on: labelled when has_labels.
+std::vector<Sample> inference_samples(const Config& config, int num_classes);
+fs::path cache_dir(const Config& config);
+void require_usable(const TensorCache& cache, const std::string& what);
+
+// pipeline features (features_setup.cpp): radiomics feature vectors instead of pixels; the
+// normaliser fitted on the training images goes into model.json.
+RunSetup prepare_feature_training(const Config& config);
 void save_trained_model(const Config& config, const RunSetup& run, torch::jit::Module& module,
                         const TrainOutcome& outcome, double seconds);
 
@@ -33,6 +51,8 @@ struct InferenceSetup {
   SkippedList skipped;
 };
 InferenceSetup prepare_inference(const Config& config);
+InferenceSetup prepare_feature_inference(const Config& config, LoadedModel model,
+                                         const std::vector<Sample>& samples);
 
 struct EvaluationSetup {
   Predictions predictions;

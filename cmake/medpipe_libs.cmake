@@ -36,7 +36,7 @@ add_library(medpipe_features STATIC ${SRC}/features/settings.cpp ${SRC}/features
   ${SRC}/features/intensity.cpp ${SRC}/features/texture.cpp ${SRC}/features/glcm.cpp
   ${SRC}/features/glrlm.cpp ${SRC}/features/zones.cpp ${SRC}/features/neighbourhood.cpp
   ${SRC}/features/mesh.cpp ${SRC}/features/morphology.cpp ${SRC}/features/autocorrelation.cpp ${SRC}/features/features.cpp
-  ${SRC}/features/extract.cpp)
+  ${SRC}/features/extract.cpp ${SRC}/features/normaliser.cpp)
 target_include_directories(medpipe_features PRIVATE ${OPENCV_INCLUDE_DIR} ${QHULL_INCLUDE_DIR})
 target_link_libraries(medpipe_features PUBLIC medpipe_preprocess PRIVATE ${QHULL_R_LIB}
   ${OPENCV_IMGPROC} ${OPENCV_CORE})
@@ -67,7 +67,7 @@ target_link_libraries(medpipe_report PUBLIC medpipe_metrics)
 add_executable(medpipe
   ${CMAKE_SOURCE_DIR}/cli/main.cpp ${CMAKE_SOURCE_DIR}/cli/app.cpp
   ${CMAKE_SOURCE_DIR}/cli/pipeline.cpp ${CMAKE_SOURCE_DIR}/cli/segmentation_pipeline.cpp
-  ${CMAKE_SOURCE_DIR}/cli/run_setup.cpp
+  ${CMAKE_SOURCE_DIR}/cli/run_setup.cpp ${CMAKE_SOURCE_DIR}/cli/features_setup.cpp
   ${CMAKE_SOURCE_DIR}/cli/cmd_run.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_stages.cpp
   ${CMAKE_SOURCE_DIR}/cli/cmd_synth.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_convert.cpp
   ${CMAKE_SOURCE_DIR}/cli/cmd_status.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_features.cpp)

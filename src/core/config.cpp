@@ -311,9 +311,16 @@ void validate_config(const Config& c) {
     throw UsageError("event key 'ct_window_width' must be positive (HU)");
   }
   if (c.pipeline == "features") {
-    throw UsageError(
-        "event key 'pipeline' is 'features': the radiomics pipeline is not built yet; use "
-        "pipeline 'deep' with arch 'mlp' for the original pipeline's network on pixels");
+    if (c.label_style != "single") {
+      throw UsageError(
+          "event key 'pipeline' is 'features' with label_style 'array': the radiomics pipeline "
+          "classifies images (one label each); use pipeline 'deep' for segmentation");
+    }
+    if (c.arch != "auto" && c.arch != "mlp") {
+      throw UsageError("event key 'arch' is '" + c.arch +
+                       "' but pipeline 'features' trains an mlp on feature vectors; set arch to "
+                       "mlp (or leave it auto)");
+    }
   }
   validate_segmentation_keys(c);
 }

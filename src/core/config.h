@@ -33,6 +33,9 @@ namespace medpipe {
   X(std::string, folder_name, "", "accepted for compatibility; unused")                           \
   /* pipeline and model */                                                                        \
   X(std::string, pipeline, "deep", "deep (a network on pixels) or features (radiomics + MLP)")    \
+  X(std::string, feature_settings, "",                                                            \
+    "pipeline features: radiomics settings JSON (medpipe features --help lists the keys; \"\": "  \
+    "the defaults)")                                                                              \
   X(std::string, arch, "auto",                                                                    \
     "mlp, cnn, alexnet or unet (auto: unet for label_style array, alexnet with pretrained "       \
     "weights, else cnn)")                                                                         \
@@ -107,8 +110,8 @@ namespace medpipe {
     "under MPI: how long a rank waits for the others before stopping the job (a rank died or "    \
     "hangs)")                                                                                     \
   X(int, checkpoint_every, 100,                                                                   \
-    "save the resumable training state every N steps as well as at each epoch end (0: epoch "    \
-    "ends only); re-running the same event resumes a killed run")                                \
+    "save the resumable training state every N steps as well as at each epoch end (0: epoch "     \
+    "ends only); re-running the same event resumes a killed run")                                 \
   /* run */                                                                                       \
   X(std::string, cache_dir, "", "disk cache of preprocessed tensors (default <models>/cache)")    \
   X(std::string, log_level, "info", "debug, info, warn or error")
@@ -126,7 +129,9 @@ struct Config {
   int resolved_workers() const;
   int local_workers() const;
   int resolved_threads() const;
-  int process_threads() const { return resolved_threads() * local_workers(); }
+  int process_threads() const {
+    return resolved_threads() * local_workers();
+  }
   bool is_segmentation() const {
     return label_style == "array";
   }

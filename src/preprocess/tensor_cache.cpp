@@ -172,6 +172,43 @@ TensorCache TensorCache::build(const std::vector<Sample>& samples, const Preproc
   return cache;
 }
 
+TensorCache TensorCache::from_values(const std::vector<Sample>& samples,
+                                     const std::vector<std::vector<float>>& rows,
+                                     const std::vector<std::string>& errors,
+                                     const PreprocessSpec& spec, const fs::path& cache_dir,
+                                     const std::string& key) {
+  ensure_writable_dir(cache_dir, "cache folder");
+  fs::path bin = cache_dir / (key + ".bin");
+  fs::path temp = bin;
+  temp += ".tmp." + std::to_string(::getpid());
+  int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+  if (fd < 0) throw RunError("cannot create the cache " + temp.string());
+  const std::size_t bytes = spec.values_per_sample() * sizeof(float);
+  TensorCache cache;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    if (!errors[i].empty()) {
+      cache.skipped_.push_back({samples[i].name, errors[i]});
+      continue;
+    }
+    if (rows[i].size() * sizeof(float) != bytes) {
+      ::close(fd);
+      throw RunError("internal: sample " + samples[i].name + " has the wrong number of values");
+    }
+    write_all(fd, rows[i].data(), bytes, static_cast<off_t>(i * bytes));
+    cache.usable_.push_back(i);
+  }
+  ::ftruncate(fd, static_cast<off_t>(samples.size() * bytes));
+  ::close(fd);
+  fs::rename(temp, bin);
+  cache.samples_ = samples;
+  cache.spec_ = spec;
+  cache.path_ = bin;
+  cache.source_channels_.assign(samples.size(), 1);
+  cache.fd_ = ::open(bin.c_str(), O_RDONLY);
+  if (cache.fd_ < 0) throw RunError("cannot open the cache " + bin.string());
+  return cache;
+}
+
 TensorCache::TensorCache(TensorCache&& other) noexcept {
   *this = std::move(other);
 }

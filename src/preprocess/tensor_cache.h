@@ -20,6 +20,13 @@ class TensorCache {
   // Reuses `cache_dir/<key>.bin` when the same files and spec were done before.
   static TensorCache build(const std::vector<Sample>& samples, const PreprocessSpec& spec,
                            const fs::path& cache_dir, int workers, const std::string& stage);
+  // Samples whose values were computed elsewhere (radiomics feature vectors): rows[i] holds
+  // spec.values_per_sample() floats, or is empty when errors[i] says why sample i is unusable.
+  // Written to `cache_dir/<key>.bin` and read back like any other cache.
+  static TensorCache from_values(const std::vector<Sample>& samples,
+                                 const std::vector<std::vector<float>>& rows,
+                                 const std::vector<std::string>& errors, const PreprocessSpec& spec,
+                                 const fs::path& cache_dir, const std::string& key);
   TensorCache(TensorCache&&) noexcept;
   TensorCache& operator=(TensorCache&&) noexcept;
   ~TensorCache();

@@ -1,6 +1,7 @@
 """medpipe features: IBSI conformance on the digital and CT phantoms, RTSTRUCT masks, a
 cross-check of GLCM features with scikit-image, and bad inputs."""
 import csv
+import json
 import math
 import os
 import sys
@@ -22,6 +23,11 @@ CONFIGS = os.path.join(REPO, "configs", "ibsi")
 
 def need_ibsi(test):
     return unittest.skipUnless(os.path.isdir(IBSI), f"IBSI data not found at {IBSI}")(test)
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
 
 
 def features_row(path):
@@ -178,6 +184,72 @@ class FeatureInputs(MedpipeTestCase):
         self.assertIn("c.png", skipped[0]["reason"])
         mode = os.stat(self.path("out", "features.csv")).st_mode & 0o777
         self.assertEqual(mode & 0o007, 0, "features.csv must not be world-readable")
+
+
+class FeaturesPipeline(MedpipeTestCase):
+    """pipeline features: radiomics vectors, a normaliser fitted on training images only, the MLP."""
+
+    def make_set(self, folder, count, seed):
+        # class 1: rough texture (high-variance noise); class 0: smooth; same mean brightness
+        rng = np.random.default_rng(seed)
+        os.makedirs(self.path(folder, "images"))
+        rows = []
+        for i in range(count):
+            level = i % 2
+            noise = rng.normal(0, 40 if level else 8, (32, 32))
+            img = (120 + noise).clip(0, 255).astype(np.uint8)
+            name = f"{folder}_{i:03d}"
+            Image.fromarray(img).save(self.path(folder, "images", name + ".png"))
+            rows.append((name, level))
+        with open(self.path(folder, "labels.csv"), "w") as f:
+            f.write("image,level\n" + "".join(f"{n},{l}\n" for n, l in rows))
+        return rows
+
+    def test_train_predict_and_the_normaliser_sees_training_images_only(self):
+        train = self.make_set("train", 40, 1)
+        self.make_set("val", 12, 2)
+        self.make_set("test", 16, 3)
+        event = {"images_bucket": self.path("train"), "val_images_bucket": self.path("val"),
+                 "pipeline": "features", "epochs": 30, "optimizer": "adam",
+                 "learning_rate": 0.003, "model_bucket_name": "radiomics"}
+        with open(self.path("e.json"), "w") as f:
+            json.dump(event, f)
+        self.assertDone(self.medpipe("run", "e.json"))
+        model = self.path("models", "radiomics")
+        meta = load_json(os.path.join(model, "model.json"))
+        self.assertEqual(meta["pipeline"], "features")
+        norm = meta["features"]["normaliser"]
+        self.assertEqual(meta["model"]["in_channels"], len(norm["columns"]))
+        # recompute the normaliser from features.csv's training rows only
+        table = read_csv_rows(os.path.join(model, "features.csv"))
+        self.assertEqual(len(table), 40 + 12)  # training and validation images
+        names = {n for n, _ in train}
+        for k, column in enumerate(norm["columns"][:40]):
+            values = np.array([float(r[column]) for r in table if r["image"] in names])
+            self.assertAlmostEqual(norm["mean"][k], values.mean(), delta=1e-9 * max(1, abs(values.mean())))
+            self.assertAlmostEqual(norm["sd"][k], values.std(), delta=1e-9 * max(1, values.std()))
+        # the image size is the same for all: the whole-image area cannot vary and is dropped
+        self.assertIn("morph2d_area_pixels_NOIBSI", norm["dropped_constant"])
+        self.assertNotIn("morph2d_area_pixels_NOIBSI", norm["columns"])
+        self.assertGreaterEqual(meta["validation_metrics"]["roc_auc"], 0.95)
+        # inference on unseen images with the stored settings and normaliser
+        predict = {"is_train": False, "images_bucket": self.path("test"),
+                   "model_bucket_name": "radiomics", "results_bucket": self.path("results")}
+        with open(self.path("p.json"), "w") as f:
+            json.dump(predict, f)
+        self.assertDone(self.medpipe("run", "p.json"))
+        metrics = load_json(self.path("results", "metrics.json"))
+        self.assertGreaterEqual(metrics["accuracy"], 0.9)
+        self.assertEqual(len(read_csv_rows(self.path("results", "features.csv"))), 16)
+
+    def test_features_pipeline_refuses_segmentation_and_other_archs(self):
+        self.make_set("train", 4, 1)
+        for extra, needle in (({"arch": "cnn"}, "trains an mlp"),
+                              ({"label_style": "array"}, "classifies images")):
+            event = {"images_bucket": self.path("train"), "pipeline": "features", **extra}
+            with open(self.path("e.json"), "w") as f:
+                json.dump(event, f)
+            self.assertUsageError(self.medpipe("run", "e.json"), needle)
 
 
 if __name__ == "__main__":

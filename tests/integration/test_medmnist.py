@@ -30,6 +30,11 @@ class MedMnist(MedpipeTestCase):
         self.assertGreaterEqual(metrics["roc_auc"], 0.90)
         self.assertGreaterEqual(metrics["accuracy"], 0.86)
 
+    def test_breastmnist_features(self):
+        # the original pipeline's non-deep path: IBSI radiomics of the whole image + the MLP
+        metrics = self.train("breastmnist", pipeline="features", hidden_units=64, dropout=0.5)
+        self.assertGreaterEqual(metrics["roc_auc"], 0.83)
+
     def test_retinamnist(self):
         metrics = self.train("retinamnist", num_channels=3, select_metric="accuracy")
         self.assertGreaterEqual(metrics["accuracy"], 0.52)

@@ -1,0 +1,146 @@
+// pipeline features: each image (and its region, when images_labels_bucket holds masks) becomes
+// a vector of IBSI radiomics features; a normaliser fitted on the training images scales them;
+// the same MLP trainer and predictor as the deep pipeline take it from there.
+#include <nlohmann/json.hpp>
+
+#include "cli/run_setup.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/world.h"
+#include "features/extract.h"
+#include "features/normaliser.h"
+#include "io/image_io.h"
+
+namespace medpipe::cli {
+
+namespace {
+
+// The region mask of an image: images_labels_bucket/<name>.<any readable extension>.
+std::optional<fs::path> region_mask(const Config& config, const std::string& name) {
+  if (config.images_labels_bucket.empty()) return std::nullopt;
+  fs::path dir(config.images_labels_bucket);
+  for (const char* ext : {".npy", ".nii.gz", ".nii", ".png", ".dcm", ".tif", ".tiff"}) {
+    fs::path candidate = dir / (name + ext);
+    if (fs::exists(candidate)) return candidate;
+  }
+  throw UsageError("no region mask for image '" + name + "' in images_labels_bucket " +
+                   dir.string() + " (looked for " + name + ".npy, .nii.gz, .png, ...); add it, " +
+                   "or leave images_labels_bucket empty to use whole images");
+}
+
+// Features of `samples`, computed once on the lead rank (threads) and written to `csv`; the
+// other ranks read the file.
+FeatureTable feature_table(const Config& config, const std::vector<Sample>& samples,
+                           const FeatureSettings& settings, const fs::path& csv) {
+  if (is_lead_rank()) {
+    std::vector<FeatureJob> jobs;
+    for (const auto& s : samples) jobs.push_back({s.name, s.path, region_mask(config, s.name)});
+    FeatureTable table = extract_features(jobs, settings, config.process_threads());
+    for (const auto& [image, warning] : table.warnings) log_warn(image + ": " + warning);
+    write_feature_table(csv, table);
+    log_info("radiomics: " + std::to_string(table.rows.size()) + " images x " +
+             std::to_string(table.columns.size()) + " features -> " + csv.string());
+    world().barrier();
+    return table;
+  }
+  world().barrier();
+  return read_feature_table(csv);
+}
+
+// The samples' rows of `table`, normalised; samples without a row carry the reason.
+TensorCache feature_cache(const Config& config, const std::vector<Sample>& samples,
+                          const FeatureTable& table, const FeatureNormaliser& normaliser,
+                          const std::vector<std::pair<std::string, std::string>>& skipped) {
+  std::map<std::string, std::size_t> row_of;
+  for (std::size_t r = 0; r < table.images.size(); ++r) row_of[table.images[r]] = r;
+  std::map<std::string, std::string> reason_of(skipped.begin(), skipped.end());
+  std::vector<std::vector<float>> rows(samples.size());
+  std::vector<std::string> errors(samples.size());
+  std::size_t missing = 0;
+  std::string key_text = normaliser.to_json().dump();
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    key_text += "|" + samples[i].path.string();
+    auto found = row_of.find(samples[i].name);
+    if (found == row_of.end()) {
+      auto why = reason_of.find(samples[i].name);
+      errors[i] = why != reason_of.end() ? why->second : "no features were computed";
+      continue;
+    }
+    rows[i] = normaliser.apply(table, found->second, &missing);
+  }
+  if (missing > 0) {
+    log_warn(std::to_string(missing) +
+             " undefined feature values (NaN) were replaced by the training mean");
+  }
+  PreprocessSpec spec{static_cast<int>(normaliser.columns.size()), 1, "stretch", "none"};
+  return TensorCache::from_values(samples, rows, errors, spec, cache_dir(config),
+                                  "features_" + hex_digest(key_text));
+}
+
+}  // namespace
+
+RunSetup prepare_feature_training(const Config& config) {
+  TrainingSamples samples = training_samples(config);
+  start_run(config, config.model_dir(), "train");
+  FeatureSettings settings = load_feature_settings(config.feature_settings);
+  std::vector<Sample> all = samples.train.samples;
+  all.insert(all.end(), samples.val.begin(), samples.val.end());
+  FeatureTable table =
+      feature_table(config, all, settings, fs::path(config.model_dir()) / "features.csv");
+  // the normaliser sees the training images only
+  FeatureTable train_only;
+  train_only.columns = table.columns;
+  std::map<std::string, bool> is_train;
+  for (const auto& s : samples.train.samples) is_train[s.name] = true;
+  for (std::size_t r = 0; r < table.rows.size(); ++r) {
+    if (is_train.count(table.images[r])) train_only.rows.push_back(table.rows[r]);
+  }
+  if (train_only.rows.size() < 2) {
+    throw UsageError("images_bucket: features could be computed for only " +
+                     std::to_string(train_only.rows.size()) +
+                     " training image(s); a run needs at least 2 (reasons in skipped.csv)");
+  }
+  FeatureNormaliser normaliser = FeatureNormaliser::fit(train_only);
+  log_info("normaliser: " + std::to_string(normaliser.columns.size()) + " features kept, " +
+           std::to_string(normaliser.dropped_constant.size()) + " constant and " +
+           std::to_string(normaliser.dropped_undefined.size()) + " undefined dropped");
+  const int features = static_cast<int>(normaliser.columns.size());
+  RunSetup run{
+      feature_cache(config, samples.train.samples, table, normaliser, table.skipped),
+      std::nullopt,
+      ModelSpec{"mlp", features, samples.train.num_classes, 1, config.hidden_units,
+                config.cnn_width, config.cnn_blocks, config.dropout},
+      {},
+      {{"pipeline", "features"},
+       {"features",
+        {{"settings", feature_settings_to_json(settings)}, {"normaliser", normaliser.to_json()}}},
+       {"input",
+        "float32 [N, F, 1, 1]: the normalised radiomics features of "
+        "features.normaliser.columns; output: logits"}}};
+  if (!samples.val.empty()) {
+    run.val = feature_cache(config, samples.val, table, normaliser, table.skipped);
+  }
+  add_skipped(run.skipped, run.train.skipped());
+  if (run.val) add_skipped(run.skipped, run.val->skipped());
+  require_usable(run.train, "images_bucket");
+  write_skipped_csv(config.model_dir(), run.skipped);
+  return run;
+}
+
+InferenceSetup prepare_feature_inference(const Config& config, LoadedModel model,
+                                         const std::vector<Sample>& samples) {
+  start_run(config, config.results_dir(), "predict");
+  const auto& stored = model.meta.at("features");
+  FeatureSettings settings =
+      feature_settings_from_json(stored.at("settings"), config.model_dir() + "/model.json");
+  FeatureNormaliser normaliser = FeatureNormaliser::from_json(stored.at("normaliser"));
+  FeatureTable table =
+      feature_table(config, samples, settings, fs::path(config.results_dir()) / "features.csv");
+  InferenceSetup run{
+      std::move(model), feature_cache(config, samples, table, normaliser, table.skipped), {}};
+  add_skipped(run.skipped, run.images.skipped());
+  if (run.images.usable().empty()) require_usable(run.images, "images_bucket");
+  return run;
+}
+
+}  // namespace medpipe::cli
