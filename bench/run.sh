@@ -6,6 +6,7 @@
 #   3. HD95 + ASSD: bench_surface vs scipy's distance transforms on the same masks
 #   4. peak memory of tiled segmentation inference on 512x512 and 2048x2048 images
 #   5. data-parallel training: step time split, allreduce bandwidth, RSS (bench/parallel.sh)
+#   6. radiomics textures: GLCM + GLRLM + GLSZM vs scikit-image/numpy/scipy (bench/textures.sh)
 # Results: bench/results/latest.json and a table on stdout (paste into docs/benchmarks.md).
 set -euo pipefail
 BUILD_DIR="$(cd "${1:-build}" && pwd)"
@@ -79,3 +80,6 @@ $PY "$HERE/summarise.py" "$WORK" "$TRAIN_RESULTS" | tee "$HERE/results/latest.md
 
 echo "== data-parallel training"
 BENCH_WORK="$WORK" REPEATS="$REPEATS" bash "$HERE/parallel.sh" "$BUILD_DIR"
+
+echo "== radiomics textures (GLCM + GLRLM + GLSZM) vs scikit-image / numpy / scipy"
+BENCH_WORK="$WORK" REPEATS="$REPEATS" bash "$HERE/textures.sh" "$BUILD_DIR"

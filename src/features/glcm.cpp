@@ -1,5 +1,6 @@
 // features/glcm.cpp: IBSI grey level co-occurrence matrix features (symmetric matrices at
 // Chebyshev distance glcm_distance), with the six IBSI aggregations.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -20,28 +21,34 @@ struct CoMatrix {
   bool empty() const { return total == 0; }
 };
 
+// Pairs (voxel, voxel + step) within slices [z_first, z_last], counted one way and then made
+// symmetric.
 CoMatrix count_pairs(const RoiVolume& roi, int z_first, int z_last, const Offset& step) {
   CoMatrix m;
   m.ng = roi.level_count;
-  m.counts.assign(static_cast<std::size_t>(m.ng) * m.ng, 0.0);
+  const std::size_t ng = m.ng;
+  std::vector<double> one_way((ng + 1) * (ng + 1), 0.0);  // level 0: outside the mask
+  const int x_first = std::max(0, -step[0]), x_last = std::min(roi.nx, roi.nx - step[0]);
   for (int z = z_first; z <= z_last; ++z) {
-    int nz = z + step[2];
+    const int nz = z + step[2];
     if (nz < z_first || nz > z_last) continue;
     for (int y = 0; y < roi.ny; ++y) {
-      int ny = y + step[1];
+      const int ny = y + step[1];
       if (ny < 0 || ny >= roi.ny) continue;
-      std::size_t row = roi.index(0, y, z), neighbour_row = roi.index(0, ny, nz);
-      for (int x = 0; x < roi.nx; ++x) {
-        int nx = x + step[0];
-        if (nx < 0 || nx >= roi.nx) continue;
-        int a = roi.levels[row + x], b = roi.levels[neighbour_row + nx];
-        if (a == 0 || b == 0) continue;  // 0: outside the intensity mask
-        m.counts[static_cast<std::size_t>(a - 1) * m.ng + (b - 1)] += 1;
-        m.counts[static_cast<std::size_t>(b - 1) * m.ng + (a - 1)] += 1;
-        m.total += 2;
-      }
+      const int* a = roi.levels.data() + roi.index(0, y, z);
+      const int* b = roi.levels.data() + roi.index(0, ny, nz) + step[0];
+      for (int x = x_first; x < x_last; ++x) one_way[a[x] * (ng + 1) + b[x]] += 1;
     }
   }
+  m.counts.assign(ng * ng, 0.0);
+  for (std::size_t i = 1; i <= ng; ++i)
+    for (std::size_t j = 1; j <= ng; ++j) {
+      double n = one_way[i * (ng + 1) + j];
+      if (n == 0) continue;
+      m.counts[(i - 1) * ng + (j - 1)] += n;
+      m.counts[(j - 1) * ng + (i - 1)] += n;
+      m.total += 2 * n;
+    }
   return m;
 }
 

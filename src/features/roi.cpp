@@ -21,6 +21,7 @@ std::string fmt3(const std::array<double, 3>& v) {
 
 // The image's channels averaged into one float per voxel.
 std::vector<float> grey_values(const Image& image) {
+  if (image.channels == 1) return image.pixels;
   std::vector<float> out(image.voxel_count());
   for (std::size_t i = 0; i < out.size(); ++i) {
     double sum = 0;
@@ -174,14 +175,14 @@ void crop_to_region(RoiVolume& roi) {
   roi = std::move(out);
 }
 
-Result<RoiVolume> finish(RoiVolume roi, const FeatureSettings& s) {
+Result<RoiVolume> finish(RoiVolume roi, const FeatureSettings& s, bool whole_image = false) {
   if (!std::isnan(s.new_spacing_mm)) interpolate(roi, s);
   if (roi.morph_count() == 0) {
     return Result<RoiVolume>::failure(
         "the region is empty after interpolation to " + std::to_string(s.new_spacing_mm) +
         " mm; use a smaller new_spacing_mm or a lower roi_partial_volume");
   }
-  crop_to_region(roi);
+  if (!whole_image) crop_to_region(roi);
   resegment(roi, s);
   if (roi.int_count() == 0) {
     return Result<RoiVolume>::failure(
@@ -247,17 +248,20 @@ Result<RoiVolume> prepare_roi(const Image& image, const Image& mask,
 }
 
 Result<RoiVolume> prepare_whole_image(const Image& image, const FeatureSettings& settings) {
-  Image mask;
-  mask.width = image.width;
-  mask.height = image.height;
-  mask.depth = image.depth;
-  mask.spacing_mm = image.spacing_mm;
-  mask.origin_mm = image.origin_mm;
-  mask.spacing_known = image.spacing_known;
-  mask.pixels.assign(image.voxel_count(), 1.0f);
-  FeatureSettings whole = settings;
-  whole.mask_label = 0;
-  return prepare_roi(image, mask, whole);
+  RoiVolume roi;
+  roi.nx = image.width;
+  roi.ny = image.height;
+  roi.nz = image.depth;
+  roi.spacing_mm = image.spacing_mm;
+  roi.intensity = grey_values(image);
+  roi.morph_mask.assign(roi.size(), 1);
+  for (float v : roi.intensity) {
+    if (!std::isfinite(v)) {
+      return Result<RoiVolume>::failure(
+          "the image has NaN or infinite values; fix or mask them first");
+    }
+  }
+  return finish(std::move(roi), settings, std::isnan(settings.new_spacing_mm));
 }
 
 void discretise(RoiVolume& roi, const FeatureSettings& s) {

@@ -16,17 +16,13 @@ const std::vector<Offset>& texture_directions() {
 std::vector<double> run_like_features(const CountMatrix& m, bool with_energy) {
   double ns = 0;
   std::map<int, double> by_level, by_j;
-  for (const auto& [key, n] : m.counts) {
-    int i = static_cast<int>(key >> 32), j = static_cast<int>(key & 0xffffffffu);
-    ns += n;
-    by_level[i] += n;
-    by_j[j] += n;
-  }
   double se = 0, le = 0, lg = 0, hg = 0, slg = 0, shg = 0, llg = 0, lhg = 0;
   double mean_i = 0, mean_j = 0, entropy = 0, energy = 0;
-  for (const auto& [key, n] : m.counts) {
-    double i = static_cast<double>(key >> 32), j = static_cast<double>(key & 0xffffffffu);
-    double i2 = i * i, j2 = j * j, p = n / ns;
+  m.for_each([&](int level, int length, double n) {
+    double i = level, j = length, i2 = i * i, j2 = j * j;
+    ns += n;
+    by_level[level] += n;
+    by_j[length] += n;
     se += n / j2;
     le += n * j2;
     lg += n / i2;
@@ -35,17 +31,22 @@ std::vector<double> run_like_features(const CountMatrix& m, bool with_energy) {
     shg += n * i2 / j2;
     llg += n * j2 / i2;
     lhg += n * i2 * j2;
-    mean_i += i * p;
-    mean_j += j * p;
+    mean_i += i * n;
+    mean_j += j * n;
+  });
+  m.for_each([&](int, int, double n) {
+    double p = n / ns;
     entropy -= p * std::log2(p);
     energy += p * p;
-  }
-  double var_i = 0, var_j = 0, glnu = 0, jnu = 0;
-  for (const auto& [key, n] : m.counts) {
-    double i = static_cast<double>(key >> 32), j = static_cast<double>(key & 0xffffffffu);
-    var_i += (i - mean_i) * (i - mean_i) * n / ns;
-    var_j += (j - mean_j) * (j - mean_j) * n / ns;
-  }
+  });
+  mean_i /= ns;
+  mean_j /= ns;
+  double var_i = 0, var_j = 0;
+  m.for_each([&](int level, int length, double n) {
+    var_i += (level - mean_i) * (level - mean_i) * n / ns;
+    var_j += (length - mean_j) * (length - mean_j) * n / ns;
+  });
+  double glnu = 0, jnu = 0;
   for (const auto& [level, n] : by_level) glnu += n * n;
   for (const auto& [j, n] : by_j) jnu += n * n;
   std::vector<double> v = {se / ns,  le / ns,         lg / ns,       hg / ns,   slg / ns,

@@ -19,19 +19,52 @@ const std::vector<Offset>& texture_directions();
 inline constexpr int kDirections2d = 4;
 inline constexpr int kDirections3d = 13;
 
-// Sparse counts n(i, j) with i a grey level (1..Ng) and j a run length, zone size, distance or
-// dependence count (>= 1), plus the number of voxels the matrix was counted over.
+// Counts n(i, j) with i a grey level (1..Ng) and j a run length, zone size, distance or
+// dependence count (>= 1), plus the number of voxels the matrix was counted over. Dense for
+// j < cols (the common, small values), sparse above.
 struct CountMatrix {
-  std::unordered_map<std::uint64_t, double> counts;
+  int levels = 0, cols = 0;
+  std::vector<double> dense;  // (levels + 1) x cols
+  std::unordered_map<std::uint64_t, double> sparse;
   double voxels = 0;
+  double total = 0;
+
+  CountMatrix() = default;
+  CountMatrix(int level_count, int dense_cols)
+      : levels(level_count),
+        cols(dense_cols),
+        dense(static_cast<std::size_t>(level_count + 1) * dense_cols, 0.0) {}
   void add(int level, int j, double n = 1) {
-    counts[(static_cast<std::uint64_t>(level) << 32) | static_cast<std::uint32_t>(j)] += n;
+    total += n;
+    if (j < cols && level <= levels) {
+      dense[static_cast<std::size_t>(level) * cols + j] += n;
+    } else {
+      sparse[(static_cast<std::uint64_t>(level) << 32) | static_cast<std::uint32_t>(j)] += n;
+    }
+  }
+  // Calls f(level, j, n) for every non-zero count.
+  template <class F>
+  void for_each(F f) const {
+    for (int i = 0; i <= levels; ++i)
+      for (int j = 0; j < cols; ++j) {
+        double n = dense[static_cast<std::size_t>(i) * cols + j];
+        if (n != 0) f(i, j, n);
+      }
+    for (const auto& [key, n] : sparse) {
+      f(static_cast<int>(key >> 32), static_cast<int>(key & 0xffffffffu), n);
+    }
   }
   void merge(const CountMatrix& other) {
-    for (const auto& [key, n] : other.counts) counts[key] += n;
+    if (other.levels == levels && other.cols == cols) {
+      for (std::size_t k = 0; k < dense.size(); ++k) dense[k] += other.dense[k];
+      for (const auto& [key, n] : other.sparse) sparse[key] += n;
+      total += other.total;
+    } else {
+      other.for_each([&](int i, int j, double n) { add(i, j, n); });
+    }
     voxels += other.voxels;
   }
-  bool empty() const { return counts.empty(); }
+  bool empty() const { return total == 0; }
 };
 
 // Names and IBSI identifiers of the 16 features every run-like matrix has (short/long emphasis,

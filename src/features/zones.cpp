@@ -30,10 +30,13 @@ struct Zone {
   int distance;  // smallest edge distance of its voxels
 };
 
-// Edge distance of each morphological-mask voxel within slices [z_first, z_last]: 1 next to a
-// voxel outside the mask (or outside the image or slice range), growing inwards.
+// Edge distance of each morphological-mask voxel of slices [z_first, z_last] (indexed from the
+// slab's first voxel): 1 next to a voxel outside the mask (or outside the image or slab),
+// growing inwards.
 std::vector<int> edge_distances(const RoiVolume& roi, int z_first, int z_last, bool three_d) {
-  std::vector<int> distance(roi.size(), 0);
+  const std::size_t base = roi.index(0, 0, z_first);
+  const std::size_t plane = static_cast<std::size_t>(roi.nx) * roi.ny;
+  std::vector<int> distance(plane * (z_last - z_first + 1), 0);
   std::deque<std::size_t> queue;
   const Offset steps[6] = {{1, 0, 0}, {-1, 0, 0}, {0, 1, 0}, {0, -1, 0}, {0, 0, 1}, {0, 0, -1}};
   const int step_count = three_d ? 6 : 4;
@@ -47,7 +50,7 @@ std::vector<int> edge_distances(const RoiVolume& roi, int z_first, int z_last, b
         if (!in_mask(x, y, z)) continue;
         for (int k = 0; k < step_count; ++k) {
           if (!in_mask(x + steps[k][0], y + steps[k][1], z + steps[k][2])) {
-            distance[roi.index(x, y, z)] = 1;
+            distance[roi.index(x, y, z) - base] = 1;
             queue.push_back(roi.index(x, y, z));
             break;
           }
@@ -57,13 +60,13 @@ std::vector<int> edge_distances(const RoiVolume& roi, int z_first, int z_last, b
     std::size_t i = queue.front();
     queue.pop_front();
     int x = static_cast<int>(i % roi.nx), y = static_cast<int>((i / roi.nx) % roi.ny),
-        z = static_cast<int>(i / (static_cast<std::size_t>(roi.nx) * roi.ny));
+        z = static_cast<int>(i / plane);
     for (int k = 0; k < step_count; ++k) {
       int qx = x + steps[k][0], qy = y + steps[k][1], qz = z + steps[k][2];
       if (!in_mask(qx, qy, qz)) continue;
       std::size_t q = roi.index(qx, qy, qz);
-      if (distance[q] == 0) {
-        distance[q] = distance[i] + 1;
+      if (distance[q - base] == 0) {
+        distance[q - base] = distance[i - base] + 1;
         queue.push_back(q);
       }
     }
@@ -71,50 +74,62 @@ std::vector<int> edge_distances(const RoiVolume& roi, int z_first, int z_last, b
   return distance;
 }
 
-// Zones of the intensity mask within slices [z_first, z_last] and their voxel count.
+std::uint32_t find_root(std::vector<std::uint32_t>& parent, std::uint32_t v) {
+  while (parent[v] != v) {
+    parent[v] = parent[parent[v]];  // path halving
+    v = parent[v];
+  }
+  return v;
+}
+
+// Zones of the intensity mask within slices [z_first, z_last], by union-find in raster order
+// (each voxel joined to its earlier neighbours of the same level), and the voxels counted.
 std::vector<Zone> find_zones(const RoiVolume& roi, int z_first, int z_last, bool three_d,
                              const std::vector<int>* distance, double& voxels) {
-  std::vector<Offset> neighbours;
-  for (int dz = three_d ? -1 : 0; dz <= (three_d ? 1 : 0); ++dz)
+  std::vector<Offset> earlier;  // the neighbours that come before a voxel in raster order
+  for (int dz = three_d ? -1 : 0; dz <= 0; ++dz)
     for (int dy = -1; dy <= 1; ++dy)
-      for (int dx = -1; dx <= 1; ++dx)
-        if (dx || dy || dz) neighbours.push_back({dx, dy, dz});
-  std::vector<std::uint8_t> seen(roi.size(), 0);
-  std::vector<Zone> zones;
-  std::vector<std::size_t> stack;
+      for (int dx = -1; dx <= 1; ++dx) {
+        if (dz < 0 || dy < 0 || (dy == 0 && dx < 0)) earlier.push_back({dx, dy, dz});
+      }
+  const std::size_t base = roi.index(0, 0, z_first);
+  const std::size_t count = static_cast<std::size_t>(roi.nx) * roi.ny * (z_last - z_first + 1);
+  const std::uint32_t none = 0xffffffffu;
+  std::vector<std::uint32_t> parent(count, none);
+  const int* levels = roi.levels.data() + base;
   voxels = 0;
-  for (int z = z_first; z <= z_last; ++z)
+  for (int z = 0; z <= z_last - z_first; ++z)
     for (int y = 0; y < roi.ny; ++y)
       for (int x = 0; x < roi.nx; ++x) {
-        std::size_t start = roi.index(x, y, z);
-        int level = roi.levels[start];
+        const std::uint32_t v =
+            static_cast<std::uint32_t>((static_cast<std::size_t>(z) * roi.ny + y) * roi.nx + x);
+        const int level = levels[v];
         if (level == 0) continue;
         voxels += 1;
-        if (seen[start]) continue;
-        Zone zone{level, 0, 1 << 30};
-        seen[start] = 1;
-        stack.push_back(start);
-        while (!stack.empty()) {
-          std::size_t i = stack.back();
-          stack.pop_back();
-          ++zone.size;
-          if (distance) zone.distance = std::min(zone.distance, std::max(1, (*distance)[i]));
-          int cx = static_cast<int>(i % roi.nx), cy = static_cast<int>((i / roi.nx) % roi.ny),
-              cz = static_cast<int>(i / (static_cast<std::size_t>(roi.nx) * roi.ny));
-          for (const auto& n : neighbours) {
-            int qx = cx + n[0], qy = cy + n[1], qz = cz + n[2];
-            if (qx < 0 || qy < 0 || qz < z_first || qx >= roi.nx || qy >= roi.ny || qz > z_last) {
-              continue;
-            }
-            std::size_t q = roi.index(qx, qy, qz);
-            if (!seen[q] && roi.levels[q] == level) {
-              seen[q] = 1;
-              stack.push_back(q);
-            }
-          }
+        parent[v] = v;
+        for (const auto& o : earlier) {
+          int qx = x + o[0], qy = y + o[1], qz = z + o[2];
+          if (qx < 0 || qy < 0 || qz < 0 || qx >= roi.nx || qy >= roi.ny) continue;
+          std::uint32_t q = static_cast<std::uint32_t>(
+              (static_cast<std::size_t>(qz) * roi.ny + qy) * roi.nx + qx);
+          if (levels[q] != level) continue;
+          std::uint32_t a = find_root(parent, v), b = find_root(parent, q);
+          if (a != b) parent[std::max(a, b)] = std::min(a, b);
         }
-        zones.push_back(zone);
       }
+  std::vector<std::uint32_t> zone_of(count, none);
+  std::vector<Zone> zones;
+  for (std::uint32_t v = 0; v < count; ++v) {
+    if (parent[v] == none) continue;
+    std::uint32_t root = find_root(parent, v);
+    if (zone_of[root] == none) {
+      zone_of[root] = static_cast<std::uint32_t>(zones.size());
+      zones.push_back({levels[v], 0, 1 << 30});
+    }
+    Zone& zone = zones[zone_of[root]];
+    ++zone.size;
+    if (distance) zone.distance = std::min(zone.distance, std::max(1, (*distance)[v]));
+  }
   return zones;
 }
 
@@ -122,7 +137,7 @@ std::vector<Zone> find_zones(const RoiVolume& roi, int z_first, int z_last, bool
 
 void add_glszm_features(const RoiVolume& roi, const FeatureSettings& s, FeatureRow& out) {
   auto build = [&](int z_first, int z_last, bool three_d) {
-    CountMatrix m;
+    CountMatrix m(roi.level_count, 257);  // zones of up to 256 voxels counted densely
     for (const Zone& zone : find_zones(roi, z_first, z_last, three_d, nullptr, m.voxels)) {
       m.add(zone.level, zone.size);
     }
@@ -138,7 +153,7 @@ void add_glszm_features(const RoiVolume& roi, const FeatureSettings& s, FeatureR
 void add_gldzm_features(const RoiVolume& roi, const FeatureSettings& s, FeatureRow& out) {
   auto build = [&](int z_first, int z_last, bool three_d) {
     std::vector<int> distance = edge_distances(roi, z_first, z_last, three_d);
-    CountMatrix m;
+    CountMatrix m(roi.level_count, std::max({roi.nx, roi.ny, roi.nz}) + 1);
     for (const Zone& zone : find_zones(roi, z_first, z_last, three_d, &distance, m.voxels)) {
       m.add(zone.level, zone.distance);
     }
