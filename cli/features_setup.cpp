@@ -59,7 +59,7 @@ TensorCache feature_cache(const Config& config, const std::vector<Sample>& sampl
   std::size_t missing = 0;
   std::string key_text = normaliser.to_json().dump();
   for (std::size_t i = 0; i < samples.size(); ++i) {
-    key_text += "|" + samples[i].path.string();
+    key_text.append("|").append(samples[i].path.string());
     auto found = row_of.find(samples[i].name);
     if (found == row_of.end()) {
       auto why = reason_of.find(samples[i].name);

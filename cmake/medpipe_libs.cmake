@@ -12,7 +12,7 @@ add_library(medpipe_io STATIC
   ${SRC}/io/image_io.cpp ${SRC}/io/dicom_reader.cpp ${SRC}/io/dicom_series.cpp ${SRC}/io/dicom_seg.cpp
   ${SRC}/io/gdcm_decoder.cpp ${SRC}/io/rtstruct.cpp
   ${SRC}/io/raster_io.cpp ${SRC}/io/nifti_io.cpp ${SRC}/io/npy.cpp ${SRC}/io/csv.cpp ${SRC}/io/dicom_writer.cpp)
-target_include_directories(medpipe_io PRIVATE ${OPENCV_INCLUDE_DIR} ${NIFTI_INCLUDE_DIR} ${GDCM_INCLUDE_DIR} ${DCMTK_INCLUDE_DIRS})
+target_include_directories(medpipe_io SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR} ${NIFTI_INCLUDE_DIR} ${GDCM_INCLUDE_DIR} ${DCMTK_INCLUDE_DIRS})
 target_link_libraries(medpipe_io PUBLIC medpipe_core PRIVATE
   ${DCMTK_LIBRARIES} ${GDCM_MSFF} ${GDCM_DSED} ${GDCM_COMMON}
   ${OPENCV_IMGCODECS} ${OPENCV_IMGPROC} ${OPENCV_CORE} ${NIFTI2_LIB} ${ZNZ_LIB})
@@ -22,12 +22,12 @@ target_link_libraries(medpipe_storage PUBLIC medpipe_io)
 
 add_library(medpipe_data STATIC ${SRC}/data/labels.cpp ${SRC}/data/pairing.cpp ${SRC}/data/masks.cpp
   ${SRC}/data/synth.cpp)
-target_include_directories(medpipe_data PRIVATE ${OPENCV_INCLUDE_DIR})
+target_include_directories(medpipe_data SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR})
 target_link_libraries(medpipe_data PUBLIC medpipe_storage PRIVATE ${OPENCV_IMGPROC} ${OPENCV_CORE})
 
 add_library(medpipe_preprocess STATIC ${SRC}/preprocess/segmentation_set.cpp
   ${SRC}/preprocess/preprocess.cpp ${SRC}/preprocess/augment.cpp ${SRC}/preprocess/tensor_cache.cpp)
-target_include_directories(medpipe_preprocess PRIVATE ${OPENCV_INCLUDE_DIR})
+target_include_directories(medpipe_preprocess SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR})
 target_link_libraries(medpipe_preprocess PUBLIC medpipe_data PRIVATE ${OPENCV_IMGPROC} ${OPENCV_CORE})
 
 find_path(QHULL_INCLUDE_DIR libqhull_r/libqhull_r.h REQUIRED)
@@ -37,7 +37,7 @@ add_library(medpipe_features STATIC ${SRC}/features/settings.cpp ${SRC}/features
   ${SRC}/features/glrlm.cpp ${SRC}/features/zones.cpp ${SRC}/features/neighbourhood.cpp
   ${SRC}/features/mesh.cpp ${SRC}/features/morphology.cpp ${SRC}/features/autocorrelation.cpp ${SRC}/features/features.cpp
   ${SRC}/features/extract.cpp ${SRC}/features/normaliser.cpp)
-target_include_directories(medpipe_features PRIVATE ${OPENCV_INCLUDE_DIR} ${QHULL_INCLUDE_DIR})
+target_include_directories(medpipe_features SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR} ${QHULL_INCLUDE_DIR})
 target_link_libraries(medpipe_features PUBLIC medpipe_preprocess PRIVATE ${QHULL_R_LIB}
   ${OPENCV_IMGPROC} ${OPENCV_CORE})
 
@@ -45,7 +45,10 @@ target_link_libraries(medpipe_features PUBLIC medpipe_preprocess PRIVATE ${QHULL
 add_library(medpipe_models STATIC ${SRC}/models/models.cpp ${SRC}/models/weights.cpp ${SRC}/models/predict.cpp
   ${SRC}/models/unet.cpp ${SRC}/models/tiled.cpp)
 find_package(ZLIB REQUIRED)
-target_link_libraries(medpipe_models PUBLIC medpipe_features ${TORCH_LIBRARIES} PRIVATE ZLIB::ZLIB)
+# OpenMP here too (the training loop needs it): the precompiled header must be built with the
+# same -fopenmp as every target that reuses it, or GCC ignores it (_OPENMP differs).
+target_link_libraries(medpipe_models PUBLIC medpipe_features ${TORCH_LIBRARIES} OpenMP::OpenMP_CXX
+  PRIVATE ZLIB::ZLIB)
 target_precompile_headers(medpipe_models PRIVATE ${SRC}/models/torch_pch.h)
 
 add_library(medpipe_metrics STATIC ${SRC}/metrics/classification.cpp ${SRC}/metrics/segmentation.cpp)
@@ -54,7 +57,7 @@ target_link_libraries(medpipe_metrics PUBLIC medpipe_core)
 add_library(medpipe_train STATIC ${SRC}/train/trainer.cpp ${SRC}/train/batches.cpp
   ${SRC}/train/data_parallel.cpp
   ${SRC}/train/optim.cpp ${SRC}/train/checkpoint.cpp ${SRC}/train/segmentation_trainer.cpp)
-target_link_libraries(medpipe_train PUBLIC medpipe_models medpipe_metrics OpenMP::OpenMP_CXX)
+target_link_libraries(medpipe_train PUBLIC medpipe_models medpipe_metrics)
 target_precompile_headers(medpipe_train REUSE_FROM medpipe_models)
 
 add_library(medpipe_infer STATIC ${SRC}/infer/predictor.cpp ${SRC}/infer/segmenter.cpp)
