@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "storage/storage.h"
 
 namespace medpipe::cli {
 
@@ -62,6 +63,11 @@ Config resolve_config(const std::string& event_path, const ConfigFlags* flags,
   }
   init_logging(config.log_level);
   validate_config(config);
+  StorageSettings storage;
+  storage.s3 = {config.s3_endpoint,       config.s3_region,  config.s3_addressing,  config.s3_sse,
+                config.s3_sse_kms_key_id, config.tls_verify, config.storage_retries};
+  storage.concurrency = config.storage_concurrency;
+  configure_storage(storage);
   return config;
 }
 

@@ -13,6 +13,7 @@
 #include "metrics/classification.h"
 #include "models/predict.h"
 #include "report/report.h"
+#include "storage/storage.h"
 #include "train/trainer.h"
 
 namespace medpipe::cli {
@@ -134,10 +135,7 @@ TrainOutcome combine_outcomes(const std::vector<TrainOutcome>& members,
   return out;
 }
 
-}  // namespace
-
-int train_stage(const Config& config) {
-  if (config.is_segmentation()) return segment_train_stage(config);
+int classify_train_stage(const Config& config) {
   auto start = Clock::now();
   RunSetup run = prepare_training(config);
   log_event("stage_start", {{"stage", "train"},
@@ -161,8 +159,7 @@ int train_stage(const Config& config) {
   return 0;
 }
 
-int predict_stage(const Config& config) {
-  if (config.is_segmentation()) return segment_predict_stage(config);
+int classify_predict_stage(const Config& config) {
   auto start = Clock::now();
   InferenceSetup run = prepare_inference(config);  // preprocessing fans out over MPI ranks
   if (!is_lead_rank()) return 0;                   // then rank 0 predicts and writes
@@ -184,14 +181,58 @@ int predict_stage(const Config& config) {
   return 0;
 }
 
-int evaluate_stage(const Config& config) {
-  if (!is_lead_rank()) return 0;
-  if (config.is_segmentation()) return segment_evaluate_stage(config);
+int classify_evaluate_stage(const Config& config) {
   auto start = Clock::now();
   EvaluationSetup run = prepare_evaluation(config);
   evaluate_predictions(config, run.predictions, run.skipped, nlohmann::json::array(),
                        seconds_since(start));
   return 0;
+}
+
+// Remote buckets (s3://): the model is fetched before inference; outputs are written locally,
+// then stored in their bucket by rank 0 once the stage has finished.
+std::string model_location(const Config& config) {
+  std::string bucket = config.models_bucket;
+  while (!bucket.empty() && bucket.back() == '/') bucket.pop_back();
+  return bucket + "/" + config.model_bucket_name;
+}
+
+void fetch_model(const Config& config) {
+  if (is_remote_location(config.models_bucket)) {
+    resolve_location(model_location(config), "models_bucket");
+  }
+}
+
+void publish(const Config& config, const std::string& dir, const std::string& location,
+             const std::string& key) {
+  if (is_lead_rank() && is_remote_location(location)) publish_folder(dir, location, key);
+}
+
+}  // namespace
+
+int train_stage(const Config& config) {
+  int code = config.is_segmentation() ? segment_train_stage(config) : classify_train_stage(config);
+  if (code == 0) publish(config, config.model_dir(), model_location(config), "models_bucket");
+  return code;
+}
+
+int predict_stage(const Config& config) {
+  fetch_model(config);
+  int code =
+      config.is_segmentation() ? segment_predict_stage(config) : classify_predict_stage(config);
+  if (code == 0) publish(config, config.results_dir(), config.results_bucket, "results_bucket");
+  return code;
+}
+
+int evaluate_stage(const Config& config) {
+  if (!is_lead_rank()) return 0;
+  if (is_remote_location(config.results_bucket)) {
+    resolve_location(config.results_bucket, "results_bucket");  // predictions.csv
+  }
+  int code =
+      config.is_segmentation() ? segment_evaluate_stage(config) : classify_evaluate_stage(config);
+  if (code == 0) publish(config, config.results_dir(), config.results_bucket, "results_bucket");
+  return code;
 }
 
 int run_pipeline(const Config& config) {

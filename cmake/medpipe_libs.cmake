@@ -17,8 +17,11 @@ target_link_libraries(medpipe_io PUBLIC medpipe_core PRIVATE
   ${DCMTK_LIBRARIES} ${GDCM_MSFF} ${GDCM_DSED} ${GDCM_COMMON}
   ${OPENCV_IMGCODECS} ${OPENCV_IMGPROC} ${OPENCV_CORE} ${NIFTI2_LIB} ${ZNZ_LIB})
 
-add_library(medpipe_storage STATIC ${SRC}/storage/storage.cpp)
-target_link_libraries(medpipe_storage PUBLIC medpipe_io)
+find_package(CURL REQUIRED)
+find_library(TINYXML2_LIB tinyxml2 REQUIRED)
+add_library(medpipe_storage STATIC ${SRC}/storage/storage.cpp ${SRC}/storage/remote.cpp
+  ${SRC}/storage/s3.cpp ${SRC}/storage/http.cpp)
+target_link_libraries(medpipe_storage PUBLIC medpipe_io PRIVATE CURL::libcurl ${TINYXML2_LIB})
 
 add_library(medpipe_data STATIC ${SRC}/data/labels.cpp ${SRC}/data/pairing.cpp ${SRC}/data/masks.cpp
   ${SRC}/data/synth.cpp)

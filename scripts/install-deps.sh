@@ -15,7 +15,7 @@ PACKAGES=(
   # radiomics: convex hulls (qhull)
   libqhull-dev
   # distributed training, HTTP storage
-  libopenmpi-dev openmpi-bin libcurl4-openssl-dev
+  libopenmpi-dev openmpi-bin libcurl4-openssl-dev libtinyxml2-dev
   # config, CLI, logging
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   # tests and benchmarks

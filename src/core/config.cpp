@@ -335,11 +335,11 @@ json config_to_json(const Config& config) {
 }
 
 std::string Config::model_dir() const {
-  return (fs::path(models_bucket) / model_bucket_name).string();
+  return (local_path_for(models_bucket) / model_bucket_name).string();
 }
 
 std::string Config::results_dir() const {
-  if (!results_bucket.empty()) return results_bucket;
+  if (!results_bucket.empty()) return local_path_for(results_bucket).string();
   return (fs::path("results") / model_bucket_name).string();
 }
 

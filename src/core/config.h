@@ -112,6 +112,19 @@ namespace medpipe {
   X(int, checkpoint_every, 100,                                                                   \
     "save the resumable training state every N steps as well as at each epoch end (0: epoch "     \
     "ends only); re-running the same event resumes a killed run")                                 \
+  /* storage */                                                                                   \
+  X(std::string, s3_endpoint, "",                                                                 \
+    "S3-compatible endpoint URL (\"\": AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)")         \
+  X(std::string, s3_region, "",                                                                   \
+    "S3 region (\"\": AWS_REGION, AWS_DEFAULT_REGION, else us-east-1)")                           \
+  X(std::string, s3_addressing, "auto",                                                           \
+    "path or virtual (host) style bucket addressing; auto: path for custom endpoints")            \
+  X(std::string, s3_sse, "",                                                                      \
+    "server-side encryption of uploads: \"\" (the bucket's default), AES256 or aws:kms")          \
+  X(std::string, s3_sse_kms_key_id, "", "with s3_sse aws:kms: the KMS key id")                    \
+  X(bool, tls_verify, true, "verify TLS certificates of remote storage")                          \
+  X(int, storage_concurrency, 8, "objects fetched or stored at once")                             \
+  X(int, storage_retries, 5, "attempts per request on 5xx, 429, timeouts (exponential backoff)")  \
   /* run */                                                                                       \
   X(std::string, cache_dir, "", "disk cache of preprocessed tensors (default <models>/cache)")    \
   X(std::string, log_level, "info", "debug, info, warn or error")

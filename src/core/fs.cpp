@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -95,6 +96,31 @@ std::string stem_name(const fs::path& path) {
   std::string name = path.filename().string();
   std::string ext = full_extension(path);
   return name.substr(0, name.size() - ext.size());
+}
+
+fs::path medpipe_cache_root() {
+  if (const char* dir = std::getenv("MEDPIPE_CACHE_DIR"); dir && *dir) return fs::path(dir);
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return fs::path(xdg) / "medpipe";
+  const char* home = std::getenv("HOME");
+  return fs::path(home && *home ? home : "/tmp") / ".cache" / "medpipe";
+}
+
+bool is_remote_location(const std::string& location) {
+  for (const char* scheme : {"s3://", "dicomweb://", "dicomwebs://"}) {
+    if (location.rfind(scheme, 0) == 0) return true;
+  }
+  return false;
+}
+
+fs::path local_path_for(const std::string& location) {
+  if (location.rfind("file://", 0) == 0) return fs::path(location.substr(7));
+  if (location.rfind("s3://", 0) == 0) {
+    std::string rest = location.substr(5);
+    while (!rest.empty() && rest.back() == '/') rest.pop_back();
+    return medpipe_cache_root() / "s3" / rest;
+  }
+  return fs::path(location);
 }
 
 }  // namespace medpipe

@@ -19,6 +19,14 @@ void ensure_writable_dir(const fs::path& dir, std::string_view what);
 
 std::string read_text_file(const fs::path& path);  // throws UsageError naming the file
 
+// medpipe's cache folder: MEDPIPE_CACHE_DIR, else $XDG_CACHE_HOME/medpipe, else
+// ~/.cache/medpipe. Remote buckets are mirrored (and staged for upload) under it.
+fs::path medpipe_cache_root();
+// The local folder (or file) standing for a remote location: <cache>/s3/<bucket>/<key>;
+// local locations and file:// URIs map to themselves.
+fs::path local_path_for(const std::string& location);
+bool is_remote_location(const std::string& location);
+
 // A short key of `text` (16 hex digits of its std::hash), for cache and state file identity.
 std::string hex_digest(const std::string& text);
 

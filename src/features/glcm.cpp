@@ -52,6 +52,35 @@ CoMatrix count_pairs(const RoiVolume& roi, int z_first, int z_last, const Offset
   return m;
 }
 
+// Features of the difference (|i - j|) and sum (i + j) distributions.
+struct Marginals {
+  double diff_avg = 0, diff_var = 0, diff_entropy = 0, id = 0, idn = 0, idm = 0, idmn = 0,
+         inv_var = 0, sum_avg = 0, sum_var = 0, sum_entropy = 0;
+};
+
+Marginals marginal_features(const std::vector<double>& diff, const std::vector<double>& sum,
+                            int ng) {
+  Marginals d;
+  for (int k = 0; k < ng; ++k) {
+    double p = diff[k];
+    if (p == 0) continue;
+    d.diff_avg += k * p;
+    d.diff_entropy -= p * std::log2(p);
+    d.id += p / (1.0 + k);
+    d.idn += p / (1.0 + double(k) / ng);
+    d.idm += p / (1.0 + double(k) * k);
+    d.idmn += p / (1.0 + (double(k) / ng) * (double(k) / ng));
+    if (k > 0) d.inv_var += p / (double(k) * k);
+  }
+  for (int k = 0; k < ng; ++k) d.diff_var += (k - d.diff_avg) * (k - d.diff_avg) * diff[k];
+  for (int k = 2; k <= 2 * ng; ++k) {
+    d.sum_avg += k * sum[k];
+    if (sum[k] > 0) d.sum_entropy -= sum[k] * std::log2(sum[k]);
+  }
+  for (int k = 2; k <= 2 * ng; ++k) d.sum_var += (k - d.sum_avg) * (k - d.sum_avg) * sum[k];
+  return d;
+}
+
 std::vector<double> glcm_values(const CoMatrix& m) {
   const int ng = m.ng;
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -94,33 +123,15 @@ std::vector<double> glcm_values(const CoMatrix& m) {
       hxy1 -= p * std::log2(pxy);
     }
   }
-  double diff_avg = 0, diff_var = 0, diff_entropy = 0, id = 0, idn = 0, idm = 0, idmn = 0,
-         inv_var = 0;
-  for (int k = 0; k < ng; ++k) {
-    double p = diff[k];
-    if (p == 0) continue;
-    diff_avg += k * p;
-    diff_entropy -= p * std::log2(p);
-    id += p / (1.0 + k);
-    idn += p / (1.0 + double(k) / ng);
-    idm += p / (1.0 + double(k) * k);
-    idmn += p / (1.0 + (double(k) / ng) * (double(k) / ng));
-    if (k > 0) inv_var += p / (double(k) * k);
-  }
-  for (int k = 0; k < ng; ++k) diff_var += (k - diff_avg) * (k - diff_avg) * diff[k];
-  double sum_avg = 0, sum_var = 0, sum_entropy = 0;
-  for (int k = 2; k <= 2 * ng; ++k) {
-    sum_avg += k * sum[k];
-    if (sum[k] > 0) sum_entropy -= sum[k] * std::log2(sum[k]);
-  }
-  for (int k = 2; k <= 2 * ng; ++k) sum_var += (k - sum_avg) * (k - sum_avg) * sum[k];
+  Marginals d = marginal_features(diff, sum, ng);
   double correlation = var_x > 0 ? cov / var_x : nan;
   double imc1 = hx > 0 ? (entropy - hxy1) / hx : nan;
   double imc2 = std::sqrt(std::max(0.0, 1 - std::exp(-2 * (hxy2 - entropy))));
-  return {joint_max, mu,         joint_var,   entropy, diff_avg,    diff_var,      diff_entropy,
-          sum_avg,   sum_var,    sum_entropy, asm_,    contrast,    dissimilarity, id,
-          idn,       idm,        idmn,        inv_var, correlation, auto_,         tendency,
-          shade,     prominence, imc1,        imc2};
+  return {
+      joint_max, mu,         joint_var,     entropy,   d.diff_avg,  d.diff_var,    d.diff_entropy,
+      d.sum_avg, d.sum_var,  d.sum_entropy, asm_,      contrast,    dissimilarity, d.id,
+      d.idn,     d.idm,      d.idmn,        d.inv_var, correlation, auto_,         tendency,
+      shade,     prominence, imc1,          imc2};
 }
 
 const char* const kNames[25][2] = {{"joint_max", "GYBY"},

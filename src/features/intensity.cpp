@@ -216,39 +216,52 @@ void add_histogram_features(const RoiVolume& roi, FeatureRow& out) {
                          {"ih_min_grad_g_RHQZ", double(grad_min_at)}});
 }
 
-void add_ivh_features(const RoiVolume& roi, const FeatureSettings& s, FeatureRow& out) {
-  // X_d: the intensities the histogram is built on; [g_min, g_max] step w: the range G.
+namespace {
+
+// The intensities the IVH is built on (X_d,gl), its range G = [g_min, g_max] and step w, per
+// IBSI's three cases (discrete calibrated, continuous calibrated, arbitrary units) or the
+// texture grey levels.
+struct IvhInput {
   std::vector<double> xd;
-  double g_min, g_max, w = 1;
+  double g_min = 1, g_max = 1, w = 1;
+};
+
+IvhInput ivh_input(const RoiVolume& roi, const FeatureSettings& s) {
+  IvhInput in;
   std::vector<double> raw = region_values(roi);
-  double lo = *std::min_element(raw.begin(), raw.end());
-  double hi = *std::max_element(raw.begin(), raw.end());
-  if (!std::isnan(s.resegment_min)) lo = s.resegment_min;
-  if (!std::isnan(s.resegment_max)) hi = s.resegment_max;
+  const double raw_lo = *std::min_element(raw.begin(), raw.end());
+  const double raw_hi = *std::max_element(raw.begin(), raw.end());
+  const double lo = std::isnan(s.resegment_min) ? raw_lo : s.resegment_min;
+  const double hi = std::isnan(s.resegment_max) ? raw_hi : s.resegment_max;
   if (s.ivh_intensities == "discretised") {
-    xd = region_levels(roi);
-    g_min = 1;
-    g_max = roi.level_count;
+    in.xd = region_levels(roi);
+    in.g_max = roi.level_count;
   } else if (s.ivh_intensities == "discrete") {
-    for (double x : raw) xd.push_back(std::round(x));
-    g_min = std::round(lo);
-    g_max = std::round(hi);
+    for (double x : raw) in.xd.push_back(std::round(x));
+    in.g_min = std::round(lo);
+    in.g_max = std::round(hi);
   } else if (s.ivh_intensities == "continuous") {
-    w = s.ivh_bin_width;
-    for (double x : raw) xd.push_back(lo + (std::floor((x - lo) / w) + 0.5) * w);
-    g_min = lo + 0.5 * w;
-    g_max = hi - 0.5 * w;
+    in.w = s.ivh_bin_width;
+    for (double x : raw) in.xd.push_back(lo + (std::floor((x - lo) / in.w) + 0.5) * in.w);
+    in.g_min = lo + 0.5 * in.w;
+    in.g_max = hi - 0.5 * in.w;
   } else {  // arbitrary: fixed bin number
-    double n = s.ivh_bin_count;
-    double raw_lo = *std::min_element(raw.begin(), raw.end());
-    double raw_hi = *std::max_element(raw.begin(), raw.end());
+    const double n = s.ivh_bin_count;
     for (double x : raw) {
-      xd.push_back(
+      in.xd.push_back(
           raw_hi > raw_lo ? std::min(n, std::floor(n * (x - raw_lo) / (raw_hi - raw_lo)) + 1) : 1);
     }
-    g_min = 1;
-    g_max = n;
+    in.g_max = n;
   }
+  return in;
+}
+
+}  // namespace
+
+void add_ivh_features(const RoiVolume& roi, const FeatureSettings& s, FeatureRow& out) {
+  IvhInput in = ivh_input(roi, s);
+  std::vector<double>& xd = in.xd;
+  const double g_min = in.g_min, g_max = in.g_max, w = in.w;
   std::sort(xd.begin(), xd.end());
   double total = xd.size();
   auto volume_at = [&](double i) {  // fraction of voxels with X_d >= i

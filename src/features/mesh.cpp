@@ -99,6 +99,24 @@ const std::vector<CubeCase>& cube_cases() {
   return cases;
 }
 
+// Area (sum of the triangles') and volume (divergence theorem: signed tetrahedra from the
+// origin; the sign depends only on the orientation, which is consistent).
+void measure(Mesh& mesh) {
+  double signed_volume6 = 0, area2 = 0;
+  for (const auto& t : mesh.triangles) {
+    const auto &a = mesh.vertices[t[0]], &b = mesh.vertices[t[1]], &c = mesh.vertices[t[2]];
+    std::array<double, 3> ab{b[0] - a[0], b[1] - a[1], b[2] - a[2]};
+    std::array<double, 3> ac{c[0] - a[0], c[1] - a[1], c[2] - a[2]};
+    std::array<double, 3> cross{ab[1] * ac[2] - ab[2] * ac[1], ab[2] * ac[0] - ab[0] * ac[2],
+                                ab[0] * ac[1] - ab[1] * ac[0]};
+    area2 += std::sqrt(cross[0] * cross[0] + cross[1] * cross[1] + cross[2] * cross[2]);
+    signed_volume6 += a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) +
+                      a[2] * (b[0] * c[1] - b[1] * c[0]);
+  }
+  mesh.volume_mm3 = std::abs(signed_volume6) / 6.0;
+  mesh.area_mm2 = area2 / 2.0;
+}
+
 }  // namespace
 
 Mesh mesh_of_mask(const std::vector<std::uint8_t>& mask, int nx, int ny, int nz,
@@ -121,7 +139,6 @@ Mesh mesh_of_mask(const std::vector<std::uint8_t>& mask, int nx, int ny, int nz,
     }
     return it->second;
   };
-  double signed_volume6 = 0, area2 = 0;
   for (int z = -1; z < nz; ++z)
     for (int y = -1; y < ny; ++y)
       for (int x = -1; x < nx; ++x) {
@@ -144,18 +161,7 @@ Mesh mesh_of_mask(const std::vector<std::uint8_t>& mask, int nx, int ny, int nz,
           }
         }
       }
-  for (const auto& t : mesh.triangles) {
-    const auto &a = mesh.vertices[t[0]], &b = mesh.vertices[t[1]], &c = mesh.vertices[t[2]];
-    std::array<double, 3> ab{b[0] - a[0], b[1] - a[1], b[2] - a[2]};
-    std::array<double, 3> ac{c[0] - a[0], c[1] - a[1], c[2] - a[2]};
-    std::array<double, 3> cross{ab[1] * ac[2] - ab[2] * ac[1], ab[2] * ac[0] - ab[0] * ac[2],
-                                ab[0] * ac[1] - ab[1] * ac[0]};
-    area2 += std::sqrt(cross[0] * cross[0] + cross[1] * cross[1] + cross[2] * cross[2]);
-    signed_volume6 += a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) +
-                      a[2] * (b[0] * c[1] - b[1] * c[0]);
-  }
-  mesh.volume_mm3 = std::abs(signed_volume6) / 6.0;
-  mesh.area_mm2 = area2 / 2.0;
+  measure(mesh);
   return mesh;
 }
 

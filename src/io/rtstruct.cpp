@@ -73,6 +73,60 @@ std::string join(const std::vector<Roi>& rois) {
   return out;
 }
 
+// One contour's points as (column, row) voxel coordinates of `reference`, and its slice index:
+// index = D^T (p - origin) / spacing, with D's columns the image axes.
+Polygon contour_in_voxels(DcmItem* contour, const Image& reference, double& slice_index) {
+  Polygon polygon;
+  DcmElement* data = nullptr;
+  if (contour->findAndGetElement(DCM_ContourData, data).bad()) return polygon;
+  const unsigned long values = data->getVM();
+  for (unsigned long v = 0; v + 2 < values; v += 3) {
+    double p[3];
+    for (int a = 0; a < 3; ++a) contour->findAndGetFloat64(DCM_ContourData, p[a], v + a);
+    double ijk[3];
+    for (int axis = 0; axis < 3; ++axis) {
+      double dot = 0;
+      for (int a = 0; a < 3; ++a) {
+        dot += reference.direction[axis * 3 + a] * (p[a] - reference.origin_mm[a]);
+      }
+      ijk[axis] = dot / reference.spacing_mm[axis];
+    }
+    polygon.push_back({ijk[0], ijk[1]});
+    slice_index = ijk[2];
+  }
+  return polygon;
+}
+
+// The chosen ROI's contours in voxel coordinates, grouped by slice; contours off the slice
+// planes (or beyond the image) are counted in `off_plane`.
+std::map<int, std::vector<Polygon>> contours_by_slice(DcmDataset* ds, long roi_number,
+                                                      const Image& reference, int& off_plane) {
+  std::map<int, std::vector<Polygon>> by_slice;
+  DcmSequenceOfItems* contours_by_roi = nullptr;
+  ds->findAndGetSequence(DCM_ROIContourSequence, contours_by_roi);
+  for (unsigned long k = 0; contours_by_roi && k < contours_by_roi->card(); ++k) {
+    DcmItem* item = contours_by_roi->getItem(k);
+    Sint32 number = -1;
+    item->findAndGetSint32(DCM_ReferencedROINumber, number);
+    DcmSequenceOfItems* contours = nullptr;
+    if (number != roi_number || item->findAndGetSequence(DCM_ContourSequence, contours).bad() ||
+        !contours) {
+      continue;
+    }
+    for (unsigned long c = 0; c < contours->card(); ++c) {
+      double slice_index = 0;
+      Polygon polygon = contour_in_voxels(contours->getItem(c), reference, slice_index);
+      int slice = static_cast<int>(std::lround(slice_index));
+      if (std::abs(slice_index - slice) > 0.25 || slice < 0 || slice >= reference.depth) {
+        ++off_plane;
+      } else if (polygon.size() >= 3) {
+        by_slice[slice].push_back(std::move(polygon));
+      }
+    }
+  }
+  return by_slice;
+}
+
 }  // namespace
 
 bool is_rtstruct(const fs::path& path) {
@@ -112,6 +166,15 @@ Result<Image> rasterise_rtstruct(const fs::path& path, const Image& reference,
                           : "no ROI named '" + roi_name + "'") +
         "; choose one (features: the roi_name setting; convert: --roi): " + join(rois));
   }
+  int off_plane = 0;
+  auto by_slice = contours_by_slice(ds, chosen->number, reference, off_plane);
+  if (by_slice.empty()) {
+    return R::failure("ROI '" + chosen->name + "' has no contour on the image's slices" +
+                      (off_plane ? " (" + std::to_string(off_plane) +
+                                       " contours lie between or beyond them: is this the image "
+                                       "the structure set was drawn on?)"
+                                 : ""));
+  }
   Image mask;
   mask.width = reference.width;
   mask.height = reference.height;
@@ -122,55 +185,6 @@ Result<Image> rasterise_rtstruct(const fs::path& path, const Image& reference,
   mask.direction = reference.direction;
   mask.source_format = "rtstruct";
   mask.pixels.assign(mask.voxel_count(), 0.0f);
-
-  DcmSequenceOfItems* contours_by_roi = nullptr;
-  ds->findAndGetSequence(DCM_ROIContourSequence, contours_by_roi);
-  std::map<int, std::vector<Polygon>> by_slice;
-  int off_plane = 0;
-  for (unsigned long k = 0; contours_by_roi && k < contours_by_roi->card(); ++k) {
-    DcmItem* item = contours_by_roi->getItem(k);
-    Sint32 number = -1;
-    item->findAndGetSint32(DCM_ReferencedROINumber, number);
-    if (number != chosen->number) continue;
-    DcmSequenceOfItems* contours = nullptr;
-    if (item->findAndGetSequence(DCM_ContourSequence, contours).bad() || !contours) continue;
-    for (unsigned long c = 0; c < contours->card(); ++c) {
-      DcmItem* contour = contours->getItem(c);
-      DcmElement* data = nullptr;
-      if (contour->findAndGetElement(DCM_ContourData, data).bad()) continue;
-      unsigned long values = data->getVM();
-      Polygon polygon;
-      double slice_index = 0;
-      for (unsigned long v = 0; v + 2 < values; v += 3) {
-        double p[3];
-        for (int a = 0; a < 3; ++a) contour->findAndGetFloat64(DCM_ContourData, p[a], v + a);
-        // index = D^T (p - origin) / spacing, with D's columns the image axes
-        double ijk[3];
-        for (int axis = 0; axis < 3; ++axis) {
-          double dot = 0;
-          for (int a = 0; a < 3; ++a) {
-            dot += reference.direction[axis * 3 + a] * (p[a] - reference.origin_mm[a]);
-          }
-          ijk[axis] = dot / reference.spacing_mm[axis];
-        }
-        polygon.push_back({ijk[0], ijk[1]});
-        slice_index = ijk[2];
-      }
-      int slice = static_cast<int>(std::lround(slice_index));
-      if (std::abs(slice_index - slice) > 0.25 || slice < 0 || slice >= mask.depth) {
-        ++off_plane;
-        continue;
-      }
-      if (polygon.size() >= 3) by_slice[slice].push_back(std::move(polygon));
-    }
-  }
-  if (by_slice.empty()) {
-    return R::failure("ROI '" + chosen->name + "' has no contour on the image's slices" +
-                      (off_plane ? " (" + std::to_string(off_plane) +
-                                       " contours lie between or beyond them: is this the image "
-                                       "the structure set was drawn on?)"
-                                 : ""));
-  }
   for (const auto& [slice, polygons] : by_slice) fill_slice(polygons, mask, slice);
   return mask;
 }

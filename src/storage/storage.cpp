@@ -6,18 +6,6 @@
 
 namespace medpipe {
 
-fs::path resolve_location(const std::string& location, const std::string& key) {
-  if (location.rfind("file://", 0) == 0) return fs::path(location.substr(7));
-  for (const char* scheme : {"s3://", "dicomweb://", "dicomwebs://", "http://", "https://"}) {
-    if (location.rfind(scheme, 0) == 0) {
-      throw UsageError("event key '" + key + "' is " + location + ": " + scheme +
-                       " storage is not available in this build yet; copy the data to a local "
-                       "folder and give its path");
-    }
-  }
-  return fs::path(location);
-}
-
 std::vector<fs::path> list_folder(const fs::path& dir, const std::string& key) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) {

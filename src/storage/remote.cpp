@@ -1,0 +1,136 @@
+// storage/remote.cpp: s3:// buckets mirrored into the cache and outputs published back.
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "storage/storage.h"
+
+namespace medpipe {
+
+namespace {
+
+StorageSettings& settings() {
+  static StorageSettings s;
+  return s;
+}
+
+// Runs job(i) for i in [0, n) on `workers` threads; the first exception is rethrown.
+template <class Job>
+void parallel_for(std::size_t n, int workers, const std::string& stage, Job job) {
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex mutex;
+  Progress progress(stage, n, "obj");
+  auto work = [&] {
+    for (std::size_t i = next++; i < n; i = next++) {
+      try {
+        job(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!failure) failure = std::current_exception();
+        next = n;
+      }
+      progress.advance();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < std::max(1, std::min<int>(workers, static_cast<int>(n))); ++w) {
+    pool.emplace_back(work);
+  }
+  work();
+  for (auto& t : pool) t.join();
+  progress.finish();
+  if (failure) std::rethrow_exception(failure);
+}
+
+fs::path mirror_s3(const std::string& location, const std::string& key) {
+  S3Uri uri = parse_s3_uri(location, "event key '" + key + "'");
+  while (!uri.key.empty() && uri.key.back() == '/') uri.key.pop_back();
+  S3Client client(settings().s3, aws_credentials());
+  std::vector<S3Object> objects = client.list(uri.bucket, uri.key);
+  fs::path local = local_path_for(location);
+  // one object named exactly: a file (a labels CSV, say)
+  bool folder = false;
+  for (const auto& o : objects)
+    folder = folder || o.key.rfind(uri.key + "/", 0) == 0 || uri.key.empty();
+  std::vector<S3Object> wanted;
+  for (const auto& o : objects) {
+    if (o.key.back() == '/') continue;  // "folder" placeholder objects
+    if (folder ? (uri.key.empty() || o.key.rfind(uri.key + "/", 0) == 0) : o.key == uri.key) {
+      wanted.push_back(o);
+    }
+  }
+  if (wanted.empty()) {
+    throw UsageError("event key '" + key + "': " + location +
+                     " holds no object; check the bucket and prefix");
+  }
+  fs::path index_path = medpipe_cache_root() / "s3-etags" / (hex_digest(location) + ".json");
+  nlohmann::json index = fs::exists(index_path) ? nlohmann::json::parse(read_text_file(index_path))
+                                                : nlohmann::json::object();
+  std::mutex index_mutex;
+  std::atomic<int> fetched{0};
+  auto destination = [&](const S3Object& o) {
+    return folder ? local / o.key.substr(uri.key.empty() ? 0 : uri.key.size() + 1) : local;
+  };
+  parallel_for(wanted.size(), settings().concurrency, "fetch " + location, [&](std::size_t i) {
+    const S3Object& o = wanted[i];
+    fs::path dest = destination(o);
+    {
+      std::lock_guard<std::mutex> lock(index_mutex);
+      if (index.value(o.key, "") == o.etag && fs::exists(dest)) return;  // cached
+    }
+    client.get(uri.bucket, o.key, dest);
+    ++fetched;
+    std::lock_guard<std::mutex> lock(index_mutex);
+    index[o.key] = o.etag;
+  });
+  atomic_write_text(index_path, index.dump());
+  log_info(location + ": " + std::to_string(wanted.size()) + " object(s), " +
+           std::to_string(fetched.load()) + " fetched, the rest from the cache " + local.string());
+  return local;
+}
+
+}  // namespace
+
+void configure_storage(const StorageSettings& s) {
+  settings() = s;
+}
+
+fs::path resolve_location(const std::string& location, const std::string& key) {
+  if (location.rfind("s3://", 0) == 0) return mirror_s3(location, key);
+  for (const char* scheme : {"dicomweb://", "dicomwebs://", "http://", "https://"}) {
+    if (location.rfind(scheme, 0) == 0) {
+      throw UsageError("event key '" + key + "' is " + location + ": " + scheme +
+                       " storage is not available in this build yet; use a local folder or "
+                       "s3://bucket/prefix");
+    }
+  }
+  return local_path_for(location);
+}
+
+void publish_folder(const fs::path& local_dir, const std::string& location,
+                    const std::string& key) {
+  if (location.rfind("s3://", 0) != 0) return;
+  S3Uri uri = parse_s3_uri(location, "event key '" + key + "'");
+  while (!uri.key.empty() && uri.key.back() == '/') uri.key.pop_back();
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(local_dir)) {
+    std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && name.find(".tmp.") == std::string::npos) {
+      files.push_back(entry.path());
+    }
+  }
+  S3Client client(settings().s3, aws_credentials());
+  parallel_for(files.size(), settings().concurrency, "store " + location, [&](std::size_t i) {
+    std::string relative = fs::relative(files[i], local_dir).generic_string();
+    client.put(uri.bucket, uri.key.empty() ? relative : uri.key + "/" + relative, files[i]);
+  });
+  log_info("stored " + std::to_string(files.size()) + " object(s) in " + location);
+}
+
+}  // namespace medpipe

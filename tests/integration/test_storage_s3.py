@@ -1,0 +1,161 @@
+"""s3:// buckets against a real S3 endpoint started here: moto's server on loopback with
+signature checking on (an IAM user and key are made first; a wrong secret must fail)."""
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import unittest
+
+from medpipe_testlib import MedpipeTestCase, SHARED_DATA, make_separable_set, read_csv_rows
+
+MOTO = shutil.which("moto_server")
+
+SETUP = r'''
+import boto3, json, sys
+endpoint = sys.argv[1]
+iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+iam.create_user(UserName="medpipe")
+key = iam.create_access_key(UserName="medpipe")["AccessKey"]
+iam.put_user_policy(UserName="medpipe", PolicyName="all", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+print(json.dumps({"id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}))
+'''
+
+UPLOAD = r'''
+import boto3, os, sys
+endpoint, key_id, secret, bucket, folder, prefix = sys.argv[1:7]  # folder "": the bucket only
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id=key_id, aws_secret_access_key=secret)
+if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+    s3.create_bucket(Bucket=bucket)
+for root, _, files in os.walk(folder) if folder else []:
+    for name in files:
+        path = os.path.join(root, name)
+        s3.upload_file(path, bucket, prefix + "/" + os.path.relpath(path, folder))
+'''
+
+DOWNLOAD = r'''
+import boto3, sys
+endpoint, key_id, secret, bucket, key, out = sys.argv[1:7]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id=key_id, aws_secret_access_key=secret)
+s3.download_file(bucket, key, out)
+'''
+
+
+def python_with_boto3():
+    for candidate in (shutil.which("python3"), "/usr/bin/python3"):
+        if candidate and subprocess.run([candidate, "-c", "import boto3"],
+                                        capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@unittest.skipUnless(MOTO, "moto_server not found: the S3 tests need moto's server on PATH")
+class S3Storage(MedpipeTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.python = python_with_boto3()
+        if not cls.python:
+            raise unittest.SkipTest("no Python with boto3 to set up moto's IAM user")
+        port = free_port()
+        cls.endpoint = f"http://127.0.0.1:{port}"
+        env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3")
+        cls.server = subprocess.Popen([MOTO, "-H", "127.0.0.1", "-p", str(port)], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        out = subprocess.run([cls.python, "-c", SETUP, cls.endpoint], capture_output=True,
+                             text=True, check=True)
+        cls.key = json.loads(out.stdout)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.terminate()
+        cls.server.wait(timeout=10)
+
+    def s3_env(self, secret=None):
+        return {"AWS_ACCESS_KEY_ID": self.key["id"],
+                "AWS_SECRET_ACCESS_KEY": secret or self.key["secret"],
+                "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": "us-east-1",
+                "MEDPIPE_CACHE_DIR": self.path("cache")}
+
+    def upload(self, folder, bucket, prefix):
+        subprocess.run([self.python, "-c", UPLOAD, self.endpoint, self.key["id"],
+                        self.key["secret"], bucket, folder, prefix], check=True)
+
+    def download(self, bucket, key, out):
+        subprocess.run([self.python, "-c", DOWNLOAD, self.endpoint, self.key["id"],
+                        self.key["secret"], bucket, key, out], check=True)
+
+    def event(self, name, **keys):
+        base = {"epochs": 2, "num_machines": 1, "threads": 1, "seed": 3, "val_fraction": 0}
+        with open(self.path(name), "w") as f:
+            json.dump({**base, **keys}, f)
+        return name
+
+    def test_s3_buckets_give_the_local_predictions(self):
+        make_separable_set(self.path("train"), 24, size=16, seed=1)
+        make_separable_set(self.path("test"), 10, size=16, seed=2)
+        self.upload(self.path("train"), "data", "train")
+        self.upload(self.path("test"), "data", "test")
+        self.upload("", "models", "")
+        self.upload("", "results", "")
+        # local
+        self.assertDone(self.medpipe("run", self.event("l1.json", images_bucket="train",
+                                                       model_bucket_name="m")))
+        self.assertDone(self.medpipe("run", self.event(
+            "l2.json", images_bucket="test", is_train=False, model_bucket_name="m",
+            results_bucket="results_local")))
+        # the same through s3://
+        env = self.s3_env()
+        r = self.medpipe("run", self.event("s1.json", images_bucket="s3://data/train",
+                                           models_bucket="s3://models/runs", model_bucket_name="m"),
+                         env=env)
+        self.assertDone(r)
+        r = self.medpipe("run", self.event(
+            "s2.json", images_bucket="s3://data/test", is_train=False, model_bucket_name="m",
+            models_bucket="s3://models/runs", results_bucket="s3://results/run1"), env=env)
+        self.assertDone(r)
+        self.download("results", "run1/predictions.csv", self.path("s3_predictions.csv"))
+        local = read_csv_rows(self.path("results_local", "predictions.csv"))
+        remote = read_csv_rows(self.path("s3_predictions.csv"))
+        self.assertEqual(local, remote)
+        self.download("models", "runs/m/model.json", self.path("model.json"))
+        # a second inference fetches nothing again (ETag cache)
+        r = self.medpipe("run", "s2.json", env=env)
+        self.assertDone(r)
+        self.assertIn("s3://data/test: 11 object(s), 0 fetched", r.stderr)
+
+    def test_wrong_secret_is_refused_without_printing_it(self):
+        make_separable_set(self.path("train"), 4, size=16, seed=1)
+        self.upload(self.path("train"), "data2", "train")
+        wrong = "WRONG" + self.key["secret"][5:]
+        r = self.medpipe("run", self.event("e.json", images_bucket="s3://data2/train"),
+                         env=self.s3_env(secret=wrong))
+        self.assertUsageError(r, "S3 refused", "credentials")
+        self.assertNotIn(wrong, r.stdout + r.stderr)
+        self.assertNotIn(self.key["secret"], r.stdout + r.stderr)
+
+    def test_missing_bucket_is_a_clear_error(self):
+        r = self.medpipe("run", self.event("e.json", images_bucket="s3://no-such-bucket/x"),
+                         env=self.s3_env())
+        self.assertUsageError(r, "no-such-bucket", "does not exist", "NoSuchBucket")
+
+
+if __name__ == "__main__":
+    unittest.main()
