@@ -47,6 +47,66 @@ s3.download_file(bucket, key, out)
 '''
 
 
+class FlakyProxy:
+    """Forwards to the S3 endpoint but answers every `every`-th request with HTTP 500 itself."""
+
+    def __init__(self, target_port, every=3):
+        import http.client
+        import http.server
+        import threading
+        proxy = self
+        self.failures = 0
+        self.count = 0
+        lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def relay(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with lock:
+                    proxy.count += 1
+                    fail = proxy.count % every == 1
+                    proxy.failures += fail
+                if fail:
+                    payload = b"<Error><Code>InternalError</Code></Error>"
+                    self.send_response(500)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                upstream = http.client.HTTPConnection("127.0.0.1", target_port, timeout=30)
+                upstream.putrequest(self.command, self.path, skip_host=True,
+                                    skip_accept_encoding=True)
+                for name, value in self.headers.items():
+                    upstream.putheader(name, value)
+                upstream.endheaders(body)
+                answer = upstream.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("transfer-encoding", "content-length", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                upstream.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = relay
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
 def python_with_boto3():
     for candidate in (shutil.which("python3"), "/usr/bin/python3"):
         if candidate and subprocess.run([candidate, "-c", "import boto3"],
@@ -140,6 +200,32 @@ class S3Storage(MedpipeTestCase):
         r = self.medpipe("run", "s2.json", env=env)
         self.assertDone(r)
         self.assertIn("s3://data/test: 11 object(s), 0 fetched", r.stderr)
+
+    def test_injected_500s_are_retried_and_the_run_completes(self):
+        make_separable_set(self.path("train"), 12, size=16, seed=1)
+        self.upload(self.path("train"), "flaky", "train")
+        self.upload("", "flaky-out", "")
+        port = int(self.endpoint.rsplit(":", 1)[1])
+        proxy = FlakyProxy(port, every=3)
+        try:
+            env = dict(self.s3_env(), AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy.port}")
+            r = self.medpipe("run", self.event("e.json", images_bucket="s3://flaky/train",
+                                               models_bucket="s3://flaky-out/models"), env=env)
+            self.assertDone(r)
+            self.assertGreater(proxy.failures, 3)
+            self.assertIn("13 object(s), 13 fetched", r.stderr)
+            self.assertIn("stored", r.stderr)
+        finally:
+            proxy.close()
+
+    def test_unreachable_endpoint_stops_with_a_clear_message(self):
+        env = dict(self.s3_env(), AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")
+        r = self.medpipe("run", self.event("e.json", images_bucket="s3://data/train",
+                                           storage_retries=2), env=env)
+        self.assertNoCrash(r)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("cannot reach the S3 endpoint", r.stderr)
+        self.assertIn("2 attempts", r.stderr)
 
     def test_wrong_secret_is_refused_without_printing_it(self):
         make_separable_set(self.path("train"), 4, size=16, seed=1)
