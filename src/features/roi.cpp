@@ -214,16 +214,26 @@ std::string describe_geometry(const Image& image) {
   return out.str();
 }
 
-Result<RoiVolume> prepare_roi(const Image& image, const Image& mask,
-                              const FeatureSettings& settings) {
-  std::string mismatch = geometry_mismatch(image, mask);
-  if (!mismatch.empty()) return Result<RoiVolume>::failure(mismatch);
+namespace {
+
+// The image's grid and grey values, no region yet.
+RoiVolume volume_of(const Image& image) {
   RoiVolume roi;
   roi.nx = image.width;
   roi.ny = image.height;
   roi.nz = image.depth;
   roi.spacing_mm = image.spacing_mm;
   roi.intensity = grey_values(image);
+  return roi;
+}
+
+}  // namespace
+
+Result<RoiVolume> prepare_roi(const Image& image, const Image& mask,
+                              const FeatureSettings& settings) {
+  std::string mismatch = geometry_mismatch(image, mask);
+  if (!mismatch.empty()) return Result<RoiVolume>::failure(mismatch);
+  RoiVolume roi = volume_of(image);
   std::vector<float> mask_values = grey_values(mask);
   roi.morph_mask.resize(roi.size());
   for (std::size_t i = 0; i < roi.size(); ++i) {
@@ -248,12 +258,7 @@ Result<RoiVolume> prepare_roi(const Image& image, const Image& mask,
 }
 
 Result<RoiVolume> prepare_whole_image(const Image& image, const FeatureSettings& settings) {
-  RoiVolume roi;
-  roi.nx = image.width;
-  roi.ny = image.height;
-  roi.nz = image.depth;
-  roi.spacing_mm = image.spacing_mm;
-  roi.intensity = grey_values(image);
+  RoiVolume roi = volume_of(image);
   roi.morph_mask.assign(roi.size(), 1);
   for (float v : roi.intensity) {
     if (!std::isfinite(v)) {
