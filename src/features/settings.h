@@ -50,8 +50,8 @@ namespace medpipe {
   X(int, glcm_distance, 1, "co-occurrence matrix: Chebyshev distance between voxel pairs")       \
   X(int, ngldm_alpha, 0, "neighbouring grey level dependence: coarseness alpha")                 \
   X(int, moran_max_voxels, 20000,                                                                \
-    "Moran's I and Geary's C are O(n^2): regions with more voxels use a fixed random subset of " \
-    "this size")
+    "Moran's I and Geary's C are exact (FFT sums); a region whose padded bounding box exceeds "  \
+    "64 M voxels uses a fixed random subset of this many voxels instead")
 
 struct FeatureSettings {
 #define MEDPIPE_DECLARE_FEATURE_FIELD(type, key, def, help) type key = def;
