@@ -20,7 +20,7 @@ target_link_libraries(medpipe_io PUBLIC medpipe_core PRIVATE
 find_package(CURL REQUIRED)
 find_library(TINYXML2_LIB tinyxml2 REQUIRED)
 add_library(medpipe_storage STATIC ${SRC}/storage/storage.cpp ${SRC}/storage/remote.cpp
-  ${SRC}/storage/s3.cpp ${SRC}/storage/http.cpp)
+  ${SRC}/storage/s3.cpp ${SRC}/storage/http.cpp ${SRC}/storage/dicomweb.cpp)
 target_link_libraries(medpipe_storage PUBLIC medpipe_io PRIVATE CURL::libcurl ${TINYXML2_LIB})
 
 add_library(medpipe_data STATIC ${SRC}/data/labels.cpp ${SRC}/data/pairing.cpp ${SRC}/data/masks.cpp

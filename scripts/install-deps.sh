@@ -18,6 +18,8 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin libcurl4-openssl-dev libtinyxml2-dev
   # config, CLI, logging
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  # a PACS for the DICOMweb tests (started by the tests in their own network namespace)
+  orthanc orthanc-dicomweb iproute2 curl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev time
   python3-numpy python3-scipy python3-sklearn python3-pydicom python3-pil

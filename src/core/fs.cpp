@@ -120,6 +120,20 @@ fs::path local_path_for(const std::string& location) {
     while (!rest.empty() && rest.back() == '/') rest.pop_back();
     return medpipe_cache_root() / "s3" / rest;
   }
+  for (const char* scheme : {"dicomweb://", "dicomwebs://"}) {
+    std::string prefix = scheme;
+    if (location.rfind(prefix, 0) != 0) continue;
+    std::string rest = location.substr(prefix.size());
+    std::string query;
+    if (auto q = rest.find('?'); q != std::string::npos) {
+      query = rest.substr(q + 1);
+      rest = rest.substr(0, q);
+    }
+    while (!rest.empty() && rest.back() == '/') rest.pop_back();
+    for (char& c : rest) c = c == ':' ? '_' : c;
+    fs::path base = medpipe_cache_root() / "dicomweb" / rest;
+    return query.empty() ? base / "all" : base / ("query_" + hex_digest(query));
+  }
   return fs::path(location);
 }
 

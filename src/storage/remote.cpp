@@ -8,6 +8,8 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "storage/dicomweb.h"
+#include "storage/parallel.h"
 #include "storage/storage.h"
 
 namespace medpipe {
@@ -17,35 +19,6 @@ namespace {
 StorageSettings& settings() {
   static StorageSettings s;
   return s;
-}
-
-// Runs job(i) for i in [0, n) on `workers` threads; the first exception is rethrown.
-template <class Job>
-void parallel_for(std::size_t n, int workers, const std::string& stage, Job job) {
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex mutex;
-  Progress progress(stage, n, "obj");
-  auto work = [&] {
-    for (std::size_t i = next++; i < n; i = next++) {
-      try {
-        job(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (!failure) failure = std::current_exception();
-        next = n;
-      }
-      progress.advance();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int w = 1; w < std::max(1, std::min<int>(workers, static_cast<int>(n))); ++w) {
-    pool.emplace_back(work);
-  }
-  work();
-  for (auto& t : pool) t.join();
-  progress.finish();
-  if (failure) std::rethrow_exception(failure);
 }
 
 fs::path mirror_s3(const std::string& location, const std::string& key) {
@@ -103,11 +76,15 @@ void configure_storage(const StorageSettings& s) {
 
 fs::path resolve_location(const std::string& location, const std::string& key) {
   if (location.rfind("s3://", 0) == 0) return mirror_s3(location, key);
-  for (const char* scheme : {"dicomweb://", "dicomwebs://", "http://", "https://"}) {
+  if (location.rfind("dicomweb://", 0) == 0 || location.rfind("dicomwebs://", 0) == 0) {
+    return mirror_dicomweb(location, key, settings().concurrency, settings().s3.verify_tls,
+                           settings().s3.max_attempts);
+  }
+  for (const char* scheme : {"http://", "https://"}) {
     if (location.rfind(scheme, 0) == 0) {
       throw UsageError("event key '" + key + "' is " + location + ": " + scheme +
-                       " storage is not available in this build yet; use a local folder or "
-                       "s3://bucket/prefix");
+                       " is not a bucket; use a local folder, s3://bucket/prefix or "
+                       "dicomweb://host:port/root");
     }
   }
   return local_path_for(location);

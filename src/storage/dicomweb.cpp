@@ -1,0 +1,150 @@
+#include "storage/dicomweb.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "storage/http.h"
+#include "storage/parallel.h"
+
+namespace medpipe {
+
+namespace {
+
+struct InstanceRef {
+  std::string study, series, sop;
+};
+
+std::string tag_value(const nlohmann::json& item, const char* tag) {
+  auto it = item.find(tag);
+  if (it == item.end() || !it->contains("Value") || (*it)["Value"].empty()) return "";
+  return (*it)["Value"][0].get<std::string>();
+}
+
+HttpResponse get(const std::string& url, const std::string& accept, bool verify_tls,
+                 int max_attempts, const std::string& what) {
+  HttpRequest request;
+  request.url = url;
+  request.headers.push_back("Accept: " + accept);
+  request.verify_tls = verify_tls;
+  request.max_attempts = max_attempts;
+  HttpResponse r = http_request(request);
+  if (r.status >= 200 && r.status < 300) return r;
+  if (r.status == 0) {
+    throw RunError("cannot reach the DICOMweb service for " + what + ": " + r.error + " (" +
+                   std::to_string(r.attempts) +
+                   " attempts); check the address, then re-run: "
+                   "fetched instances are kept");
+  }
+  if (r.status == 401 || r.status == 403) {
+    throw UsageError("the DICOMweb service refused " + what + " (HTTP " + std::to_string(r.status) +
+                     "); check the PACS credentials and permissions");
+  }
+  if (r.status == 404) {
+    throw UsageError(what +
+                     " was not found (HTTP 404); check the service root (for Orthanc: "
+                     "/dicom-web) and the study or series UID");
+  }
+  throw RunError("the DICOMweb service answered HTTP " + std::to_string(r.status) + " for " + what +
+                 " after " + std::to_string(r.attempts) + " attempt(s); re-run to resume");
+}
+
+// QIDO-RS: every instance the filters select, page by page.
+std::vector<InstanceRef> search_instances(const DicomWebUri& uri, bool verify_tls,
+                                          int max_attempts) {
+  std::vector<InstanceRef> out;
+  const int page = 1000;
+  for (int offset = 0;; offset += page) {
+    std::string url = uri.base_url + "/instances?" + (uri.query.empty() ? "" : uri.query + "&") +
+                      "limit=" + std::to_string(page) + "&offset=" + std::to_string(offset);
+    HttpResponse r = get(url, "application/dicom+json", verify_tls, max_attempts, uri.base_url);
+    nlohmann::json items = r.body.empty() ? nlohmann::json::array() : nlohmann::json::parse(r.body);
+    for (const auto& item : items) {
+      out.push_back(
+          {tag_value(item, "0020000D"), tag_value(item, "0020000E"), tag_value(item, "00080018")});
+    }
+    if (static_cast<int>(items.size()) < page) break;
+  }
+  return out;
+}
+
+}  // namespace
+
+DicomWebUri parse_dicomweb_uri(const std::string& uri, const std::string& what) {
+  bool tls = uri.rfind("dicomwebs://", 0) == 0;
+  if (!tls && uri.rfind("dicomweb://", 0) != 0) {
+    throw UsageError(what + " '" + uri + "' is not a dicomweb:// URI");
+  }
+  std::string rest = uri.substr(tls ? 12 : 11);
+  DicomWebUri out;
+  if (auto q = rest.find('?'); q != std::string::npos) {
+    out.query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.empty() || rest.find('/') == std::string::npos) {
+    throw UsageError(what + " '" + uri +
+                     "' names no service root; use "
+                     "dicomweb://host:port/root (Orthanc: dicomweb://host:8042/dicom-web)");
+  }
+  out.base_url = (tls ? "https://" : "http://") + rest;
+  return out;
+}
+
+std::string first_multipart_part(const std::string& body, const std::string& content_type) {
+  auto at = content_type.find("boundary=");
+  if (at == std::string::npos) return "";
+  std::string boundary = content_type.substr(at + 9);
+  boundary = boundary.substr(0, boundary.find(';'));
+  if (!boundary.empty() && boundary.front() == '"')
+    boundary = boundary.substr(1, boundary.size() - 2);
+  std::string delimiter = "--" + boundary;
+  auto start = body.find(delimiter);
+  if (start == std::string::npos) return "";
+  auto headers_end = body.find("\r\n\r\n", start);
+  if (headers_end == std::string::npos) return "";
+  auto content = headers_end + 4;
+  auto end = body.find("\r\n" + delimiter, content);
+  return body.substr(content, end == std::string::npos ? std::string::npos : end - content);
+}
+
+fs::path mirror_dicomweb(const std::string& location, const std::string& key, int concurrency,
+                         bool verify_tls, int max_attempts) {
+  DicomWebUri uri = parse_dicomweb_uri(location, "event key '" + key + "'");
+  std::vector<InstanceRef> instances = search_instances(uri, verify_tls, max_attempts);
+  if (instances.empty()) {
+    throw UsageError("event key '" + key + "': " + location +
+                     " selects no instance; check the QIDO-RS filters");
+  }
+  fs::path local = local_path_for(location);
+  fs::create_directories(local);
+  std::atomic<int> fetched{0};
+  parallel_for(instances.size(), concurrency, "fetch " + uri.base_url, [&](std::size_t i) {
+    const InstanceRef& ref = instances[i];
+    fs::path dest = local / (ref.sop + ".dcm");
+    if (fs::exists(dest)) return;  // an instance never changes
+    std::string url =
+        uri.base_url + "/studies/" + ref.study + "/series/" + ref.series + "/instances/" + ref.sop;
+    HttpResponse r = get(url, "multipart/related; type=\"application/dicom\"", verify_tls,
+                         max_attempts, "instance " + std::to_string(i + 1));
+    std::string part = first_multipart_part(r.body, r.header("content-type"));
+    const std::string& bytes = part.empty() ? r.body : part;
+    fs::path temp = dest;
+    temp += ".tmp." + std::to_string(::getpid());
+    {
+      std::ofstream out(temp, std::ios::binary);
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      if (!out) throw RunError("cannot write " + temp.string() + ": disk full?");
+    }
+    fs::rename(temp, dest);
+    ++fetched;
+  });
+  log_info(uri.base_url + ": " + std::to_string(instances.size()) + " instance(s), " +
+           std::to_string(fetched.load()) + " fetched, the rest from the cache " + local.string());
+  return local;
+}
+
+}  // namespace medpipe

@@ -1,0 +1,116 @@
+"""dicomweb:// buckets against a real PACS started here: Debian's Orthanc with its DICOMweb
+plugin, inside its own network namespace (`unshare -n`, loopback only; Orthanc cannot bind to
+loopback alone), with medpipe run inside the same namespace."""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import unittest
+
+from medpipe_testlib import MEDPIPE, MedpipeTestCase, read_csv_rows
+
+ORTHANC = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
+PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
+def can_unshare():
+    try:
+        return subprocess.run(["unshare", "-n", "ip", "link", "set", "lo", "up"],
+                              capture_output=True).returncode == 0
+    except FileNotFoundError:
+        return False
+
+
+@unittest.skipUnless(os.path.exists(ORTHANC) and os.path.exists(PLUGIN),
+                     "Orthanc and orthanc-dicomweb are not installed")
+@unittest.skipUnless(can_unshare(), "cannot make a network namespace with loopback (unshare -n, iproute2)")
+class DicomWebStorage(MedpipeTestCase):
+    def run_in_namespace(self, commands):
+        config = {"Name": "medpipe-test", "StorageDirectory": self.path("orthanc", "storage"),
+                  "IndexDirectory": self.path("orthanc", "index"), "HttpPort": 8042,
+                  "DicomPort": 4242, "RemoteAccessAllowed": False,
+                  "AuthenticationEnabled": False, "Plugins": [PLUGIN],
+                  "DicomWeb": {"Enable": True, "Root": "/dicom-web/"}}
+        os.makedirs(self.path("orthanc"), exist_ok=True)
+        with open(self.path("orthanc", "config.json"), "w") as f:
+            json.dump(config, f)
+        script = f"""set -e
+ip link set lo up
+{ORTHANC} {self.path("orthanc", "config.json")} > {self.path("orthanc", "log.txt")} 2>&1 &
+ORTHANC_PID=$!
+trap 'kill $ORTHANC_PID' EXIT
+for i in $(seq 100); do curl -sf http://127.0.0.1:8042/system >/dev/null && break; sleep 0.1; done
+{commands}
+"""
+        with open(self.path("ns.sh"), "w") as f:
+            f.write(script)
+        return subprocess.run(["unshare", "-n", "bash", self.path("ns.sh")], capture_output=True,
+                              text=True, timeout=600, cwd=self.tmp)
+
+    def test_train_and_predict_from_the_pacs_equal_the_local_run(self):
+        import pydicom
+        self.assertDone(self.medpipe("synth", "--task", "classify", "--out", "data", "--count",
+                                     "24", "--size", "32", "--format", "dicom", "--seed", "4"))
+        names = {}
+        for name in sorted(os.listdir(self.path("data", "images"))):
+            ds = pydicom.dcmread(self.path("data", "images", name), stop_before_pixels=True)
+            names[os.path.splitext(name)[0]] = ds.SOPInstanceUID
+        labels = {r["image"]: r["level"] for r in read_csv_rows(self.path("data", "labels.csv"))}
+        with open(self.path("labels_sop.csv"), "w") as f:
+            f.write("image,level\n" + "".join(f"{names[n]},{l}\n" for n, l in labels.items()))
+        base = {"epochs": 2, "num_machines": 1, "threads": 1, "seed": 5, "val_fraction": 0}
+        events = {
+            "local.json": {**base, "images_bucket": "data", "model_bucket_name": "local"},
+            "pacs.json": {**base, "images_bucket": "dicomweb://127.0.0.1:8042/dicom-web",
+                          "labels": "labels_sop.csv", "model_bucket_name": "pacs",
+                          "results_bucket": "results_pacs", "is_train": True},
+            # the local model on the same images fetched from the PACS: the same predictions
+            "pacs_predict.json": {**base, "images_bucket": "dicomweb://127.0.0.1:8042/dicom-web",
+                                  "labels": "labels_sop.csv", "model_bucket_name": "local",
+                                  "results_bucket": "results_pacs", "is_train": False},
+            "local_predict.json": {**base, "images_bucket": "data", "model_bucket_name": "local",
+                                   "results_bucket": "results_local", "is_train": False}}
+        for name, event in events.items():
+            with open(self.path(name), "w") as f:
+                json.dump(event, f)
+        upload = " ; ".join(
+            f"curl -sf -X POST --data-binary @{self.path('data', 'images', n)} "
+            f"http://127.0.0.1:8042/instances > /dev/null" for n in os.listdir(self.path("data", "images")))
+        env = f"MEDPIPE_CACHE_DIR={self.path('cache')}"
+        r = self.run_in_namespace(f"""{upload}
+{MEDPIPE} run local.json 2> local.log
+{MEDPIPE} run local_predict.json 2>> local.log
+{env} {MEDPIPE} run pacs.json 2> pacs.log
+{env} {MEDPIPE} run pacs_predict.json 2>> pacs.log
+""")
+        pacs_log = read_text(self.path("pacs.log"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr + pacs_log[-3000:])
+        self.assertIn("24 instance(s), 24 fetched", pacs_log)
+        self.assertIn("24 instance(s), 0 fetched", pacs_log)  # the second run: from the cache
+        local = {r["image"]: r for r in read_csv_rows(self.path("results_local", "predictions.csv"))}
+        pacs = {r["image"]: r for r in read_csv_rows(self.path("results_pacs", "predictions.csv"))}
+        self.assertEqual(len(pacs), 24)
+        self.assertTrue(os.path.exists(self.path("models", "pacs", "model.pt")))  # trained from it
+        for name, uid in names.items():
+            self.assertEqual(local[name]["prediction"], pacs[uid]["prediction"], name)
+            self.assertAlmostEqual(float(local[name]["prob_1"]), float(pacs[uid]["prob_1"]),
+                                   places=6)
+
+    def test_wrong_service_root_is_a_clear_error(self):
+        with open(self.path("e.json"), "w") as f:
+            json.dump({"images_bucket": "dicomweb://127.0.0.1:8042/not-dicom-web"}, f)
+        r = self.run_in_namespace(f"set +e; {MEDPIPE} run e.json 2> err.log; echo rc=$?")
+        self.assertIn("rc=2", r.stdout)
+        err = read_text(self.path("err.log"))
+        self.assertIn("was not found (HTTP 404)", err)
+        self.assertIn("/dicom-web", err)
+
+
+if __name__ == "__main__":
+    unittest.main()
