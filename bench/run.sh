@@ -7,6 +7,8 @@
 #   4. peak memory of tiled segmentation inference on 512x512 and 2048x2048 images
 #   5. data-parallel training: step time split, allreduce bandwidth, RSS (bench/parallel.sh)
 #   6. radiomics textures: GLCM + GLRLM + GLSZM vs scikit-image/numpy/scipy (bench/textures.sh)
+#   7. remote storage: objects/s from an S3 endpoint (bench/storage.sh) and from Orthanc's
+#      DICOMweb (bench/dicomweb.sh), next to boto3 / urllib
 # Results: bench/results/latest.json and a table on stdout (paste into docs/benchmarks.md).
 set -euo pipefail
 BUILD_DIR="$(cd "${1:-build}" && pwd)"
@@ -83,3 +85,7 @@ BENCH_WORK="$WORK" REPEATS="$REPEATS" bash "$HERE/parallel.sh" "$BUILD_DIR"
 
 echo "== radiomics textures (GLCM + GLRLM + GLSZM) vs scikit-image / numpy / scipy"
 BENCH_WORK="$WORK" REPEATS="$REPEATS" bash "$HERE/textures.sh" "$BUILD_DIR"
+
+echo "== remote storage: 1,000 objects from S3 (moto) and from a PACS (Orthanc DICOMweb)"
+BENCH_WORK="$WORK" REPEATS="$REPEATS" bash "$HERE/storage.sh" "$BUILD_DIR" || true
+BENCH_WORK="$WORK" REPEATS="$REPEATS" bash "$HERE/dicomweb.sh" "$BUILD_DIR" || true
