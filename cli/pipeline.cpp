@@ -3,6 +3,7 @@
 #include "cli/pipeline.h"
 
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/run_setup.h"
@@ -10,6 +11,8 @@
 #include "core/log.h"
 #include "core/world.h"
 #include "infer/predictor.h"
+#include "io/dicom_sr.h"
+#include "io/image_io.h"
 #include "metrics/classification.h"
 #include "models/predict.h"
 #include "report/report.h"
@@ -135,6 +138,24 @@ TrainOutcome combine_outcomes(const std::vector<TrainOutcome>& members,
   return out;
 }
 
+// For a PACS results_bucket: one DICOM SR per prediction of a DICOM image, stored next to it.
+void write_result_reports(const Config& config, const InferenceSetup& run,
+                          const Predictions& predictions) {
+  std::map<std::string, fs::path> source_of;
+  for (const auto& s : run.images.samples()) source_of[s.name] = s.path;
+  int written = 0;
+  for (std::size_t i = 0; i < predictions.images.size(); ++i) {
+    const fs::path& source = source_of[predictions.images[i]];
+    if (guess_image_format(source) != ImageFormat::kDicom || fs::is_directory(source)) continue;
+    std::vector<double> p(predictions.probabilities.begin() + i * predictions.num_classes,
+                          predictions.probabilities.begin() + (i + 1) * predictions.num_classes);
+    write_classification_sr(fs::path(config.results_dir()) / (predictions.images[i] + ".sr.dcm"),
+                            source, predictions.predicted(i), p, config.model_bucket_name);
+    ++written;
+  }
+  log_info("DICOM SR: " + std::to_string(written) + " result report(s) for the PACS");
+}
+
 int classify_train_stage(const Config& config) {
   auto start = Clock::now();
   RunSetup run = prepare_training(config);
@@ -166,6 +187,8 @@ int classify_predict_stage(const Config& config) {
   bool mirror = config.tta && !run.model.meta.contains("features");  // vectors have no mirror
   Predictions predictions = predict(run.model, run.images, mirror);
   write_predictions(config.results_dir(), predictions);
+  if (config.results_bucket.rfind("dicomweb", 0) == 0)
+    write_result_reports(config, run, predictions);
   write_skipped_csv(config.results_dir(), run.skipped);
   log_event("stage_end", {{"stage", "predict"},
                           {"images", predictions.images.size()},

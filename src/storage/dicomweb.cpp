@@ -147,4 +147,36 @@ fs::path mirror_dicomweb(const std::string& location, const std::string& key, in
   return local;
 }
 
+void store_dicomweb(const fs::path& local_dir, const std::string& location, int concurrency,
+                    bool verify_tls, int max_attempts) {
+  DicomWebUri uri = parse_dicomweb_uri(location, "event key 'results_bucket'");
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(local_dir)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".dcm")
+      files.push_back(entry.path());
+  }
+  const std::string boundary = "medpipe-stow-boundary-7d1f";
+  parallel_for(files.size(), concurrency, "store " + uri.base_url, [&](std::size_t i) {
+    std::ifstream in(files[i], std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    HttpRequest request;
+    request.method = "POST";
+    request.url = uri.base_url + "/studies";
+    request.headers = {
+        "Content-Type: multipart/related; type=\"application/dicom\"; boundary=" + boundary,
+        "Accept: application/dicom+json"};
+    request.body = "--" + boundary + "\r\nContent-Type: application/dicom\r\n\r\n" + bytes +
+                   "\r\n--" + boundary + "--\r\n";
+    request.verify_tls = verify_tls;
+    request.max_attempts = max_attempts;
+    HttpResponse r = http_request(request);
+    if (r.status < 200 || r.status >= 300) {
+      throw RunError("the DICOMweb service did not store " + files[i].filename().string() +
+                     " (STOW-RS: " + (r.status ? "HTTP " + std::to_string(r.status) : r.error) +
+                     "); re-run to store the results again");
+    }
+  });
+  log_info("stored " + std::to_string(files.size()) + " DICOM object(s) in " + uri.base_url);
+}
+
 }  // namespace medpipe

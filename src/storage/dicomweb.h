@@ -20,6 +20,11 @@ DicomWebUri parse_dicomweb_uri(const std::string& uri, const std::string& what);
 fs::path mirror_dicomweb(const std::string& location, const std::string& key, int concurrency,
                          bool verify_tls, int max_attempts);
 
+// STOW-RS: stores every DICOM file (.dcm) under `local_dir` in the service, `concurrency` at a
+// time. Each instance is stored whole or not at all.
+void store_dicomweb(const fs::path& local_dir, const std::string& location, int concurrency,
+                    bool verify_tls, int max_attempts);
+
 // The first part of a multipart/related body (WADO-RS answers), given the Content-Type header.
 // Empty when the body is not multipart (then the body itself is the part).
 std::string first_multipart_part(const std::string& body, const std::string& content_type);

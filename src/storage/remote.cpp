@@ -92,6 +92,11 @@ fs::path resolve_location(const std::string& location, const std::string& key) {
 
 void publish_folder(const fs::path& local_dir, const std::string& location,
                     const std::string& key) {
+  if (location.rfind("dicomweb://", 0) == 0 || location.rfind("dicomwebs://", 0) == 0) {
+    store_dicomweb(local_dir, location, settings().concurrency, settings().s3.verify_tls,
+                   settings().s3.max_attempts);
+    return;
+  }
   if (location.rfind("s3://", 0) != 0) return;
   S3Uri uri = parse_s3_uri(location, "event key '" + key + "'");
   while (!uri.key.empty() && uri.key.back() == '/') uri.key.pop_back();

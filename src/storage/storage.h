@@ -22,8 +22,9 @@ void configure_storage(const StorageSettings& settings);
 // changed are fetched); an s3:// URI naming one object gives that file.
 fs::path resolve_location(const std::string& location, const std::string& key);
 
-// Uploads every file under `local_dir` to `location` (s3://bucket/prefix/<relative path>),
-// `concurrency` at a time. Each object appears whole or not at all. Local locations: nothing.
+// Uploads every file under `local_dir` to `location` (s3://bucket/prefix/<relative path>), or
+// every DICOM object (.dcm: SEG, SR) to a dicomweb:// service by STOW-RS, `concurrency` at a
+// time. Each object appears whole or not at all. Local locations: nothing.
 void publish_folder(const fs::path& local_dir, const std::string& location, const std::string& key);
 
 // Regular files directly inside `dir`, sorted by name (byte order). Throws UsageError naming

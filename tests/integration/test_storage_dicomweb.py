@@ -75,7 +75,12 @@ for i in $(seq 100); do curl -sf http://127.0.0.1:8042/system >/dev/null && brea
                                   "labels": "labels_sop.csv", "model_bucket_name": "local",
                                   "results_bucket": "results_pacs", "is_train": False},
             "local_predict.json": {**base, "images_bucket": "data", "model_bucket_name": "local",
-                                   "results_bucket": "results_local", "is_train": False}}
+                                   "results_bucket": "results_local", "is_train": False},
+            # results into the PACS: one DICOM SR per image, stored by STOW-RS
+            "pacs_store.json": {**base, "images_bucket": "dicomweb://127.0.0.1:8042/dicom-web",
+                                "labels": "labels_sop.csv", "model_bucket_name": "local",
+                                "results_bucket": "dicomweb://127.0.0.1:8042/dicom-web",
+                                "is_train": False}}
         for name, event in events.items():
             with open(self.path(name), "w") as f:
                 json.dump(event, f)
@@ -88,6 +93,22 @@ for i in $(seq 100); do curl -sf http://127.0.0.1:8042/system >/dev/null && brea
 {MEDPIPE} run local_predict.json 2>> local.log
 {env} {MEDPIPE} run pacs.json 2> pacs.log
 {env} {MEDPIPE} run pacs_predict.json 2>> pacs.log
+{env} {MEDPIPE} run pacs_store.json 2> store.log
+/usr/bin/python3 - <<'PY'
+import json, urllib.request
+root = "http://127.0.0.1:8042/dicom-web"
+found = json.load(urllib.request.urlopen(root + "/instances?Modality=SR"))
+json.dump(found, open("sr_search.json", "w"))
+uid = lambda item, tag: item[tag]["Value"][0]
+item = found[0]
+req = urllib.request.Request(
+    f"{{root}}/studies/{{uid(item, '0020000D')}}/series/{{uid(item, '0020000E')}}/instances/{{uid(item, '00080018')}}",
+    headers={{"Accept": 'multipart/related; type="application/dicom"'}})
+answer = urllib.request.urlopen(req)
+body, boundary = answer.read(), answer.headers.get_param("boundary").encode()
+part = body.split(b"--" + boundary)[1].split(b"\\r\\n\\r\\n", 1)[1].rsplit(b"\\r\\n", 1)[0]
+open("sr_one.dcm", "wb").write(part)
+PY
 """)
         pacs_log = read_text(self.path("pacs.log"))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr + pacs_log[-3000:])
@@ -97,6 +118,24 @@ for i in $(seq 100); do curl -sf http://127.0.0.1:8042/system >/dev/null && brea
         pacs = {r["image"]: r for r in read_csv_rows(self.path("results_pacs", "predictions.csv"))}
         self.assertEqual(len(pacs), 24)
         self.assertTrue(os.path.exists(self.path("models", "pacs", "model.pt")))  # trained from it
+        # the results are in the PACS: 24 SRs found by QIDO-RS, readable back, each referencing
+        # its source image and giving the prediction medpipe wrote locally
+        self.assertEqual(len(json.loads(read_text(self.path("sr_search.json")))), 24)
+        sr = pydicom.dcmread(self.path("sr_one.dcm"))
+        self.assertEqual(sr.Modality, "SR")
+        source_uid = sr.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0] \
+            .ReferencedSOPSequence[0].ReferencedSOPInstanceUID
+        by_uid = {uid: name for name, uid in names.items()}
+        self.assertIn(source_uid, by_uid)
+        numbers = {item.ConceptNameCodeSequence[0].CodeMeaning:
+                   float(item.MeasuredValueSequence[0].NumericValue)
+                   for item in sr.ContentSequence if item.ValueType == "NUM"}
+        self.assertEqual(int(numbers["Predicted class"]), int(local[by_uid[source_uid]]["prediction"]))
+        self.assertAlmostEqual(numbers["Probability of class 1"],
+                               float(local[by_uid[source_uid]]["prob_1"]), places=5)
+        patient = str(sr.get("PatientName", ""))  # the SR carries it, the log must not
+        if patient:
+            self.assertNotIn(patient, read_text(self.path("store.log")))
         for name, uid in names.items():
             self.assertEqual(local[name]["prediction"], pacs[uid]["prediction"], name)
             self.assertAlmostEqual(float(local[name]["prob_1"]), float(pacs[uid]["prob_1"]),
