@@ -50,18 +50,23 @@ fs::path mirror_s3(const std::string& location, const std::string& key) {
   auto destination = [&](const S3Object& o) {
     return folder ? local / o.key.substr(uri.key.empty() ? 0 : uri.key.size() + 1) : local;
   };
-  parallel_for(wanted.size(), settings().concurrency, "fetch " + location, [&](std::size_t i) {
-    const S3Object& o = wanted[i];
-    fs::path dest = destination(o);
-    {
+  try {
+    parallel_for(wanted.size(), settings().concurrency, "fetch " + location, [&](std::size_t i) {
+      const S3Object& o = wanted[i];
+      fs::path dest = destination(o);
+      {
+        std::lock_guard<std::mutex> lock(index_mutex);
+        if (index.value(o.key, "") == o.etag && fs::exists(dest)) return;  // cached
+      }
+      client.get(uri.bucket, o.key, dest);
+      ++fetched;
       std::lock_guard<std::mutex> lock(index_mutex);
-      if (index.value(o.key, "") == o.etag && fs::exists(dest)) return;  // cached
-    }
-    client.get(uri.bucket, o.key, dest);
-    ++fetched;
-    std::lock_guard<std::mutex> lock(index_mutex);
-    index[o.key] = o.etag;
-  });
+      index[o.key] = o.etag;
+    });
+  } catch (...) {
+    atomic_write_text(index_path, index.dump());  // what was fetched stays fetched
+    throw;
+  }
   atomic_write_text(index_path, index.dump());
   log_info(location + ": " + std::to_string(wanted.size()) + " object(s), " +
            std::to_string(fetched.load()) + " fetched, the rest from the cache " + local.string());

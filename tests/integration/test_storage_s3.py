@@ -50,7 +50,7 @@ s3.download_file(bucket, key, out)
 class FlakyProxy:
     """Forwards to the S3 endpoint but answers every `every`-th request with HTTP 500 itself."""
 
-    def __init__(self, target_port, every=3):
+    def __init__(self, target_port, every=3, down_after=None):
         import http.client
         import http.server
         import threading
@@ -70,7 +70,8 @@ class FlakyProxy:
                 body = self.rfile.read(length) if length else b""
                 with lock:
                     proxy.count += 1
-                    fail = proxy.count % every == 1
+                    fail = proxy.count % every == 1 or (
+                        down_after is not None and proxy.count > down_after)
                     proxy.failures += fail
                 if fail:
                     payload = b"<Error><Code>InternalError</Code></Error>"
@@ -217,6 +218,31 @@ class S3Storage(MedpipeTestCase):
             self.assertIn("stored", r.stderr)
         finally:
             proxy.close()
+
+    def test_server_gone_mid_run_stops_clearly_and_the_rerun_resumes(self):
+        make_separable_set(self.path("train"), 30, size=16, seed=1)
+        self.upload(self.path("train"), "gone", "train")
+        port = int(self.endpoint.rsplit(":", 1)[1])
+        # every request fails once the listing and some downloads have gone through
+        proxy = FlakyProxy(port, every=10 ** 9, down_after=12)
+        try:
+            env = dict(self.s3_env(), AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy.port}")
+            r = self.medpipe("run", self.event("e.json", images_bucket="s3://gone/train",
+                                               storage_retries=2, storage_concurrency=1), env=env)
+        finally:
+            proxy.close()
+        self.assertNoCrash(r)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("HTTP 500", r.stderr)
+        self.assertIn("re-run", r.stderr)
+        mirror = self.path("cache", "s3", "gone", "train")
+        kept = [f for _, _, files in os.walk(mirror) for f in files]
+        self.assertTrue(kept, "the objects fetched before the failure are kept")
+        self.assertFalse([f for f in kept if ".tmp." in f], "no partial file is left")
+        # the server is back: the re-run fetches only what is missing
+        r = self.medpipe("run", "e.json", env=self.s3_env())
+        self.assertDone(r)
+        self.assertIn(f"31 object(s), {31 - len(kept)} fetched", r.stderr)
 
     def test_unreachable_endpoint_stops_with_a_clear_message(self):
         env = dict(self.s3_env(), AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")
