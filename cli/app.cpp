@@ -66,6 +66,7 @@ Config resolve_config(const std::string& event_path, const ConfigFlags* flags,
   StorageSettings storage;
   storage.s3 = {config.s3_endpoint,       config.s3_region,  config.s3_addressing,  config.s3_sse,
                 config.s3_sse_kms_key_id, config.tls_verify, config.storage_retries};
+  storage.s3.timeout_s = config.storage_timeout_s;
   storage.concurrency = config.storage_concurrency;
   configure_storage(storage);
   return config;

@@ -10,15 +10,18 @@
 #include "features/extract.h"
 #include "features/normaliser.h"
 #include "io/image_io.h"
+#include "storage/storage.h"
 
 namespace medpipe::cli {
 
 namespace {
 
-// The region mask of an image: images_labels_bucket/<name>.<any readable extension>.
-std::optional<fs::path> region_mask(const Config& config, const std::string& name) {
+// The region mask of an image: <masks>/<name>.<any readable extension>, with <masks> the local
+// folder (or mirror) of images_labels_bucket.
+std::optional<fs::path> region_mask(const Config& config, const fs::path& masks,
+                                    const std::string& name) {
   if (config.images_labels_bucket.empty()) return std::nullopt;
-  fs::path dir(config.images_labels_bucket);
+  const fs::path& dir = masks;
   for (const char* ext : {".npy", ".nii.gz", ".nii", ".png", ".dcm", ".tif", ".tiff"}) {
     fs::path candidate = dir / (name + ext);
     if (fs::exists(candidate)) return candidate;
@@ -33,8 +36,13 @@ std::optional<fs::path> region_mask(const Config& config, const std::string& nam
 FeatureTable feature_table(const Config& config, const std::vector<Sample>& samples,
                            const FeatureSettings& settings, const fs::path& csv) {
   if (is_lead_rank()) {
+    fs::path masks = config.images_labels_bucket.empty()
+                         ? fs::path()
+                         : resolve_location(config.images_labels_bucket, "images_labels_bucket");
     std::vector<FeatureJob> jobs;
-    for (const auto& s : samples) jobs.push_back({s.name, s.path, region_mask(config, s.name)});
+    for (const auto& s : samples) {
+      jobs.push_back({s.name, s.path, region_mask(config, masks, s.name)});
+    }
     FeatureTable table = extract_features(jobs, settings, config.process_threads());
     for (const auto& [image, warning] : table.warnings) log_warn(image + ": " + warning);
     write_feature_table(csv, table);

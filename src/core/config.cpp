@@ -307,6 +307,9 @@ void validate_config(const Config& c) {
   require_range("cnn_width", c.cnn_width, 4, 1024);
   require_range("cnn_blocks", c.cnn_blocks, 1, 16);
   require_range("ensemble", c.ensemble, 1, 32);
+  require_range("storage_timeout_s", c.storage_timeout_s, 1, 86400);
+  require_range("storage_retries", c.storage_retries, 1, 20);
+  require_range("storage_concurrency", c.storage_concurrency, 1, 256);
   if (c.ct_window_width <= 0) {
     throw UsageError("event key 'ct_window_width' must be positive (HU)");
   }

@@ -4,6 +4,7 @@
 
 #include "io/image_io.h"
 #include "io/npy.h"
+#include "storage/storage.h"
 
 namespace medpipe {
 
@@ -11,8 +12,7 @@ fs::path masks_folder(const std::string& images_labels_bucket, const fs::path& b
                       const std::string& key) {
   std::error_code ec;
   if (!images_labels_bucket.empty()) {
-    fs::path dir = images_labels_bucket;
-    if (dir.string().rfind("file://", 0) == 0) dir = dir.string().substr(7);
+    fs::path dir = resolve_location(images_labels_bucket, key);  // local, file:// or s3://
     if (!fs::is_directory(dir, ec)) {
       throw UsageError("event key '" + key + "': " + dir.string() +
                        " is not a folder; point it at the folder of <image>.npy label arrays");

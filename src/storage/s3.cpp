@@ -3,6 +3,7 @@
 #include <tinyxml2.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -121,6 +122,7 @@ HttpResponse S3Client::call(HttpRequest request, const std::string& what) const 
   }
   request.verify_tls = settings_.verify_tls;
   request.max_attempts = settings_.max_attempts;
+  request.timeout_s = static_cast<long>(std::max(1.0, settings_.timeout_s));
   HttpResponse r = http_request(request);
   if (r.status >= 200 && r.status < 300) return r;
   std::string code = error_code(r.body);

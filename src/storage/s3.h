@@ -20,6 +20,7 @@ struct S3Settings {
   std::string sse_kms_key_id;       // with aws:kms
   bool verify_tls = true;
   int max_attempts = 5;
+  double timeout_s = 300;
   std::uint64_t multipart_threshold = 64ull << 20;
   std::uint64_t part_size = 16ull << 20;
 };

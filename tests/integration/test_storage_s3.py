@@ -50,7 +50,7 @@ s3.download_file(bucket, key, out)
 class FlakyProxy:
     """Forwards to the S3 endpoint but answers every `every`-th request with HTTP 500 itself."""
 
-    def __init__(self, target_port, every=3, down_after=None):
+    def __init__(self, target_port, every=3, down_after=None, slow_s=0):
         import http.client
         import http.server
         import threading
@@ -73,6 +73,10 @@ class FlakyProxy:
                     fail = proxy.count % every == 1 or (
                         down_after is not None and proxy.count > down_after)
                     proxy.failures += fail
+                if fail and slow_s:
+                    import time
+                    time.sleep(slow_s)  # then answer normally: the client has given up by now
+                    fail = False
                 if fail:
                     payload = b"<Error><Code>InternalError</Code></Error>"
                     self.send_response(500)
@@ -100,7 +104,11 @@ class FlakyProxy:
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = relay
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class QuietServer(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a client that timed out and left: expected here
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -169,9 +177,24 @@ class S3Storage(MedpipeTestCase):
             json.dump({**base, **keys}, f)
         return name
 
+    def breastmnist_subset(self, split, folder, count):
+        """The first `count` images of BreastMNIST's split with their labels (the acceptance's
+        data); a synthetic set where the shared data is absent."""
+        source = os.path.join(SHARED_DATA, "breastmnist", split)
+        if not os.path.isdir(source):
+            make_separable_set(self.path(folder), count, size=16, seed=len(folder))
+            return
+        os.makedirs(self.path(folder, "images"))
+        rows = read_csv_rows(os.path.join(source, "labels.csv"))[:count]
+        for row in rows:
+            shutil.copy(os.path.join(source, "images", row["image"] + ".png"),
+                        self.path(folder, "images"))
+        with open(self.path(folder, "labels.csv"), "w") as f:
+            f.write("image,level\n" + "".join(f"{r['image']},{r['level']}\n" for r in rows))
+
     def test_s3_buckets_give_the_local_predictions(self):
-        make_separable_set(self.path("train"), 24, size=16, seed=1)
-        make_separable_set(self.path("test"), 10, size=16, seed=2)
+        self.breastmnist_subset("train", "train", 24)
+        self.breastmnist_subset("val", "test", 10)
         self.upload(self.path("train"), "data", "train")
         self.upload(self.path("test"), "data", "test")
         self.upload("", "models", "")
@@ -218,6 +241,21 @@ class S3Storage(MedpipeTestCase):
             self.assertIn("stored", r.stderr)
         finally:
             proxy.close()
+
+    def test_slow_responses_are_cut_by_the_timeout_and_retried(self):
+        make_separable_set(self.path("train"), 8, size=16, seed=1)
+        self.upload(self.path("train"), "slow", "train")
+        port = int(self.endpoint.rsplit(":", 1)[1])
+        proxy = FlakyProxy(port, every=4, slow_s=4)
+        try:
+            env = dict(self.s3_env(), AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy.port}")
+            r = self.medpipe("run", self.event("e.json", images_bucket="s3://slow/train",
+                                               storage_timeout_s=1), env=env)
+        finally:
+            proxy.close()
+        self.assertDone(r)
+        self.assertGreaterEqual(proxy.failures, 2)
+        self.assertIn("9 object(s), 9 fetched", r.stderr)
 
     def test_server_gone_mid_run_stops_clearly_and_the_rerun_resumes(self):
         make_separable_set(self.path("train"), 30, size=16, seed=1)
