@@ -308,6 +308,17 @@ void validate_config(const Config& c) {
   require_range("cnn_blocks", c.cnn_blocks, 1, 16);
   require_range("ensemble", c.ensemble, 1, 32);
   require_range("storage_timeout_s", c.storage_timeout_s, 1, 86400);
+  for (const auto& [key, value] :
+       {std::pair<const char*, const std::string*>{"models_bucket", &c.models_bucket},
+        {"labels", &c.labels},
+        {"val_labels", &c.val_labels},
+        {"images_labels_bucket", &c.images_labels_bucket}}) {
+    if (value->rfind("dicomweb", 0) == 0) {
+      throw UsageError(std::string("event key '") + key + "' is " + *value +
+                       ": a PACS holds images and takes results, not models, label CSVs or label "
+                       "arrays; use a folder or s3://bucket/prefix");
+    }
+  }
   require_range("storage_retries", c.storage_retries, 1, 20);
   require_range("storage_concurrency", c.storage_concurrency, 1, 256);
   if (c.ct_window_width <= 0) {

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import unittest
 
-from medpipe_testlib import MEDPIPE, MedpipeTestCase, read_csv_rows
+from medpipe_testlib import MEDPIPE, SHARED_DATA, MedpipeTestCase, read_csv_rows
 
 ORTHANC = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
 PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
@@ -140,6 +140,39 @@ PY
             self.assertEqual(local[name]["prediction"], pacs[uid]["prediction"], name)
             self.assertAlmostEqual(float(local[name]["prob_1"]), float(pacs[uid]["prob_1"]),
                                    places=6)
+
+    def test_segmentation_of_a_ct_series_is_stored_in_the_pacs_as_dicom_seg(self):
+        import pydicom
+        ibsi = os.path.join(SHARED_DATA, "ibsi", "ct_phantom")
+        if not os.path.isdir(ibsi):
+            self.skipTest(f"{ibsi} is absent (shared data not checked out)")
+        series = os.path.join(ibsi, "dicom", "image")
+        os.makedirs(self.path("ct", "masks"))
+        shutil.copytree(series, self.path("ct", "images", "phantom"))
+        shutil.copy(os.path.join(ibsi, "nifti", "mask", "mask.nii.gz"),
+                    self.path("ct", "masks", "phantom.nii.gz"))
+        pacs = "dicomweb://127.0.0.1:8042/dicom-web"
+        common = {"images_bucket": "ct", "label_style": "array", "epochs": 1, "val_fraction": 0,
+                  "model_bucket_name": "ct", "unet_width": 4, "unet_depth": 2,
+                  "patches_per_image": 1, "normalize": "ct", "num_machines": 1, "threads": 1}
+        for name, extra in (("train.json", {}),
+                            ("predict.json", {"is_train": False, "results_bucket": pacs})):
+            with open(self.path(name), "w") as f:
+                json.dump({**common, **extra}, f)
+        upload = " ; ".join(
+            f"curl -sf -X POST --data-binary @{os.path.join(series, n)} "
+            f"http://127.0.0.1:8042/instances > /dev/null" for n in sorted(os.listdir(series)))
+        r = self.run_in_namespace(f"""{upload}
+export MEDPIPE_CACHE_DIR={self.path('cache')}
+{MEDPIPE} run train.json 2> seg.log
+{MEDPIPE} run predict.json 2>> seg.log
+curl -s "http://127.0.0.1:8042/dicom-web/instances?Modality=SEG" > seg_search.json
+""")
+        self.assertEqual(r.returncode, 0, r.stderr + read_text(self.path("seg.log"))[-3000:])
+        found = json.loads(read_text(self.path("seg_search.json")))
+        self.assertEqual(len(found), 1)  # the SEG, in the CT's study, next to its 60 slices
+        source = pydicom.dcmread(os.path.join(series, "DCM_IMG_00000.dcm"), stop_before_pixels=True)
+        self.assertEqual(found[0]["0020000D"]["Value"][0], source.StudyInstanceUID)
 
     def test_wrong_service_root_is_a_clear_error(self):
         with open(self.path("e.json"), "w") as f:
