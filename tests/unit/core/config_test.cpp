@@ -85,5 +85,14 @@ TEST(Config, EveryFieldHasHelpAndRoundTripsThroughJson) {
   for (const auto& f : config_fields()) EXPECT_FALSE(f.help.empty()) << f.key;
 }
 
+TEST(Config, APacsCannotHoldModelsOrLabels) {
+  Config c;
+  c.images_bucket = "dicomweb://pacs:8042/dicom-web";  // images from a PACS: fine
+  c.results_bucket = "dicomweb://pacs:8042/dicom-web";  // results into it: fine
+  EXPECT_NO_THROW(validate_config(c));
+  c.models_bucket = "dicomweb://pacs:8042/dicom-web";
+  EXPECT_THROW(validate_config(c), UsageError);
+}
+
 }  // namespace
 }  // namespace medpipe
