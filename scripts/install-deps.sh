@@ -44,6 +44,14 @@ fi
 echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
+# Packages with services (Orthanc) must not start them: the tests start their own, on loopback
+# in a network namespace, and a PACS listening on every interface is not wanted here. Debian's
+# policy-rc.d convention (exit 101) says so to invoke-rc.d for the install.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # Make the OpenMP OpenBLAS the active BLAS/LAPACK (Debian's alternatives).
 for alt in libblas.so.3 liblapack.so.3; do
