@@ -1,17 +1,14 @@
 #include "features/extract.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "core/error.h"
 #include "core/log.h"
-#include "core/progress.h"
+#include "core/parallel.h"
 #include "features/features.h"
 #include "io/csv.h"
 #include "io/image_io.h"
@@ -146,20 +143,8 @@ std::vector<FeatureJob> feature_jobs(const std::vector<std::string>& images,
 FeatureTable extract_features(const std::vector<FeatureJob>& jobs, const FeatureSettings& settings,
                               int workers) {
   std::vector<JobResult> results(jobs.size());
-  std::atomic<std::size_t> next{0};
-  Progress progress("features", jobs.size(), "images");
-  auto work = [&] {
-    for (std::size_t k = next++; k < jobs.size(); k = next++) {
-      results[k] = run_job(jobs[k], settings);
-      progress.advance();
-    }
-  };
-  std::vector<std::thread> threads;
-  int count = std::max(1, std::min<int>(workers, static_cast<int>(jobs.size())));
-  for (int t = 1; t < count; ++t) threads.emplace_back(work);
-  work();
-  for (auto& t : threads) t.join();
-  progress.finish();
+  parallel_for(jobs.size(), workers, "features", "images",
+               [&](std::size_t k) { results[k] = run_job(jobs[k], settings); });
 
   FeatureTable table;
   for (std::size_t k = 0; k < jobs.size(); ++k) {

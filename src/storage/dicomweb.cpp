@@ -7,8 +7,8 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/parallel.h"
 #include "storage/http.h"
-#include "storage/parallel.h"
 
 namespace medpipe {
 
@@ -122,7 +122,7 @@ fs::path mirror_dicomweb(const std::string& location, const std::string& key, in
   fs::path local = local_path_for(location);
   fs::create_directories(local);
   std::atomic<int> fetched{0};
-  parallel_for(instances.size(), concurrency, "fetch " + uri.base_url, [&](std::size_t i) {
+  parallel_for(instances.size(), concurrency, "fetch " + uri.base_url, "obj", [&](std::size_t i) {
     const InstanceRef& ref = instances[i];
     fs::path dest = local / (ref.sop + ".dcm");
     if (fs::exists(dest)) return;  // an instance never changes
@@ -156,7 +156,7 @@ void store_dicomweb(const fs::path& local_dir, const std::string& location, int 
       files.push_back(entry.path());
   }
   const std::string boundary = "medpipe-stow-boundary-7d1f";
-  parallel_for(files.size(), concurrency, "store " + uri.base_url, [&](std::size_t i) {
+  parallel_for(files.size(), concurrency, "store " + uri.base_url, "obj", [&](std::size_t i) {
     std::ifstream in(files[i], std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     HttpRequest request;

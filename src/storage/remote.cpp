@@ -7,9 +7,9 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/parallel.h"
 #include "core/progress.h"
 #include "storage/dicomweb.h"
-#include "storage/parallel.h"
 #include "storage/storage.h"
 
 namespace medpipe {
@@ -51,18 +51,19 @@ fs::path mirror_s3(const std::string& location, const std::string& key) {
     return folder ? local / o.key.substr(uri.key.empty() ? 0 : uri.key.size() + 1) : local;
   };
   try {
-    parallel_for(wanted.size(), settings().concurrency, "fetch " + location, [&](std::size_t i) {
-      const S3Object& o = wanted[i];
-      fs::path dest = destination(o);
-      {
-        std::lock_guard<std::mutex> lock(index_mutex);
-        if (index.value(o.key, "") == o.etag && fs::exists(dest)) return;  // cached
-      }
-      client.get(uri.bucket, o.key, dest);
-      ++fetched;
-      std::lock_guard<std::mutex> lock(index_mutex);
-      index[o.key] = o.etag;
-    });
+    parallel_for(wanted.size(), settings().concurrency, "fetch " + location, "obj",
+                 [&](std::size_t i) {
+                   const S3Object& o = wanted[i];
+                   fs::path dest = destination(o);
+                   {
+                     std::lock_guard<std::mutex> lock(index_mutex);
+                     if (index.value(o.key, "") == o.etag && fs::exists(dest)) return;  // cached
+                   }
+                   client.get(uri.bucket, o.key, dest);
+                   ++fetched;
+                   std::lock_guard<std::mutex> lock(index_mutex);
+                   index[o.key] = o.etag;
+                 });
   } catch (...) {
     atomic_write_text(index_path, index.dump());  // what was fetched stays fetched
     throw;
@@ -113,10 +114,11 @@ void publish_folder(const fs::path& local_dir, const std::string& location,
     }
   }
   S3Client client(settings().s3, aws_credentials());
-  parallel_for(files.size(), settings().concurrency, "store " + location, [&](std::size_t i) {
-    std::string relative = fs::relative(files[i], local_dir).generic_string();
-    client.put(uri.bucket, uri.key.empty() ? relative : uri.key + "/" + relative, files[i]);
-  });
+  parallel_for(
+      files.size(), settings().concurrency, "store " + location, "obj", [&](std::size_t i) {
+        std::string relative = fs::relative(files[i], local_dir).generic_string();
+        client.put(uri.bucket, uri.key.empty() ? relative : uri.key + "/" + relative, files[i]);
+      });
   log_info("stored " + std::to_string(files.size()) + " object(s) in " + location);
 }
 

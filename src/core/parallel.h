@@ -1,5 +1,5 @@
-// storage/parallel.h: many small transfers at once, with a progress bar; the first failure is
-// rethrown once the workers have stopped.
+// core/parallel.h: many independent items (images, objects) on `workers` threads, with a progress
+// bar; the first failure is rethrown once the workers have stopped.
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -14,11 +14,12 @@
 namespace medpipe {
 
 template <class Job>
-void parallel_for(std::size_t n, int workers, const std::string& stage, Job job) {
+void parallel_for(std::size_t n, int workers, const std::string& stage, const std::string& unit,
+                  Job job) {
   std::atomic<std::size_t> next{0};
   std::exception_ptr failure;
   std::mutex mutex;
-  Progress progress(stage, n, "obj");
+  Progress progress(stage, n, unit);
   auto work = [&] {
     for (std::size_t i = next++; i < n; i = next++) {
       try {
