@@ -4,19 +4,13 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "io/csv.h"
 #include "storage/storage.h"
 
 namespace medpipe {
 
 namespace {
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  auto e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
-}
-
 std::string join_problems(const std::vector<std::string>& problems) {
   std::string out;
   std::size_t shown = std::min<std::size_t>(problems.size(), 20);

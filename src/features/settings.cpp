@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/json_value.h"
+#include "core/text.h"
 
 namespace medpipe {
 
@@ -21,8 +22,7 @@ std::vector<std::string> split_list(const std::string& text) {
   std::stringstream stream(text);
   std::string item;
   while (std::getline(stream, item, ',')) {
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
+    item = trim(item);
     if (!item.empty()) out.push_back(item);
   }
   return out;
