@@ -65,6 +65,9 @@ TensorCache feature_cache(const Config& config, const std::vector<Sample>& sampl
   std::vector<std::vector<float>> rows(samples.size());
   std::vector<std::string> errors(samples.size());
   std::size_t missing = 0;
+  // no row at all (every image skipped): the reasons are reported by the caller
+  const std::vector<std::size_t> positions =
+      table.rows.empty() ? std::vector<std::size_t>{} : normaliser.positions_in(table);
   std::string key_text = normaliser.to_json().dump();
   for (std::size_t i = 0; i < samples.size(); ++i) {
     key_text.append("|").append(samples[i].path.string());
@@ -74,7 +77,7 @@ TensorCache feature_cache(const Config& config, const std::vector<Sample>& sampl
       errors[i] = why != reason_of.end() ? why->second : "no features were computed";
       continue;
     }
-    rows[i] = normaliser.apply(table, found->second, &missing);
+    rows[i] = normaliser.apply(table.rows[found->second], positions, &missing);
   }
   if (missing > 0) {
     log_warn(std::to_string(missing) +

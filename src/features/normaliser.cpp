@@ -40,19 +40,28 @@ FeatureNormaliser FeatureNormaliser::fit(const FeatureTable& train) {
   return n;
 }
 
-std::vector<float> FeatureNormaliser::apply(const FeatureTable& table, std::size_t row,
-                                            std::size_t* missing) const {
+std::vector<std::size_t> FeatureNormaliser::positions_in(const FeatureTable& table) const {
   std::map<std::string, std::size_t> index;
   for (std::size_t c = 0; c < table.columns.size(); ++c) index[table.columns[c]] = c;
-  std::vector<float> out(columns.size(), 0.0f);
-  for (std::size_t k = 0; k < columns.size(); ++k) {
-    auto found = index.find(columns[k]);
+  std::vector<std::size_t> positions;
+  for (const auto& column : columns) {
+    auto found = index.find(column);
     if (found == index.end()) {
-      throw UsageError("feature '" + columns[k] +
+      throw UsageError("feature '" + column +
                        "' the model was trained on is not computed for these images; use the "
                        "feature settings the model was trained with (model.json)");
     }
-    double x = table.rows[row][found->second];
+    positions.push_back(found->second);
+  }
+  return positions;
+}
+
+std::vector<float> FeatureNormaliser::apply(const std::vector<double>& row,
+                                            const std::vector<std::size_t>& positions,
+                                            std::size_t* missing) const {
+  std::vector<float> out(columns.size(), 0.0f);
+  for (std::size_t k = 0; k < columns.size(); ++k) {
+    double x = row[positions[k]];
     if (!std::isfinite(x)) {
       if (missing) ++*missing;
       continue;  // the training mean

@@ -19,8 +19,12 @@ struct FeatureNormaliser {
 
   // Fits on the table's rows (the training images). Throws UsageError when no column varies.
   static FeatureNormaliser fit(const FeatureTable& train);
-  // The kept columns of one row of `table`, scaled; `missing` counts the NaNs replaced.
-  std::vector<float> apply(const FeatureTable& table, std::size_t row, std::size_t* missing) const;
+  // Where each kept column is in `table`'s columns; throws UsageError naming a feature the
+  // table lacks (computed with other settings).
+  std::vector<std::size_t> positions_in(const FeatureTable& table) const;
+  // The kept columns of one row (at `positions`), scaled; `missing` counts the NaNs replaced.
+  std::vector<float> apply(const std::vector<double>& row,
+                           const std::vector<std::size_t>& positions, std::size_t* missing) const;
 
   nlohmann::json to_json() const;
   static FeatureNormaliser from_json(const nlohmann::json& json);
