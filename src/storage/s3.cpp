@@ -70,7 +70,7 @@ AwsCredentials aws_credentials() {
 }
 
 S3Uri parse_s3_uri(const std::string& uri, const std::string& what) {
-  if (uri.rfind("s3://", 0) != 0 || uri.size() <= 5) {
+  if (uri.rfind("s3://", 0) != 0) {
     throw UsageError(what + " '" + uri + "' is not an s3:// URI; use s3://bucket/prefix");
   }
   std::string rest = uri.substr(5);
