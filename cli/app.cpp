@@ -1,5 +1,6 @@
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -100,25 +101,35 @@ int run_cli(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
   }
+  auto start = std::chrono::steady_clock::now();
+  // The event log's last line of a run: how it ended (a no-op where no run folder was opened).
+  auto end_run = [&](int code) {
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    log_event(
+        "run_end",
+        {{"status", code == 0 ? "done" : "failed"}, {"exit_code", code}, {"seconds", seconds}});
+    return code;
+  };
   try {
     for (auto& [command, action] : actions) {
-      if (command->parsed()) return action();
+      if (command->parsed()) return end_run(action());
     }
     return static_cast<int>(ExitCode::kUsage);
   } catch (const UsageError& e) {
     log_event("error", {{"kind", "usage"}, {"message", e.what()}});
     std::fprintf(stderr, "medpipe: error: %s\n", e.what());
-    return static_cast<int>(ExitCode::kUsage);
+    return end_run(static_cast<int>(ExitCode::kUsage));
   } catch (const RunError& e) {
     log_event("error", {{"kind", "run"}, {"message", e.what()}});
     std::fprintf(stderr,
                  "medpipe: failed: %s\nThe run can be resumed by running the same command again.\n",
                  e.what());
-    return static_cast<int>(ExitCode::kFailed);
+    return end_run(static_cast<int>(ExitCode::kFailed));
   } catch (const std::exception& e) {  // library errors: their first line, never a trace
     log_event("error", {{"kind", "internal"}, {"message", first_line(e.what())}});
     std::fprintf(stderr, "medpipe: failed: %s\n", first_line(e.what()).c_str());
-    return static_cast<int>(ExitCode::kFailed);
+    return end_run(static_cast<int>(ExitCode::kFailed));
   }
 }
 

@@ -16,6 +16,7 @@
 #include "metrics/classification.h"
 #include "models/predict.h"
 #include "report/report.h"
+#include "report/run_status.h"
 #include "storage/storage.h"
 #include "train/trainer.h"
 
@@ -64,8 +65,9 @@ fs::path state_path(const Config& config, int member) {
 }
 
 nlohmann::json evaluate_predictions(const Config& config, const Predictions& p,
-                                    const SkippedList& skipped, const nlohmann::json& history,
+                                    const SkippedList& skipped, const nlohmann::json& model,
                                     double seconds) {
+  log_event("stage_start", {{"stage", "evaluate"}, {"images", p.images.size()}});
   ClassificationInput input;
   input.num_classes = p.num_classes;
   input.truth = p.truth;
@@ -73,9 +75,16 @@ nlohmann::json evaluate_predictions(const Config& config, const Predictions& p,
   nlohmann::json metrics = classification_metrics(input);
   fs::path dir = config.results_dir();
   write_metrics_json(dir, metrics);
-  write_report_html(dir, {"medpipe evaluation: " + config.model_bucket_name, metrics,
-                          config_to_json(config), history, skipped, seconds});
-  log_event("metrics", metrics);
+  ReportInput report;
+  report.title = "medpipe evaluation: " + config.model_bucket_name;
+  report.metrics = metrics;
+  report.config = config_to_json(config);
+  report.model = model;
+  report.skipped = skipped;
+  report.warnings = logged_warnings();
+  report.seconds = seconds;
+  write_report_html(dir, report);
+  log_event("metrics", metrics_event(metrics, "evaluation"));
   log_info("evaluation: n " + std::to_string(input.truth.size()) + ", accuracy " +
            std::to_string(metrics["accuracy"].get<double>()) + ", AUC " +
            metrics["roc_auc"].dump());
@@ -174,6 +183,11 @@ int classify_train_stage(const Config& config) {
   TrainOutcome outcome = combine_outcomes(outcomes, module, run, config);
   save_trained_model(config, run, module, outcome, seconds_since(start));
   for (int k = 0; k < config.ensemble; ++k) fs::remove(state_path(config, k));
+  if (outcome.best_metrics.is_object()) {
+    nlohmann::json validation = metrics_event(outcome.best_metrics, "validation");
+    validation["best_epoch"] = outcome.best_epoch;
+    log_event("metrics", validation);
+  }
   log_event(
       "stage_end",
       {{"stage", "train"}, {"seconds", seconds_since(start)}, {"best_epoch", outcome.best_epoch}});
@@ -184,6 +198,7 @@ int classify_predict_stage(const Config& config) {
   auto start = Clock::now();
   InferenceSetup run = prepare_inference(config);  // preprocessing fans out over MPI ranks
   if (!is_lead_rank()) return 0;                   // then rank 0 predicts and writes
+  log_event("stage_start", {{"stage", "predict"}, {"images", run.images.usable().size()}});
   bool mirror = config.tta && !run.model.meta.contains("features");  // vectors have no mirror
   Predictions predictions = predict(run.model, run.images, mirror);
   write_predictions(config.results_dir(), predictions);
@@ -197,9 +212,7 @@ int classify_predict_stage(const Config& config) {
   log_info("predictions: " + std::to_string(predictions.images.size()) + " images -> " +
            (fs::path(config.results_dir()) / "predictions.csv").string());
   if (config.has_labels) {
-    evaluate_predictions(config, predictions, run.skipped,
-                         run.model.meta.value("history", nlohmann::json::array()),
-                         seconds_since(start));
+    evaluate_predictions(config, predictions, run.skipped, run.model.meta, seconds_since(start));
   }
   return 0;
 }
@@ -207,7 +220,7 @@ int classify_predict_stage(const Config& config) {
 int classify_evaluate_stage(const Config& config) {
   auto start = Clock::now();
   EvaluationSetup run = prepare_evaluation(config);
-  evaluate_predictions(config, run.predictions, run.skipped, nlohmann::json::array(),
+  evaluate_predictions(config, run.predictions, run.skipped, saved_model_meta(config),
                        seconds_since(start));
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "cli/run_setup.h"
 
 #include <torch/version.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -25,16 +26,25 @@ void start_run(const Config& config, const fs::path& run_dir, const std::string&
   configure_torch(config.process_threads());
   keep_freed_memory_in_process();
   install_stop_signals();
-  if (!is_lead_rank()) {  // rank 0 logs and writes; the others only warn
+  char host[256] = "";
+  ::gethostname(host, sizeof host - 1);
+  nlohmann::json start = {{"stage", stage},
+                          {"pid", static_cast<long>(::getpid())},
+                          {"host", host},
+                          {"rank", world().rank()},
+                          {"ranks", world().size()}};
+  if (!is_lead_rank()) {  // rank 0 logs and writes; the others warn, and log their problems
     init_logging("warn");
+    open_event_log((run_dir / ("events.rank" + std::to_string(world().rank()) + ".jsonl")).string(),
+                   true);
+    log_event("run_start", start);
     return;
   }
   open_event_log((run_dir / "events.jsonl").string());
-  log_event("run_start", {{"stage", stage},
-                          {"config", config_to_json(config)},
-                          {"workers", config.process_threads()},
-                          {"ranks", world().size()},
-                          {"threads_per_worker", config.resolved_threads()}});
+  start["config"] = config_to_json(config);
+  start["workers"] = config.process_threads();
+  start["threads_per_worker"] = config.resolved_threads();
+  log_event("run_start", start);
   atomic_write_text(run_dir / "config.json", config_to_json(config).dump(2) + "\n");
 }
 
@@ -292,6 +302,13 @@ EvaluationSetup prepare_evaluation(const Config& config) {
   }
   start_run(config, config.results_dir(), "evaluate");
   return run;
+}
+
+nlohmann::json saved_model_meta(const Config& config) {
+  fs::path meta = fs::path(config.model_dir()) / "model.json";
+  if (!fs::exists(meta)) return nullptr;
+  auto j = nlohmann::json::parse(read_text_file(meta), nullptr, false);
+  return j.is_object() ? j : nlohmann::json(nullptr);
 }
 
 }  // namespace medpipe::cli

@@ -60,4 +60,7 @@ struct EvaluationSetup {
 };
 EvaluationSetup prepare_evaluation(const Config& config);
 
+// model.json of the config's model where it is in a local folder, else null (for the report).
+nlohmann::json saved_model_meta(const Config& config);
+
 }  // namespace medpipe::cli

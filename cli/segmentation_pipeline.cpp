@@ -21,6 +21,7 @@
 #include "io/image_io.h"
 #include "metrics/segmentation.h"
 #include "report/report.h"
+#include "report/run_status.h"
 #include "storage/storage.h"
 #include "train/segmentation_trainer.h"
 
@@ -193,6 +194,11 @@ int segment_train_stage(const Config& config) {
   save_segmenter(config, module, model, spec, outcome, patch, train_set.volumes().size(),
                  val_set ? val_set->volumes().size() : 0, seconds_since(start));
   fs::remove(settings.state_path);
+  if (outcome.best_metrics.is_object()) {
+    nlohmann::json validation = metrics_event(outcome.best_metrics, "validation");
+    validation["best_epoch"] = outcome.best_epoch;
+    log_event("metrics", validation);
+  }
   log_event(
       "stage_end",
       {{"stage", "train"}, {"seconds", seconds_since(start)}, {"best_epoch", outcome.best_epoch}});
@@ -213,17 +219,39 @@ struct ScoredRun {
   std::vector<std::string> images;
   std::vector<std::vector<RegionScores>> scores;
   bool spacing_known = true;
+  CaseGallery gallery;  // the best and worst cases, drawn for the report
+
+  // Scores one image against its truth; draws it when it is among the best or worst so far.
+  void add(const std::string& name, const Image& image, const LabelVolume& truth,
+           const LabelVolume& predicted, int num_classes) {
+    images.push_back(name);
+    scores.push_back(score_image(truth, predicted, num_classes));
+    spacing_known &= image.spacing_known;
+    double dice = 0;
+    for (const auto& s : scores.back()) dice += s.dice / static_cast<double>(scores.back().size());
+    if (gallery.wants(dice)) gallery.add({name, dice, overlay_thumbnail(image, truth, predicted)});
+  }
 };
 
 void write_evaluation(const Config& config, const ScoredRun& run, const SkippedList& skipped,
-                      const nlohmann::json& history, double seconds) {
+                      const nlohmann::json& model, double seconds) {
+  log_event("stage_start", {{"stage", "evaluate"}, {"images", run.images.size()}});
   nlohmann::json metrics =
       summarise_segmentation(run.images, run.scores, run.spacing_known && !run.images.empty());
   fs::path dir = config.results_dir();
   write_metrics_json(dir, metrics);
-  write_report_html(dir, {"medpipe evaluation: " + config.model_bucket_name, metrics,
-                          config_to_json(config), history, skipped, seconds});
-  log_event("metrics", metrics);
+  ReportInput report;
+  report.title = "medpipe evaluation: " + config.model_bucket_name;
+  report.metrics = metrics;
+  report.config = config_to_json(config);
+  report.model = model;
+  report.skipped = skipped;
+  report.warnings = logged_warnings();
+  report.best_cases = run.gallery.best();
+  report.worst_cases = run.gallery.worst();
+  report.seconds = seconds;
+  write_report_html(dir, report);
+  log_event("metrics", metrics_event(metrics, "evaluation"));
   log_info("evaluation: n " + std::to_string(run.images.size()) + ", Dice " +
            metrics["dice"].dump() + ", HD95 " + metrics["hausdorff95"].dump() + " " +
            metrics["distance_units"].get<std::string>());
@@ -244,11 +272,8 @@ LabelVolume truth_for(const fs::path& mask_path, const Image& image, int num_cla
 // Classes to score: num_classes, else the model's, else 2 (background and one region).
 int evaluation_classes(const Config& config) {
   if (config.num_classes > 0) return config.num_classes;
-  fs::path meta = fs::path(config.model_dir()) / "model.json";
-  if (fs::exists(meta)) {
-    auto j = nlohmann::json::parse(read_text_file(meta), nullptr, false);
-    if (j.is_object() && j.contains("num_classes")) return j["num_classes"].get<int>();
-  }
+  nlohmann::json meta = saved_model_meta(config);
+  if (meta.is_object() && meta.contains("num_classes")) return meta["num_classes"].get<int>();
   return 2;
 }
 
@@ -267,6 +292,7 @@ int segment_predict_stage(const Config& config) {
         images_folder(resolve_location(config.images_bucket, "images_bucket")), "images_bucket");
   }
   start_run(config, config.results_dir(), "predict");
+  log_event("stage_start", {{"stage", "predict"}, {"images", set.samples.size()}});
   const fs::path dir = config.results_dir();
   ScoredRun scored;
   SkippedList skipped;
@@ -288,9 +314,7 @@ int segment_predict_stage(const Config& config) {
                              .front());
     if (config.has_labels) {
       LabelVolume truth = truth_for(set.masks[i], image.value(), model.num_classes);
-      scored.images.push_back(sample.name);
-      scored.scores.push_back(score_image(truth, mask.value(), model.num_classes));
-      scored.spacing_known &= image.value().spacing_known;
+      scored.add(sample.name, image.value(), truth, mask.value(), model.num_classes);
     }
   }
   progress.finish();
@@ -303,8 +327,7 @@ int segment_predict_stage(const Config& config) {
   log_info("predictions: " + std::to_string(names.size()) + " masks -> " +
            (dir / "predictions.csv").string());
   if (config.has_labels)
-    write_evaluation(config, scored, skipped, model.meta.value("history", nlohmann::json::array()),
-                     seconds_since(start));
+    write_evaluation(config, scored, skipped, model.meta, seconds_since(start));
   return 0;
 }
 
@@ -342,11 +365,9 @@ int segment_evaluate_stage(const Config& config) {
     std::string problem =
         check_mask_against_image(predicted.value(), dir / f[1], image.value(), num_classes);
     if (!problem.empty()) throw UsageError(problem);
-    scored.images.push_back(f[0]);
-    scored.scores.push_back(score_image(truth, predicted.value(), num_classes));
-    scored.spacing_known &= image.value().spacing_known;
+    scored.add(f[0], image.value(), truth, predicted.value(), num_classes);
   }
-  write_evaluation(config, scored, skipped, nlohmann::json::array(), seconds_since(start));
+  write_evaluation(config, scored, skipped, saved_model_meta(config), seconds_since(start));
   return 0;
 }
 

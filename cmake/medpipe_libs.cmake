@@ -67,8 +67,12 @@ add_library(medpipe_infer STATIC ${SRC}/infer/predictor.cpp ${SRC}/infer/segment
 target_link_libraries(medpipe_infer PUBLIC medpipe_models)
 target_precompile_headers(medpipe_infer REUSE_FROM medpipe_models)
 
-add_library(medpipe_report STATIC ${SRC}/report/report.cpp)
-target_link_libraries(medpipe_report PUBLIC medpipe_metrics)
+add_library(medpipe_report STATIC ${SRC}/report/report.cpp ${SRC}/report/svg.cpp
+  ${SRC}/report/report_classification.cpp ${SRC}/report/report_segmentation.cpp
+  ${SRC}/report/thumbnails.cpp ${SRC}/report/run_status.cpp)
+target_include_directories(medpipe_report SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR})
+target_link_libraries(medpipe_report PUBLIC medpipe_metrics medpipe_io
+  PRIVATE ${OPENCV_IMGCODECS} ${OPENCV_IMGPROC} ${OPENCV_CORE})
 
 add_executable(medpipe
   ${CMAKE_SOURCE_DIR}/cli/main.cpp ${CMAKE_SOURCE_DIR}/cli/app.cpp

@@ -21,4 +21,5 @@ JSON
 echo
 echo "metrics: $(pwd)/results/demo/metrics.json"
 /usr/bin/python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print("  accuracy %.3f  balanced accuracy %.3f  ROC AUC %.3f  (n=%d)" % (m["accuracy"], m["balanced_accuracy"], m["roc_auc"], m["n"]))' results/demo/metrics.json
+echo "status:  $MEDPIPE status $(pwd)/models/demo"
 echo "report:  $(pwd)/results/demo/report.html"

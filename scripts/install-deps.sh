@@ -24,6 +24,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev time
   python3-numpy python3-scipy python3-sklearn python3-pydicom python3-pil
   python3-torch python3-torchvision python3-skimage python3-nibabel
+  # the report's browser test: headless Chromium driven by Selenium, with fonts for screenshots
+  chromium chromium-driver python3-selenium fonts-dejavu-core
 )
 
 SUDO=""

@@ -18,6 +18,9 @@ namespace medpipe {
 namespace {
 std::mutex event_mutex;
 std::FILE* event_file = nullptr;
+bool event_problems_only = false;
+std::vector<std::string> warnings_so_far;
+constexpr std::size_t kMaxKeptWarnings = 1000;
 
 std::shared_ptr<spdlog::logger> logger() {
   static std::shared_ptr<spdlog::logger> instance = [] {
@@ -54,13 +57,24 @@ void log_info(const std::string& message) {
 }
 void log_warn(const std::string& message) {
   logger()->warn(message);
+  {
+    std::lock_guard<std::mutex> lock(event_mutex);
+    if (warnings_so_far.size() < kMaxKeptWarnings) warnings_so_far.push_back(message);
+  }
+  log_event("warning", {{"message", message}});
+}
+
+std::vector<std::string> logged_warnings() {
+  std::lock_guard<std::mutex> lock(event_mutex);
+  return warnings_so_far;
 }
 void log_error(const std::string& message) {
   logger()->error(message);
 }
 
-void open_event_log(const std::string& path) {
+void open_event_log(const std::string& path, bool problems_only) {
   std::lock_guard<std::mutex> lock(event_mutex);
+  event_problems_only = problems_only;
   if (event_file) std::fclose(event_file);
   fs::path p(path);
   if (p.has_parent_path()) ensure_writable_dir(p.parent_path(), "run folder");
@@ -78,6 +92,9 @@ void close_event_log() {
 void log_event(const std::string& name, const nlohmann::json& fields) {
   std::lock_guard<std::mutex> lock(event_mutex);
   if (!event_file) return;
+  if (event_problems_only && name != "run_start" && name != "warning" && name != "error" &&
+      name != "run_end")
+    return;
   nlohmann::json line = {{"time", iso_time_now()}, {"event", name}};
   if (fields.is_object()) {
     for (const auto& [k, v] : fields.items()) line[k] = v;

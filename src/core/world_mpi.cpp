@@ -8,10 +8,12 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/world.h"
 
 namespace medpipe {
@@ -144,13 +146,17 @@ class MpiWorld final : public Communicator {
       auto armed_at = started_;
       wake_.wait_until(lock, deadline);
       if (armed_ && started_ == armed_at && Clock::now() >= deadline && !stopping_) {
-        std::fprintf(stderr,
-                     "medpipe: failed: rank %d of %d: no answer from the other ranks in %.0f s "
-                     "during the %s (a rank died or hangs; see its log). Relaunch the same "
-                     "command to resume from the last checkpoint; sync_timeout_s sets this "
-                     "limit\n",
-                     rank_, size_, timeout_s_, what_);
+        char message[512];
+        std::snprintf(message, sizeof message,
+                      "rank %d of %d: no answer from the other ranks in %.0f s during the %s (a "
+                      "rank died or hangs; see its log). Relaunch the same command to resume "
+                      "from the last checkpoint; sync_timeout_s sets this limit",
+                      rank_, size_, timeout_s_, what_);
+        std::fprintf(stderr, "medpipe: failed: %s\n", message);
         std::fflush(stderr);
+        // the event log too (this rank's), since the blocked call never returns to main
+        log_event("error", {{"kind", "run"}, {"message", message}});
+        log_event("run_end", {{"status", "failed"}, {"exit_code", 1}});
         std::_Exit(1);
       }
     }

@@ -82,6 +82,54 @@ PrCurve precision_recall_curve(const std::vector<int>& positive, const std::vect
   return out;
 }
 
+RocCurve roc_curve(const std::vector<int>& positive, const std::vector<double>& score) {
+  ClfCurve c = binary_clf_curve(positive, score);
+  RocCurve out;
+  out.fpr.push_back(0);
+  out.tpr.push_back(0);
+  out.thresholds.push_back(c.thresholds.empty() ? 1.0 : c.thresholds.front() + 1.0);
+  const double total_pos = c.tps.empty() ? 0 : c.tps.back();
+  const double total_neg = c.fps.empty() ? 0 : c.fps.back();
+  for (std::size_t i = 0; i < c.tps.size(); ++i) {
+    // keep the ends and every point where the curve bends (sklearn's second difference != 0)
+    bool keep = i == 0 || i + 1 == c.tps.size() ||
+                c.fps[i + 1] - 2 * c.fps[i] + c.fps[i - 1] != 0 ||
+                c.tps[i + 1] - 2 * c.tps[i] + c.tps[i - 1] != 0;
+    if (!keep) continue;
+    out.fpr.push_back(total_neg > 0 ? c.fps[i] / total_neg : NAN);
+    out.tpr.push_back(total_pos > 0 ? c.tps[i] / total_pos : NAN);
+    out.thresholds.push_back(c.thresholds[i]);
+  }
+  return out;
+}
+
+Calibration calibration_curve(const std::vector<int>& positive, const std::vector<double>& score,
+                              int bins) {
+  std::vector<double> sum_predicted(bins, 0), sum_positive(bins, 0);
+  std::vector<long> count(bins, 0);
+  for (std::size_t i = 0; i < score.size(); ++i) {
+    // numpy's searchsorted(edges[1:-1], p), the number of inner edges strictly below p, with
+    // the edges as linspace makes them (k * step)
+    const double step = 1.0 / bins;
+    int bin = 0;
+    while (bin < bins - 1 && (bin + 1) * step < score[i]) ++bin;
+    sum_predicted[bin] += score[i];
+    sum_positive[bin] += positive[i] ? 1 : 0;
+    ++count[bin];
+  }
+  Calibration out;
+  for (int b = 0; b < bins; ++b) {
+    if (!count[b]) continue;
+    const double n = static_cast<double>(count[b]);
+    out.mean_predicted.push_back(sum_predicted[b] / n);
+    out.fraction_positive.push_back(sum_positive[b] / n);
+    out.count.push_back(count[b]);
+    out.expected_calibration_error += n / static_cast<double>(score.size()) *
+                                      std::abs(sum_positive[b] / n - sum_predicted[b] / n);
+  }
+  return out;
+}
+
 std::optional<double> average_precision(const std::vector<int>& positive,
                                         const std::vector<double>& score) {
   if (std::none_of(positive.begin(), positive.end(), [](int p) { return p != 0; }))
@@ -106,6 +154,52 @@ double log_loss(const ClassificationInput& input) {
 namespace {
 nlohmann::json optional_json(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json calibration_json(const Calibration& c) {
+  return {{"strategy", "uniform"},
+          {"bins", 10},
+          {"mean_predicted", c.mean_predicted},
+          {"fraction_positive", c.fraction_positive},
+          {"count", c.count}};
+}
+
+// Binary: the calibration of prob_1. Multi-class: of the top class's probability (confidence)
+// against being right.
+Calibration calibration_of(const ClassificationInput& in, const std::vector<int>& predicted) {
+  std::vector<int> hit(in.truth.size());
+  std::vector<double> score(in.truth.size());
+  for (std::size_t i = 0; i < in.truth.size(); ++i) {
+    int k = in.num_classes == 2 ? 1 : predicted[i];
+    score[i] = in.prob(i, k);
+    hit[i] = in.truth[i] == k;
+  }
+  return calibration_curve(hit, score);
+}
+
+// One-vs-rest ROC and PR curves of every class, with their AUC and AP.
+void add_class_curves(const ClassificationInput& in, nlohmann::json& out) {
+  nlohmann::json roc = nlohmann::json::array(), pr = nlohmann::json::array();
+  for (int k = 0; k < in.num_classes; ++k) {
+    std::vector<int> pos(in.truth.size());
+    std::vector<double> score(in.truth.size());
+    for (std::size_t i = 0; i < in.truth.size(); ++i) {
+      pos[i] = in.truth[i] == k;
+      score[i] = in.prob(i, k);
+    }
+    RocCurve r = roc_curve(pos, score);
+    PrCurve p = precision_recall_curve(pos, score);
+    roc.push_back({{"class", k},
+                   {"auc", optional_json(roc_auc_binary(pos, score))},
+                   {"fpr", r.fpr},
+                   {"tpr", r.tpr}});
+    pr.push_back({{"class", k},
+                  {"average_precision", optional_json(average_precision(pos, score))},
+                  {"precision", p.precision},
+                  {"recall", p.recall}});
+  }
+  out["roc_curves"] = roc;
+  out["pr_curves"] = pr;
 }
 
 std::optional<double> multiclass_auc(const ClassificationInput& in) {
@@ -176,9 +270,15 @@ nlohmann::json classification_metrics(const ClassificationInput& in) {
     PrCurve pr = precision_recall_curve(pos, score);
     out["pr_curve"] = {
         {"precision", pr.precision}, {"recall", pr.recall}, {"thresholds", pr.thresholds}};
+    RocCurve roc = roc_curve(pos, score);
+    out["roc_curve"] = {{"fpr", roc.fpr}, {"tpr", roc.tpr}, {"thresholds", roc.thresholds}};
   } else {
     out["roc_auc"] = optional_json(multiclass_auc(in));
+    add_class_curves(in, out);
   }
+  Calibration calibration = calibration_of(in, predicted);
+  out["calibration"] = calibration_json(calibration);
+  out["expected_calibration_error"] = calibration.expected_calibration_error;
   return out;
 }
 

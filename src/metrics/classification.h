@@ -29,6 +29,23 @@ struct PrCurve {
 // sklearn's precision_recall_curve (decreasing recall, a final (1, 0) point).
 PrCurve precision_recall_curve(const std::vector<int>& positive, const std::vector<double>& score);
 
+struct RocCurve {
+  std::vector<double> fpr, tpr, thresholds;
+};
+// sklearn's roc_curve with drop_intermediate: collinear points dropped, a first (0, 0) point
+// whose threshold is the highest score + 1 (sklearn 1.2's convention; JSON has no infinity).
+RocCurve roc_curve(const std::vector<int>& positive, const std::vector<double>& score);
+
+// sklearn's calibration_curve(strategy="uniform"): the [0, 1] range in `bins` equal bins; for
+// each non-empty bin, the mean predicted probability and the observed fraction of positives.
+struct Calibration {
+  std::vector<double> mean_predicted, fraction_positive;
+  std::vector<long> count;
+  double expected_calibration_error = 0;  // sum over bins of count/n * |fraction - mean|
+};
+Calibration calibration_curve(const std::vector<int>& positive, const std::vector<double>& score,
+                              int bins = 10);
+
 // Every classification key of the contract: n, accuracy, balanced_accuracy, confusion_matrix,
 // per_class, macro_f1, roc_auc, and for binary tasks average_precision and pr_curve.
 nlohmann::json classification_metrics(const ClassificationInput& input);

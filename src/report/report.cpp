@@ -1,148 +1,249 @@
 #include "report/report.h"
 
-#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
+#include <map>
 #include <sstream>
 
 #include "io/csv.h"
+#include "report/sections.h"
+#include "report/svg.h"
 
 namespace medpipe {
 
-namespace {
+namespace report {
 
-std::string escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-std::string number(const nlohmann::json& v, int digits = 4) {
+std::string cell_number(const nlohmann::json& v, int digits) {
   if (v.is_null()) return "n/a";
-  if (v.is_number_integer()) return std::to_string(v.get<long long>());
-  if (v.is_string()) return escape(v.get<std::string>());
+  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
+  if (v.is_string()) return escape_html(v.get<std::string>());
+  if (!v.is_number()) return escape_html(v.dump());
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.*f", digits, v.get<double>());
   return buffer;
 }
 
-std::string confusion_html(const nlohmann::json& matrix) {
-  std::ostringstream s;
-  long max_count = 1;
-  for (const auto& row : matrix)
-    for (const auto& v : row) max_count = std::max(max_count, v.get<long>());
-  s << "<table class='cm'><tr><th>true \\ predicted</th>";
-  for (std::size_t k = 0; k < matrix.size(); ++k) s << "<th>" << k << "</th>";
-  s << "</tr>";
-  for (std::size_t r = 0; r < matrix.size(); ++r) {
-    s << "<tr><th>" << r << "</th>";
-    for (const auto& v : matrix[r]) {
-      double a = static_cast<double>(v.get<long>()) / static_cast<double>(max_count);
-      s << "<td style='background:rgba(31,119,180," << a
-        << ");color:" << (a > 0.5 ? "#fff" : "#000") << "'>" << v.get<long>() << "</td>";
+namespace {
+
+double field_or_nan(const nlohmann::json& record, const char* key) {
+  return record.contains(key) && record[key].is_number() ? record[key].get<double>() : NAN;
+}
+
+// The history's records per ensemble member (records without "member" are member 0).
+std::map<int, std::vector<nlohmann::json>> by_member(const nlohmann::json& history) {
+  std::map<int, std::vector<nlohmann::json>> members;
+  for (const auto& record : history) members[record.value("member", 0)].push_back(record);
+  return members;
+}
+
+Series epoch_series(const std::string& name, const std::vector<nlohmann::json>& records,
+                    const char* key, bool dashed) {
+  Series s{name, {}, {}, false, dashed};
+  for (const auto& r : records) {
+    s.x.push_back(r.value("epoch", 0));
+    s.y.push_back(field_or_nan(r, key));
+  }
+  bool any = false;
+  for (double v : s.y) any |= std::isfinite(v);
+  if (!any) s.y.clear();
+  return s;
+}
+
+}  // namespace
+
+std::string training_section(const nlohmann::json& history) {
+  if (!history.is_array() || history.empty()) return "";
+  auto members = by_member(history);
+  std::vector<Series> losses, metrics;
+  for (const auto& [member, records] : members) {
+    std::string tag = members.size() > 1 ? " #" + std::to_string(member + 1) : "";
+    losses.push_back(epoch_series("training loss" + tag, records, "train_loss", false));
+    losses.push_back(epoch_series("validation loss" + tag, records, "val_loss", true));
+    for (auto [key, name] : {std::pair{"val_auc", "validation AUC"},
+                             {"val_accuracy", "validation accuracy"},
+                             {"val_dice", "validation Dice"}}) {
+      Series s = epoch_series(name + tag, records, key, false);
+      if (!s.y.empty()) metrics.push_back(s);
     }
-    s << "</tr>";
   }
-  return s.str() + "</table>";
+  std::erase_if(losses, [](const Series& s) { return s.y.empty(); });
+  ChartSpec loss{"loss-curve", "Loss per epoch (mean cross-entropy)", "epoch", "loss"};
+  loss.width_px = 420;
+  ChartSpec metric{"metric-curve", "Validation metrics per epoch", "epoch", "value", 0, -1, 0, 1};
+  metric.width_px = 420;
+  std::string out = "<section id='training'><h2>Training</h2><div class='plots'>";
+  if (!losses.empty()) out += line_chart(loss, losses);
+  if (!metrics.empty()) out += line_chart(metric, metrics);
+  return out + "</div></section>";
 }
 
-// A line plot of named series over x = 1..n, inline SVG.
-std::string line_plot(const std::vector<std::pair<std::string, std::vector<double>>>& series,
-                      const std::string& title) {
-  const double w = 420, h = 240, pad = 36;
-  double lo = 1e300, hi = -1e300;
-  std::size_t n = 0;
-  for (const auto& [name, ys] : series) {
-    n = std::max(n, ys.size());
-    for (double y : ys)
-      if (std::isfinite(y)) {
-        lo = std::min(lo, y);
-        hi = std::max(hi, y);
-      }
+}  // namespace report
+
+namespace {
+
+const char* const kStyle = R"css(
+body{font-family:'DejaVu Sans',Arial,sans-serif;margin:0 auto;padding:1.5em 2em;max-width:72em;
+color:#222;background:#fafafa}
+h1{font-size:1.5em;margin:0 0 .2em}h2{font-size:1.2em;border-bottom:1px solid #ddd;
+padding-bottom:.2em;margin-top:1.6em}
+.sub{color:#666;margin:0 0 1em}
+.cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1em 0}
+.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:8em}
+.card .v{font-size:1.5em;font-weight:bold}.card .k{color:#666;font-size:.85em}
+table{border-collapse:collapse;margin:.6em 0;background:#fff}
+td,th{border:1px solid #ddd;padding:3px 8px;text-align:right;font-size:.9em}
+th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}
+table.kv th,table.kv td{text-align:left}
+details{margin:.6em 0}summary{cursor:pointer}
+table.sortable th{cursor:pointer;user-select:none}
+table.sortable th::after{content:' \2195';color:#aaa}
+.plots{display:flex;flex-wrap:wrap;gap:1.2em;align-items:flex-start}
+figure{margin:0;background:#fff;border:1px solid #ddd;border-radius:6px;padding:.4em}
+figcaption{font-size:.85em;color:#444;text-align:center;max-width:26em}
+svg text{font-size:11px;font-family:inherit}svg text.axis{font-size:12px}
+svg text.small{font-size:10px}svg text.legend{font-size:11px}
+.cases{display:flex;flex-wrap:wrap;gap:1em}.cases img{display:block;image-rendering:pixelated}
+.warn{color:#8a5a00}pre{background:#fff;border:1px solid #ddd;padding:.6em;overflow:auto;
+font-size:.8em;max-height:30em}
+.scroll{max-height:32em;overflow:auto;display:inline-block}
+)css";
+
+// Sorts a table.sortable by the clicked column: numbers numerically ("n/a" last), else as text.
+const char* const kSortScript = R"js(
+document.querySelectorAll('table.sortable').forEach(function (table) {
+  table.querySelectorAll('th').forEach(function (th, column) {
+    th.addEventListener('click', function () {
+      var ascending = th.getAttribute('data-order') !== 'asc';
+      table.querySelectorAll('th').forEach(function (h) { h.removeAttribute('data-order'); });
+      th.setAttribute('data-order', ascending ? 'asc' : 'desc');
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      var key = function (row) {
+        var text = row.cells[column].textContent;
+        var value = parseFloat(text);
+        return isNaN(value) ? text : value;
+      };
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (typeof x !== typeof y) return typeof x === 'number' ? -1 : 1;
+        var order = x < y ? -1 : x > y ? 1 : 0;
+        return ascending ? order : -order;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});
+document.body.setAttribute('data-ready', '1');
+)js";
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M UTC", &tm);
+  return buffer;
+}
+
+std::string card(const std::string& key, const nlohmann::json& value, int digits = 3) {
+  return "<div class='card'><div class='v'>" + report::cell_number(value, digits) +
+         "</div><div class='k'>" + escape_html(key) + "</div></div>";
+}
+
+std::string headline_cards(const nlohmann::json& m) {
+  std::string out = "<div class='cards' id='headline'>";
+  out += card("images evaluated", m.value("n", nlohmann::json(0)));
+  const std::pair<const char*, const char*> keys[] = {
+      {"accuracy", "accuracy"}, {"balanced_accuracy", "balanced accuracy"},
+      {"roc_auc", "ROC AUC"},   {"average_precision", "average precision"},
+      {"macro_f1", "macro F1"}, {"dice", "Dice"},
+      {"jaccard", "Jaccard"},   {"hausdorff95", "HD95"},
+      {"assd", "ASSD"}};
+  for (const auto& [key, name] : keys) {
+    if (!m.contains(key)) continue;
+    std::string label = name;
+    if ((std::string(key) == "hausdorff95" || std::string(key) == "assd") &&
+        m.contains("distance_units"))
+      label += " (" + m["distance_units"].get<std::string>() + ")";
+    out += card(label, m[key]);
   }
-  if (n < 2 || !(hi >= lo)) return "";
-  if (hi == lo) hi = lo + 1;
-  static const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"};
+  return out + "</div>";
+}
+
+std::string row(const std::string& key, const std::string& value) {
+  return "<tr><th>" + escape_html(key) + "</th><td>" + value + "</td></tr>";
+}
+
+// The model's training: data, epochs, time and the main settings.
+std::string training_rows(const nlohmann::json& model, const nlohmann::json& config) {
+  using report::cell_number;
+  const nlohmann::json null;
+  const nlohmann::json& t = model.contains("training") ? model["training"] : config;
+  std::string out;
+  if (model.contains("train_images"))
+    out += row("training data", cell_number(model["train_images"]) + " training, " +
+                                    cell_number(model.value("val_images", null)) +
+                                    " validation images");
+  if (model.contains("best_epoch"))
+    out += row("training", "best epoch " + cell_number(model["best_epoch"]) + " of " +
+                               cell_number(t.value("epochs", null)) + ", " +
+                               cell_number(model.value("train_seconds", null), 1) + " s");
+  nlohmann::json batch = t.value("batch_size", null);
+  out += row("training settings",
+             "optimizer " + escape_html(t.value("optimizer", "")) + ", learning rate " +
+                 cell_number(t.value("learning_rate", null), 4) + ", batch size " +
+                 (batch == 0 ? std::string("auto") : cell_number(batch)) + " per worker, seed " +
+                 cell_number(t.value("seed", null)));
+  return out;
+}
+
+// What was evaluated, with which model, data, settings, versions and durations.
+std::string summary_section(const ReportInput& in) {
+  using report::cell_number;
+  const nlohmann::json model = in.model.is_object() ? in.model : nlohmann::json::object();
+  const nlohmann::json& c = in.config;
   std::ostringstream s;
-  s << "<figure><svg width='" << w << "' height='" << h << "' role='img' aria-label='"
-    << escape(title) << "'>"
-    << "<rect x='" << pad << "' y='8' width='" << w - pad - 8 << "' height='" << h - pad - 8
-    << "' fill='none' stroke='#ccc'/>"
-    << "<text x='4' y='16' font-size='10'>" << number(hi, 3) << "</text>"
-    << "<text x='4' y='" << h - pad << "' font-size='10'>" << number(lo, 3) << "</text>"
-    << "<text x='" << w / 2 << "' y='" << h - 8 << "' font-size='11'>epoch</text>";
-  for (std::size_t k = 0; k < series.size(); ++k) {
-    s << "<polyline fill='none' stroke-width='2' stroke='" << colors[k % 4] << "' points='";
-    for (std::size_t i = 0; i < series[k].second.size(); ++i) {
-      double x = pad + (w - pad - 8) * static_cast<double>(i) / static_cast<double>(n - 1);
-      double y = 8 + (h - pad - 8) * (1 - (series[k].second[i] - lo) / (hi - lo));
-      s << x << "," << y << " ";
-    }
-    s << "'/><text x='" << pad + 8 + 110 * k << "' y='24' font-size='11' fill='" << colors[k % 4]
-      << "'>" << escape(series[k].first) << "</text>";
-  }
-  return s.str() + "</svg><figcaption>" + escape(title) + "</figcaption></figure>";
+  s << "<section id='summary'><h2>Summary</h2>" << headline_cards(in.metrics);
+  s << "<table class='kv'>";
+  s << row("task", escape_html(model.value(
+                       "task", std::string(in.metrics.contains("dice") ? "segment" : "classify"))));
+  s << row("model", escape_html(c.value("model_bucket_name", "")) + " (" +
+                        escape_html(model.value("arch", c.value("arch", "?"))) + ", " +
+                        cell_number(model.value("num_classes", nlohmann::json())) + " classes)");
+  s << row("images", cell_number(in.metrics.value("n", nlohmann::json(0))) + " evaluated, " +
+                         std::to_string(in.skipped.size()) + " skipped");
+  s << training_rows(model, c);
+  s << row("this stage", cell_number(in.seconds, 1) + " s");
+  std::string versions = "medpipe 0.1.0 (report)";
+  if (model.contains("versions"))
+    for (const auto& [k, v] : model["versions"].items())
+      versions += ", " + escape_html(k) + " " +
+                  escape_html(v.is_string() ? v.get<std::string>() : v.dump()) + " (model)";
+  s << row("versions", versions);
+  s << row("generated", utc_now());
+  s << "</table></section>";
+  return s.str();
 }
 
-std::string history_plots(const nlohmann::json& history) {
-  if (!history.is_array() || history.size() < 2) return "";
-  std::vector<double> train_loss, val_loss, val_auc, val_acc, val_dice;
-  for (const auto& e : history) {
-    train_loss.push_back(e.value("train_loss", NAN));
-    val_loss.push_back(
-        e.contains("val_loss") && !e["val_loss"].is_null() ? e["val_loss"].get<double>() : NAN);
-    val_auc.push_back(e.contains("val_auc") && !e["val_auc"].is_null() ? e["val_auc"].get<double>()
-                                                                       : NAN);
-    val_acc.push_back(e.contains("val_accuracy") ? e["val_accuracy"].get<double>() : NAN);
-    val_dice.push_back(e.contains("val_dice") ? e["val_dice"].get<double>() : NAN);
-  }
-  return "<h2>Training</h2><div class='plots'>" +
-         line_plot({{"train loss", train_loss}, {"validation loss", val_loss}}, "Loss per epoch") +
-         line_plot({{"validation AUC", val_auc},
-                    {"validation accuracy", val_acc},
-                    {"validation Dice", val_dice}},
-                   "Validation metrics per epoch") +
-         "</div>";
-}
-
-// Per class and per image (worst Dice first) tables of segmentation metrics.
-std::string segmentation_tables(const nlohmann::json& m) {
+std::string problems_section(const ReportInput& in) {
   std::ostringstream s;
-  const char* header = "<th>dice</th><th>jaccard</th><th>hausdorff95</th><th>assd</th></tr>";
-  auto cells = [](const nlohmann::json& row) {
-    return "<td>" + number(row["dice"]) + "</td><td>" + number(row["jaccard"]) + "</td><td>" +
-           number(row["hausdorff95"]) + "</td><td>" + number(row["assd"]) + "</td></tr>";
-  };
-  s << "<h2>Per class</h2><table id='per-class'><tr><th>class</th>" << header;
-  for (const auto& c : m["per_class"]) s << "<tr><td>" << c["class"] << "</td>" << cells(c);
-  s << "</table>";
-  std::vector<nlohmann::json> rows(m["per_image"].begin(), m["per_image"].end());
-  auto dice = [](const nlohmann::json& r) {
-    return r["dice"].is_null() ? -1.0 : r["dice"].get<double>();
-  };
-  std::stable_sort(rows.begin(), rows.end(),
-                   [&](const auto& a, const auto& b) { return dice(a) < dice(b); });
-  s << "<h2>Per image (worst first)</h2><table id='per-image'><tr><th>image</th>" << header;
-  for (const auto& r : rows)
-    s << "<tr><td>" << escape(r["image"].get<std::string>()) << "</td>" << cells(r);
-  s << "</table>";
+  s << "<section id='skipped-inputs'><h2>Skipped inputs (" << in.skipped.size() << ")</h2>";
+  if (!in.skipped.empty()) {
+    s << "<div class='scroll'><table id='skipped'><thead><tr><th>image</th><th>reason</th></tr>"
+         "</thead><tbody>";
+    for (const auto& [image, reason] : in.skipped)
+      s << "<tr><td>" << escape_html(image) << "</td><td>" << escape_html(reason) << "</td></tr>";
+    s << "</tbody></table></div>";
+  }
+  s << "</section><section id='warnings'><h2>Warnings (" << in.warnings.size() << ")</h2>";
+  if (!in.warnings.empty()) {
+    s << "<ul class='warn'>";
+    for (const auto& w : in.warnings) s << "<li>" << escape_html(w) << "</li>";
+    s << "</ul>";
+  }
+  s << "</section>";
   return s.str();
 }
 
@@ -161,46 +262,27 @@ void write_skipped_csv(const fs::path& dir, const SkippedList& skipped) {
 
 std::string render_report_html(const ReportInput& in) {
   std::ostringstream s;
-  const nlohmann::json& m = in.metrics;
-  s << "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>" << escape(in.title)
-    << "</"
-       "title><style>body{font-family:sans-serif;margin:2em;max-width:60em}table{border-collapse:"
-       "collapse;margin:1em 0}"
-       "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}.cm "
-       "td{min-width:3em;text-align:center}"
-       ".plots{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}</style></head><body>";
-  s << "<h1>" << escape(in.title) << "</h1>";
-  s << "<h2>Summary</h2><table id='summary'>";
-  for (const char* key :
-       {"n", "accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "average_precision",
-        "log_loss", "dice", "jaccard", "hausdorff95", "assd", "distance_units"}) {
-    if (m.contains(key)) s << "<tr><th>" << key << "</th><td>" << number(m[key]) << "</td></tr>";
-  }
-  s << "</table>";
-  if (m.contains("confusion_matrix"))
-    s << "<h2>Confusion matrix</h2>" << confusion_html(m["confusion_matrix"]);
-  if (m.contains("per_image")) s << segmentation_tables(m);
-  if (m.contains("per_class") && !m.contains("per_image")) {
-    s << "<h2>Per class</h2><table "
-         "id='per-class'><tr><th>class</th><th>precision</th><th>recall</th><th>f1</"
-         "th><th>support</th></tr>";
-    for (const auto& c : m["per_class"]) {
-      s << "<tr><td>" << c["class"] << "</td><td>" << number(c["precision"]) << "</td><td>"
-        << number(c["recall"]) << "</td><td>" << number(c["f1"]) << "</td><td>" << c["support"]
-        << "</td></tr>";
-    }
-    s << "</table>";
-  }
-  s << history_plots(in.history);
-  s << "<h2>Skipped inputs (" << in.skipped.size() << ")</h2>";
-  if (!in.skipped.empty()) {
-    s << "<table id='skipped'><tr><th>image</th><th>reason</th></tr>";
-    for (const auto& [image, reason] : in.skipped)
-      s << "<tr><td>" << escape(image) << "</td><td>" << escape(reason) << "</td></tr>";
-    s << "</table>";
-  }
-  s << "<h2>Settings</h2><pre>" << escape(in.config.dump(2)) << "</pre>";
-  s << "</body></html>\n";
+  s << "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+    << "<meta name='viewport' content='width=device-width,initial-scale=1'><title>"
+    << escape_html(in.title) << "</title><style>" << kStyle << "</style></head><body>";
+  s << "<h1>" << escape_html(in.title) << "</h1><p class='sub'>"
+    << escape_html(in.config.value("images_bucket", "")) << "</p>";
+  s << summary_section(in);
+  if (in.metrics.contains("per_image"))
+    s << report::segmentation_section(in.metrics, in.best_cases, in.worst_cases);
+  else
+    s << report::classification_section(in.metrics);
+  if (in.model.is_object() && in.model.contains("history"))
+    s << report::training_section(in.model["history"]);
+  s << problems_section(in);
+  s << "<section id='settings'><h2>Settings</h2><details><summary>this run's "
+       "settings</summary><pre>"
+    << escape_html(in.config.dump(2)) << "</pre></details>";
+  if (in.model.is_object() && in.model.contains("training"))
+    s << "<details><summary>the model's training settings</summary><pre>"
+      << escape_html(in.model["training"].dump(2)) << "</pre></details>";
+  s << "</section>";
+  s << "<script>" << kSortScript << "</script></body></html>\n";
   return s.str();
 }
 

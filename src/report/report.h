@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/fs.h"
+#include "report/thumbnails.h"
 
 namespace medpipe {
 
@@ -17,14 +18,17 @@ void write_skipped_csv(const fs::path& dir, const SkippedList& skipped);
 
 struct ReportInput {
   std::string title;
-  nlohmann::json metrics;  // classification_metrics(...)
-  nlohmann::json config;   // resolved config
-  nlohmann::json history;  // per-epoch records of the model's training, if known
+  nlohmann::json metrics;  // classification_metrics(...) or summarise_segmentation(...)
+  nlohmann::json config;   // the resolved config of this run
+  nlohmann::json model;    // model.json of the model that made the predictions; null if unknown
   SkippedList skipped;
-  double seconds = 0;
+  std::vector<std::string> warnings;                   // this run's warnings, in order
+  std::vector<CaseThumbnail> best_cases, worst_cases;  // segmentation
+  double seconds = 0;                                  // of this stage
 };
 
-// One self-contained HTML file (inline CSS and SVG, no script, no network). No identifiers.
+// One self-contained HTML file: inline CSS and SVG, no network, and one small script that
+// sorts the per-image table. Image names, counts and numbers only: no patient identifiers.
 std::string render_report_html(const ReportInput& input);
 void write_report_html(const fs::path& dir, const ReportInput& input);
 

@@ -71,7 +71,8 @@ class Cli(MedpipeTestCase):
         self.assertDone(extra)
         self.assertIn("not evaluated: stranger", extra.stderr)
         self.assertIn("stranger", open(self.path("results", "model", "report.html")).read())
-        self.assertEqual(json.load(open(self.path("results", "model", "metrics.json")))["n"], first["n"])
+        with open(self.path("results", "model", "metrics.json")) as f:
+            self.assertEqual(json.load(f)["n"], first["n"])
         # a damaged predictions.csv is a clear exit 2 naming the file and line
         with open(self.path("results", "model", "predictions.csv")) as f:
             lines = f.read().splitlines()
@@ -81,7 +82,9 @@ class Cli(MedpipeTestCase):
         self.assertUsageError(self.medpipe("evaluate", "--images-bucket", "d"), "predictions.csv line 3", "'oops'")
         status = self.medpipe("status", "results/model")
         self.assertDone(status)
-        self.assertIn("metrics: accuracy", status.stdout)
+        self.assertIn("state: done", status.stdout)
+        self.assertRegex(status.stdout, r"metrics: n \d+, accuracy [0-9.]+, balanced_accuracy")
         train_status = self.medpipe("status", "models/model")
         self.assertIn("last epoch", train_status.stdout)
+        self.assertIn("validation metrics (best epoch", train_status.stdout)
         self.assertUsageError(self.medpipe("status", "nowhere"), "nowhere")

@@ -105,6 +105,14 @@ class DataParallel(MedpipeTestCase):
         self.assertIdentical(threads, ranks)  # the same fixed summation order
         meta = read_json(self.path("models", "ranks", "model.json"))
         self.assertEqual((meta["parallel"]["ranks"], meta["parallel"]["workers"]), (2, 2))
+        # medpipe status reads rank 0's log and the other rank's problems log beside it
+        status = self.medpipe("status", self.path("models", "ranks"))
+        self.assertEqual(status.returncode, 0, status.stderr)
+        self.assertIn("2 MPI ranks", status.stdout)
+        self.assertIn("state: done", status.stdout)
+        with open(self.path("models", "ranks", "events.rank1.jsonl")) as f:
+            rank1 = [json.loads(line) for line in f]
+        self.assertEqual([e["event"] for e in rank1], ["run_start", "run_end"])
         # local SGD over ranks: weights every step equals gradients
         weights = self.train("weights", ranks=2, batch_size=8, sync="weights", local_steps=1)
         self.assertClose(ranks, weights)
@@ -194,6 +202,10 @@ class DataParallel(MedpipeTestCase):
         self.assertNotEqual(process.returncode, 0)
         self.assertIn("no answer from the other ranks", stderr)
         self.assertIn("resume", stderr)
+        # whichever rank noticed, its message shows (another rank's with "rank k:" in front)
+        status = self.medpipe("status", self.path("models", "hung"))
+        self.assertRegex(status.stdout, r"state: (failed|stopped)")
+        self.assertIn("no answer from the other ranks", status.stdout)
         for marker in CRASH_MARKERS:
             self.assertNotIn(marker, stderr)
 

@@ -1,5 +1,6 @@
 """The same images as 16-bit DICOM with a rescale and as PNG give identical predictions; and a
 DICOM's patient identifiers appear in no log line, result, model file or report."""
+import json
 import os
 import subprocess
 import unittest
@@ -83,6 +84,14 @@ class DicomAndPng(MedpipeTestCase):
         for folder in ("models", "results_png", "results_dcm"):
             grep = subprocess.run(["grep", "-rl", "-a", MARKER, self.path(folder)], capture_output=True, text=True)
             self.assertEqual(grep.stdout, "", f"marker found in {grep.stdout}")
+        # the report and event logs were among the files searched; every log line is one JSON object
+        self.assertTrue(os.path.exists(self.path("results_dcm", "report.html")))
+        for folder in ("models/model", "results_png", "results_dcm"):
+            with open(self.path(folder, "events.jsonl")) as f:
+                lines = f.readlines()
+            self.assertGreater(len(lines), 3)
+            for line in lines:
+                self.assertIsInstance(json.loads(line), dict)
 
 
 if __name__ == "__main__":

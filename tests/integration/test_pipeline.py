@@ -12,6 +12,7 @@ from medpipe_testlib import MedpipeTestCase, make_separable_set, read_csv_rows, 
 
 try:
     from sklearn import metrics as skm
+    from sklearn.calibration import calibration_curve
 except ImportError:  # pragma: no cover
     skm = None
 try:
@@ -105,6 +106,13 @@ class Pipeline(MedpipeTestCase):
         np.testing.assert_allclose(m["pr_curve"]["recall"], recall, atol=tol)
         np.testing.assert_allclose(m["pr_curve"]["thresholds"], thresholds, atol=tol)
         self.assertAlmostEqual(m["log_loss"], skm.log_loss(y, probs), delta=1e-9)
+        fpr, tpr, roc_thresholds = skm.roc_curve(y, probs[:, 1])  # drop_intermediate, as ours
+        np.testing.assert_allclose(m["roc_curve"]["fpr"], fpr, atol=tol)
+        np.testing.assert_allclose(m["roc_curve"]["tpr"], tpr, atol=tol)
+        np.testing.assert_allclose(m["roc_curve"]["thresholds"][1:], roc_thresholds[1:], atol=tol)
+        fraction, mean = calibration_curve(y, probs[:, 1], n_bins=10, strategy="uniform")
+        np.testing.assert_allclose(m["calibration"]["fraction_positive"], fraction, atol=tol)
+        np.testing.assert_allclose(m["calibration"]["mean_predicted"], mean, atol=tol)
 
     @unittest.skipIf(torch is None, "python3-torch is not installed")
     def test_model_pt_runs_in_python_torch(self):
@@ -149,6 +157,12 @@ class MulticlassMetrics(MedpipeTestCase):
         self.assertAlmostEqual(m["roc_auc"], skm.roc_auc_score(y, probs, multi_class="ovr", average="macro"), delta=1e-9)
         self.assertAlmostEqual(m["balanced_accuracy"], skm.balanced_accuracy_score(y, probs.argmax(1)), delta=1e-9)
         self.assertNotIn("pr_curve", m)
+        for k in range(3):  # one-vs-rest curves for the report
+            fpr, tpr, _ = skm.roc_curve(y == k, probs[:, k])
+            np.testing.assert_allclose(m["roc_curves"][k]["fpr"], fpr, atol=1e-9)
+            np.testing.assert_allclose(m["roc_curves"][k]["tpr"], tpr, atol=1e-9)
+            self.assertAlmostEqual(m["pr_curves"][k]["average_precision"],
+                                   skm.average_precision_score(y == k, probs[:, k]), delta=1e-9)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@
 namespace medpipe {
 namespace {
 
+// One file per test: CTest runs tests in parallel processes.
 fs::path write_csv(const std::string& text) {
-  fs::path path = fs::temp_directory_path() / "medpipe_labels_test.csv";
+  std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  fs::path path = fs::temp_directory_path() / ("medpipe_labels_test_" + test + ".csv");
   std::ofstream(path) << text;
   return path;
 }
@@ -39,7 +41,8 @@ TEST(Labels, ExtraColumnsAndOrderAreFine) {
 
 TEST(Labels, HeaderMissingNamesTheFileAndColumns) {
   std::string e = error_of("a,0\nb,1\n");
-  EXPECT_NE(e.find("medpipe_labels_test.csv"), std::string::npos);
+  EXPECT_NE(e.find("medpipe_labels_test_HeaderMissingNamesTheFileAndColumns.csv"),
+            std::string::npos);
   EXPECT_NE(e.find("image,level"), std::string::npos);
   EXPECT_NE(error_of("name,label\na,0\n").find("got `name,label`"), std::string::npos);
 }

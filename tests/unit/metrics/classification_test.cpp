@@ -32,6 +32,32 @@ TEST(Metrics, AveragePrecisionByHand) {
   EXPECT_EQ(c.thresholds, t);
 }
 
+TEST(Metrics, RocCurveByHand) {
+  // sklearn's doc example: fpr [0, 0, .5, .5, 1], tpr [0, .5, .5, 1, 1], thresholds [1.8, ...]
+  RocCurve c = roc_curve({0, 0, 1, 1}, {0.1, 0.4, 0.35, 0.8});
+  EXPECT_EQ(c.fpr, (std::vector<double>{0, 0, 0.5, 0.5, 1}));
+  EXPECT_EQ(c.tpr, (std::vector<double>{0, 0.5, 0.5, 1, 1}));
+  EXPECT_EQ(c.thresholds, (std::vector<double>{1.8, 0.8, 0.4, 0.35, 0.1}));
+  // four negatives then four positives in score order: the collinear points are dropped
+  RocCurve d = roc_curve({0, 0, 0, 0, 1, 1, 1, 1}, {.1, .2, .3, .4, .5, .6, .7, .8});
+  EXPECT_EQ(d.fpr, (std::vector<double>{0, 0, 0, 1}));
+  EXPECT_EQ(d.tpr, (std::vector<double>{0, 0.25, 1, 1}));
+}
+
+TEST(Metrics, CalibrationByHand) {
+  // 5 bins; edges .2 .4 .6 .8, a score on an edge goes to the lower bin (numpy's searchsorted)
+  Calibration c =
+      calibration_curve({0, 1, 0, 1, 1, 0, 1, 0}, {.05, .15, .1, .95, .55, .45, .7, .2}, 5);
+  std::vector<double> mean = {.125, .5, .7, .95}, fraction = {.25, .5, 1, 1};
+  ASSERT_EQ(c.mean_predicted.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_NEAR(c.mean_predicted[i], mean[i], 1e-12);
+    EXPECT_NEAR(c.fraction_positive[i], fraction[i], 1e-12);
+  }
+  EXPECT_EQ(c.count, (std::vector<long>{4, 2, 1, 1}));
+  EXPECT_NEAR(c.expected_calibration_error, 4.0 / 8 * .125 + 1.0 / 8 * .3 + 1.0 / 8 * .05, 1e-12);
+}
+
 TEST(Metrics, ConfusionAccuracyAndPerClass) {
   ClassificationInput in;
   in.num_classes = 3;
@@ -45,6 +71,11 @@ TEST(Metrics, ConfusionAccuracyAndPerClass) {
   EXPECT_DOUBLE_EQ(m["per_class"][1]["f1"].get<double>(), 2 * 0.5 * 1.0 / 1.5);
   EXPECT_FALSE(m.contains("pr_curve"));
   EXPECT_TRUE(m["roc_auc"].is_number());
+  ASSERT_EQ(m["roc_curves"].size(), 3u);                    // one-vs-rest, for the report
+  EXPECT_EQ(m["roc_curves"][1]["auc"].get<double>(), 1.0);  // class 1: 0.7 beats every other
+  EXPECT_EQ(m["pr_curves"][1]["average_precision"].get<double>(), 1.0);
+  // top-class confidences .9 .7 .8 .8 .6 -> bins 8 (.9), 6 (.7), 7 (.8 twice), 5 (.6)
+  EXPECT_EQ(m["calibration"]["count"], nlohmann::json({1, 1, 2, 1}));
 }
 
 }  // namespace
