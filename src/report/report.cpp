@@ -104,7 +104,7 @@ figure{margin:0;background:#fff;border:1px solid #ddd;border-radius:6px;padding:
 figcaption{font-size:.85em;color:#444;text-align:center;max-width:26em}
 svg text{font-size:11px;font-family:inherit}svg text.axis{font-size:12px}
 svg text.small{font-size:10px}svg text.legend{font-size:11px}
-.cases{display:flex;flex-wrap:wrap;gap:1em}.cases img{display:block;image-rendering:pixelated}
+.cases{display:flex;flex-wrap:wrap;gap:1em}.cases img{display:block;height:144px;width:auto;image-rendering:pixelated}
 .warn{color:#8a5a00}pre{background:#fff;border:1px solid #ddd;padding:.6em;overflow:auto;
 font-size:.8em;max-height:30em}
 .scroll{max-height:32em;overflow:auto;display:inline-block}

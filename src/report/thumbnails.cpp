@@ -93,17 +93,20 @@ std::string overlay_thumbnail(const Image& image, const LabelVolume& truth,
                               const LabelVolume& predicted, int panel_px) {
   const int z = slice_to_show(truth, predicted);
   cv::Mat picture = gray_slice(image, z);
-  double scale = std::min(1.0 * panel_px / std::max(image.height, image.width), 4.0);
+  // never enlarged (the page scales small pictures up, pixelated): a noisy image's PNG grows with
+  // its pixel count
+  double scale = std::min(1.0 * panel_px / std::max(image.height, image.width), 1.0);
   cv::Size size(std::max(1, static_cast<int>(image.width * scale)),
                 std::max(1, static_cast<int>(image.height * scale)));
   std::vector<cv::Mat> panels = {picture, overlay(picture, truth, z),
                                  overlay(picture, predicted, z)};
   for (auto& panel : panels) {
     cv::Mat resized;
-    cv::resize(panel, resized, size, 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_NEAREST);
+    if (scale == 1.0) continue;
+    cv::resize(panel, resized, size, 0, 0, cv::INTER_AREA);
     panel = resized;
   }
-  cv::Mat gap(size.height, 4, CV_8UC3, cv::Scalar(255, 255, 255));
+  cv::Mat gap(size.height, 2, CV_8UC3, cv::Scalar(255, 255, 255));
   cv::Mat strip;
   cv::hconcat(std::vector<cv::Mat>{panels[0], gap, panels[1], gap, panels[2]}, strip);
   std::vector<unsigned char> png;

@@ -12,7 +12,7 @@ namespace medpipe {
 // RFC 4648 base64 of bytes.
 std::string base64_encode(const std::vector<unsigned char>& bytes);
 
-// Three panels of at most panel_px a side: image | truth over the image | prediction over the
+// Three panels of at most panel_px a side (never enlarged): image | truth over the image | prediction over the
 // image, each class in its own colour. A volume shows the slice where the truth has the most
 // voxels (else the prediction, else the middle one). The image's gray values are scaled between
 // its 1st and 99th percentiles. Returns "data:image/png;base64,...".

@@ -169,7 +169,8 @@ class ReportInBrowser(unittest.TestCase):
         pictures = self.driver.find_elements(By.CSS_SELECTOR, "#best-cases img, #worst-cases img")
         self.assertEqual(len(pictures), 6)
         for img in pictures:
-            self.assertGreater(int(img.get_attribute("naturalWidth")), 3 * 48)
+            self.assertGreaterEqual(int(img.get_attribute("naturalWidth")), 3 * 48)  # 48 px panels
+            self.assertEqual(img.size["height"], 144)  # shown enlarged
         # the worst case shown is the lowest Dice of metrics.json
         m = read_json(os.path.join(self.tmp, "results", "seg", "metrics.json"))
         worst = min(m["per_image"], key=lambda r: r["dice"])
