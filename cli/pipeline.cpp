@@ -16,7 +16,6 @@
 #include "metrics/classification.h"
 #include "models/predict.h"
 #include "report/report.h"
-#include "report/run_status.h"
 #include "storage/storage.h"
 #include "train/trainer.h"
 
@@ -73,22 +72,10 @@ nlohmann::json evaluate_predictions(const Config& config, const Predictions& p,
   input.truth = p.truth;
   input.probabilities = p.probabilities;
   nlohmann::json metrics = classification_metrics(input);
-  fs::path dir = config.results_dir();
-  write_metrics_json(dir, metrics);
-  ReportInput report;
-  report.title = "medpipe evaluation: " + config.model_bucket_name;
-  report.metrics = metrics;
-  report.config = config_to_json(config);
-  report.model = model;
-  report.skipped = skipped;
-  report.warnings = logged_warnings();
-  report.seconds = seconds;
-  write_report_html(dir, report);
-  log_event("metrics", metrics_event(metrics, "evaluation"));
-  log_info("evaluation: n " + std::to_string(input.truth.size()) + ", accuracy " +
-           std::to_string(metrics["accuracy"].get<double>()) + ", AUC " +
-           metrics["roc_auc"].dump());
-  log_info("report: " + (dir / "report.html").string());
+  write_evaluation_outputs(config, metrics, model, skipped, seconds,
+                           "n " + std::to_string(input.truth.size()) + ", accuracy " +
+                               std::to_string(metrics["accuracy"].get<double>()) + ", AUC " +
+                               metrics["roc_auc"].dump());
   return metrics;
 }
 
@@ -183,11 +170,7 @@ int classify_train_stage(const Config& config) {
   TrainOutcome outcome = combine_outcomes(outcomes, module, run, config);
   save_trained_model(config, run, module, outcome, seconds_since(start));
   for (int k = 0; k < config.ensemble; ++k) fs::remove(state_path(config, k));
-  if (outcome.best_metrics.is_object()) {
-    nlohmann::json validation = metrics_event(outcome.best_metrics, "validation");
-    validation["best_epoch"] = outcome.best_epoch;
-    log_event("metrics", validation);
-  }
+  log_validation_metrics(outcome);
   log_event(
       "stage_end",
       {{"stage", "train"}, {"seconds", seconds_since(start)}, {"best_epoch", outcome.best_epoch}});

@@ -16,6 +16,7 @@
 #include "io/csv.h"
 #include "io/image_io.h"
 #include "models/models.h"
+#include "report/run_status.h"
 #include "storage/storage.h"
 
 namespace medpipe::cli {
@@ -309,6 +310,32 @@ nlohmann::json saved_model_meta(const Config& config) {
   if (!fs::exists(meta)) return nullptr;
   auto j = nlohmann::json::parse(read_text_file(meta), nullptr, false);
   return j.is_object() ? j : nlohmann::json(nullptr);
+}
+
+void log_validation_metrics(const TrainOutcome& outcome) {
+  if (!outcome.best_metrics.is_object()) return;
+  nlohmann::json validation = metrics_event(outcome.best_metrics, "validation");
+  validation["best_epoch"] = outcome.best_epoch;
+  log_event("metrics", validation);
+}
+
+void write_evaluation_outputs(const Config& config, const nlohmann::json& metrics,
+                              const nlohmann::json& model, const SkippedList& skipped,
+                              double seconds, const std::string& summary, ReportInput report) {
+  fs::path dir = config.results_dir();
+  write_metrics_json(dir, metrics);
+  report.title = "medpipe evaluation: " + config.model_bucket_name;
+  report.metrics = metrics;
+  report.config = config_to_json(config);
+  report.model = model;
+  report.skipped = skipped;
+  report.warnings = logged_warnings();
+  report.seconds = seconds;
+  write_report_html(dir, report);
+  log_event("metrics", metrics_event(metrics, "evaluation"));
+  log_event("stage_end", {{"stage", "evaluate"}, {"images", metrics.value("n", 0)}});
+  log_info("evaluation: " + summary);
+  log_info("report: " + (dir / "report.html").string());
 }
 
 }  // namespace medpipe::cli

@@ -63,4 +63,13 @@ EvaluationSetup prepare_evaluation(const Config& config);
 // model.json of the config's model where it is in a local folder, else null (for the report).
 nlohmann::json saved_model_meta(const Config& config);
 
+// The best epoch's validation metrics as a "metrics" event, at the end of training.
+void log_validation_metrics(const TrainOutcome& outcome);
+// Writes metrics.json and report.html (with this process's warnings) into the results folder,
+// logs the "metrics" event, a stage_end of the evaluation, and `summary` and the report's path
+// for people.
+void write_evaluation_outputs(const Config& config, const nlohmann::json& metrics,
+                              const nlohmann::json& model, const SkippedList& skipped,
+                              double seconds, const std::string& summary, ReportInput report = {});
+
 }  // namespace medpipe::cli

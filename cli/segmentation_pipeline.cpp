@@ -21,7 +21,6 @@
 #include "io/image_io.h"
 #include "metrics/segmentation.h"
 #include "report/report.h"
-#include "report/run_status.h"
 #include "storage/storage.h"
 #include "train/segmentation_trainer.h"
 
@@ -194,11 +193,7 @@ int segment_train_stage(const Config& config) {
   save_segmenter(config, module, model, spec, outcome, patch, train_set.volumes().size(),
                  val_set ? val_set->volumes().size() : 0, seconds_since(start));
   fs::remove(settings.state_path);
-  if (outcome.best_metrics.is_object()) {
-    nlohmann::json validation = metrics_event(outcome.best_metrics, "validation");
-    validation["best_epoch"] = outcome.best_epoch;
-    log_event("metrics", validation);
-  }
+  log_validation_metrics(outcome);
   log_event(
       "stage_end",
       {{"stage", "train"}, {"seconds", seconds_since(start)}, {"best_epoch", outcome.best_epoch}});
@@ -238,24 +233,14 @@ void write_evaluation(const Config& config, const ScoredRun& run, const SkippedL
   log_event("stage_start", {{"stage", "evaluate"}, {"images", run.images.size()}});
   nlohmann::json metrics =
       summarise_segmentation(run.images, run.scores, run.spacing_known && !run.images.empty());
-  fs::path dir = config.results_dir();
-  write_metrics_json(dir, metrics);
-  ReportInput report;
-  report.title = "medpipe evaluation: " + config.model_bucket_name;
-  report.metrics = metrics;
-  report.config = config_to_json(config);
-  report.model = model;
-  report.skipped = skipped;
-  report.warnings = logged_warnings();
-  report.best_cases = run.gallery.best();
-  report.worst_cases = run.gallery.worst();
-  report.seconds = seconds;
-  write_report_html(dir, report);
-  log_event("metrics", metrics_event(metrics, "evaluation"));
-  log_info("evaluation: n " + std::to_string(run.images.size()) + ", Dice " +
-           metrics["dice"].dump() + ", HD95 " + metrics["hausdorff95"].dump() + " " +
-           metrics["distance_units"].get<std::string>());
-  log_info("report: " + (dir / "report.html").string());
+  ReportInput pictures;
+  pictures.best_cases = run.gallery.best();
+  pictures.worst_cases = run.gallery.worst();
+  write_evaluation_outputs(config, metrics, model, skipped, seconds,
+                           "n " + std::to_string(run.images.size()) + ", Dice " +
+                               metrics["dice"].dump() + ", HD95 " + metrics["hausdorff95"].dump() +
+                               " " + metrics["distance_units"].get<std::string>(),
+                           pictures);
 }
 
 // The truth of one image for scoring, with the image's spacing; UsageError when it does not fit.
