@@ -4,6 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <utility>
 
 namespace medpipe {
 
@@ -177,16 +178,22 @@ Calibration calibration_of(const ClassificationInput& in, const std::vector<int>
   return calibration_curve(hit, score);
 }
 
+// Class k against the rest: who is k, and the probability of k.
+std::pair<std::vector<int>, std::vector<double>> one_vs_rest(const ClassificationInput& in, int k) {
+  std::vector<int> positive(in.truth.size());
+  std::vector<double> score(in.truth.size());
+  for (std::size_t i = 0; i < in.truth.size(); ++i) {
+    positive[i] = in.truth[i] == k;
+    score[i] = in.prob(i, k);
+  }
+  return {positive, score};
+}
+
 // One-vs-rest ROC and PR curves of every class, with their AUC and AP.
 void add_class_curves(const ClassificationInput& in, nlohmann::json& out) {
   nlohmann::json roc = nlohmann::json::array(), pr = nlohmann::json::array();
   for (int k = 0; k < in.num_classes; ++k) {
-    std::vector<int> pos(in.truth.size());
-    std::vector<double> score(in.truth.size());
-    for (std::size_t i = 0; i < in.truth.size(); ++i) {
-      pos[i] = in.truth[i] == k;
-      score[i] = in.prob(i, k);
-    }
+    auto [pos, score] = one_vs_rest(in, k);
     RocCurve r = roc_curve(pos, score);
     PrCurve p = precision_recall_curve(pos, score);
     roc.push_back({{"class", k},
@@ -205,12 +212,7 @@ void add_class_curves(const ClassificationInput& in, nlohmann::json& out) {
 std::optional<double> multiclass_auc(const ClassificationInput& in) {
   double sum = 0;
   for (int k = 0; k < in.num_classes; ++k) {
-    std::vector<int> pos(in.truth.size());
-    std::vector<double> score(in.truth.size());
-    for (std::size_t i = 0; i < in.truth.size(); ++i) {
-      pos[i] = in.truth[i] == k;
-      score[i] = in.prob(i, k);
-    }
+    auto [pos, score] = one_vs_rest(in, k);
     auto auc = roc_auc_binary(pos, score);
     if (!auc) return std::nullopt;  // sklearn refuses when a class is absent
     sum += *auc;
@@ -259,12 +261,7 @@ nlohmann::json classification_metrics(const ClassificationInput& in) {
       {"macro_f1", f1_sum / k},
       {"log_loss", log_loss(in)}};
   if (k == 2) {
-    std::vector<int> pos(n);
-    std::vector<double> score(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      pos[i] = in.truth[i] == 1;
-      score[i] = in.prob(i, 1);
-    }
+    auto [pos, score] = one_vs_rest(in, 1);
     out["roc_auc"] = optional_json(roc_auc_binary(pos, score));
     out["average_precision"] = optional_json(average_precision(pos, score));
     PrCurve pr = precision_recall_curve(pos, score);
