@@ -1,17 +1,15 @@
 #include "core/progress.h"
 
-#include "core/world.h"
-
 #include <unistd.h>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "core/world.h"
 
 namespace medpipe {
 
-namespace {
 std::string format_duration(double seconds) {
   if (!(seconds >= 0) || seconds > 1e7) return "--:--";
   int s = static_cast<int>(seconds + 0.5);
@@ -23,7 +21,6 @@ std::string format_duration(double seconds) {
   }
   return buffer;
 }
-}  // namespace
 
 Progress::Progress(std::string stage, std::size_t total, std::string unit)
     : stage_(std::move(stage)),

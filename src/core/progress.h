@@ -8,6 +8,9 @@
 
 namespace medpipe {
 
+// "MM:SS", or "H:MM:SS" from an hour; "--:--" when unknown (negative, NaN or absurd).
+std::string format_duration(double seconds);
+
 class Progress {
  public:
   Progress(std::string stage, std::size_t total, std::string unit);

@@ -4,20 +4,11 @@
 #include <cstdio>
 #include <fstream>
 
+#include "core/progress.h"
+
 namespace medpipe {
 
 namespace {
-
-std::string duration_text(double seconds) {
-  if (!(seconds >= 0) || seconds > 1e7) return "--:--";
-  int s = static_cast<int>(seconds + 0.5);
-  char buffer[32];
-  if (s >= 3600)
-    std::snprintf(buffer, sizeof buffer, "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
-  else
-    std::snprintf(buffer, sizeof buffer, "%02d:%02d", s / 60, s % 60);
-  return buffer;
-}
 
 std::string value_text(const nlohmann::json& v, int digits = 4) {
   if (!v.is_number()) return v.is_null() ? "n/a" : v.dump();
@@ -81,7 +72,7 @@ std::string progress_line(const RunStatus& s) {
   char line[256];
   std::snprintf(line, sizeof line, "progress: %s [%s] %.0f/%.0f (%.0f%%), %.1f/s, ETA %s\n",
                 p.value("stage", "?").c_str(), bar.c_str(), done, total, 100 * fraction,
-                p.value("rate_per_s", 0.0), duration_text(p.value("eta_s", -1.0)).c_str());
+                p.value("rate_per_s", 0.0), format_duration(p.value("eta_s", -1.0)).c_str());
   return line;
 }
 
@@ -165,7 +156,7 @@ std::string format_status(const RunStatus& s) {
   if (s.state == "running" || s.state == "stopped")
     out +=
         " (pid " + std::to_string(s.pid) + " on " + s.host + "; last event " + s.last_event + ")";
-  if (s.seconds >= 0) out += " after " + duration_text(s.seconds);
+  if (s.seconds >= 0) out += " after " + format_duration(s.seconds);
   if (s.state == "stopped")
     out += "\n  the process ended without a word; run the same command again to resume";
   out += "\n";
