@@ -202,7 +202,8 @@ std::string training_rows(const nlohmann::json& model, const nlohmann::json& con
 // What was evaluated, with which model, data, settings, versions and durations.
 std::string summary_section(const ReportInput& in) {
   using report::cell_number;
-  const nlohmann::json model = in.model.is_object() ? in.model : nlohmann::json::object();
+  static const nlohmann::json no_model = nlohmann::json::object();
+  const nlohmann::json& model = in.model.is_object() ? in.model : no_model;  // no copy of it
   const nlohmann::json& c = in.config;
   std::ostringstream s;
   s << "<section id='summary'><h2>Summary</h2>" << headline_cards(in.metrics);
