@@ -69,9 +69,9 @@ Action add_status_command(CLI::App& app) {
   command->add_option("run_dir", options->dir, "the run's folder (holds events.jsonl)")->required();
   command->add_flag("--watch", options->watch,
                     "refresh until the run ends (redrawn on a terminal, appended otherwise)");
-  command->add_option("--interval", options->interval_s, "seconds between refreshes of --watch")
+  command->add_option("--interval", options->interval_s, "seconds between refreshes of --watch (0.1 to 3600)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.1, 3600.0));
   command->add_flag("--json", options->json, "one JSON object per refresh instead of text");
   return [options] {
     const bool tty = ::isatty(STDOUT_FILENO) != 0;
