@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/version.h"
 #include "storage/storage.h"
 
 namespace medpipe::cli {
@@ -26,7 +27,9 @@ std::string first_line(const char* text) {
 std::string event_keys_help() {
   std::string text = "\nEvent keys (JSON), with defaults:\n";
   for (const auto& f : config_fields()) {
-    text += "  " + f.key + " (" + f.type + ", default " + f.default_text + "): " + f.help + "\n";
+    const std::string allowed = f.rule.text();
+    text += "  " + f.key + " (" + f.type + ", default " + f.default_text +
+            (allowed.empty() ? "" : ", allowed " + allowed) + "): " + f.help + "\n";
   }
   return text;
 }
@@ -38,8 +41,11 @@ ConfigFlags::ConfigFlags(CLI::App& command)
   for (const auto& field : config_fields()) {
     std::string flag = field.key;
     std::replace(flag.begin(), flag.end(), '_', '-');
-    CLI::Option* option = command.add_option("--" + flag, (*values_)[field.key],
-                                             field.help + " [default: " + field.default_text + "]");
+    const std::string allowed = field.rule.text();
+    CLI::Option* option =
+        command.add_option("--" + flag, (*values_)[field.key],
+                           field.help + " [default: " + field.default_text +
+                               (allowed.empty() ? "" : "; allowed: " + allowed) + "]");
     option->group("Event keys");
     options_.emplace_back(field.key, option);
   }
@@ -80,7 +86,7 @@ int run_cli(int argc, char** argv) {
       "predictions and an honest evaluation out.",
       "medpipe"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "medpipe 0.1.0");
+  app.set_version_flag("--version", "medpipe " MEDPIPE_VERSION);
   std::vector<std::pair<CLI::App*, Action>> actions;
   auto add = [&](Action (*adder)(CLI::App&)) {
     Action action = adder(app);

@@ -1,6 +1,6 @@
 // medpipe run EVENT.json [--set key=value ...]
 #include "cli/commands.h"
-#include "cli/pipeline.h"
+#include "pipeline/pipeline.h"
 
 namespace medpipe::cli {
 

@@ -1,7 +1,7 @@
 // medpipe train | predict | evaluate [EVENT.json] [--event-key value ...]
 #include "cli/commands.h"
-#include "cli/pipeline.h"
 #include "core/error.h"
+#include "pipeline/pipeline.h"
 
 namespace medpipe::cli {
 

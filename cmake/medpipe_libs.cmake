@@ -1,10 +1,14 @@
-# One static library per pipeline stage; each links only the stages before it.
+# One static library per pipeline stage; each links only the stages whose headers it includes
+# (all before it in the order core -> io -> storage -> data -> preprocess -> features -> models ->
+# train -> infer -> metrics -> report -> pipeline).
 set(SRC ${CMAKE_SOURCE_DIR}/src)
 
 add_library(medpipe_core STATIC
   ${SRC}/core/config.cpp ${SRC}/core/fs.cpp ${SRC}/core/log.cpp ${SRC}/core/progress.cpp
-  ${SRC}/core/runtime.cpp ${SRC}/core/world_mpi.cpp)
-target_include_directories(medpipe_core PUBLIC ${SRC})
+  ${SRC}/core/runtime.cpp ${SRC}/core/world_mpi.cpp ${SRC}/core/field_rule.cpp)
+# core/version.h from project(VERSION): the one place the version is written.
+configure_file(${SRC}/core/version.h.in ${CMAKE_BINARY_DIR}/generated/core/version.h @ONLY)
+target_include_directories(medpipe_core PUBLIC ${SRC} ${CMAKE_BINARY_DIR}/generated)
 target_link_libraries(medpipe_core PUBLIC nlohmann_json::nlohmann_json spdlog::spdlog Threads::Threads
   PRIVATE MPI::MPI_CXX)
 
@@ -21,12 +25,12 @@ find_package(CURL REQUIRED)
 find_library(TINYXML2_LIB tinyxml2 REQUIRED)
 add_library(medpipe_storage STATIC ${SRC}/storage/storage.cpp ${SRC}/storage/remote.cpp
   ${SRC}/storage/s3.cpp ${SRC}/storage/http.cpp ${SRC}/storage/dicomweb.cpp)
-target_link_libraries(medpipe_storage PUBLIC medpipe_io PRIVATE CURL::libcurl ${TINYXML2_LIB})
+target_link_libraries(medpipe_storage PUBLIC medpipe_core PRIVATE CURL::libcurl ${TINYXML2_LIB})
 
 add_library(medpipe_data STATIC ${SRC}/data/labels.cpp ${SRC}/data/pairing.cpp ${SRC}/data/masks.cpp
   ${SRC}/data/synth.cpp)
 target_include_directories(medpipe_data SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR})
-target_link_libraries(medpipe_data PUBLIC medpipe_storage PRIVATE ${OPENCV_IMGPROC} ${OPENCV_CORE})
+target_link_libraries(medpipe_data PUBLIC medpipe_io medpipe_storage PRIVATE ${OPENCV_IMGPROC} ${OPENCV_CORE})
 
 add_library(medpipe_preprocess STATIC ${SRC}/preprocess/segmentation_set.cpp
   ${SRC}/preprocess/preprocess.cpp ${SRC}/preprocess/augment.cpp ${SRC}/preprocess/tensor_cache.cpp)
@@ -41,7 +45,7 @@ add_library(medpipe_features STATIC ${SRC}/features/settings.cpp ${SRC}/features
   ${SRC}/features/mesh.cpp ${SRC}/features/morphology.cpp ${SRC}/features/autocorrelation.cpp ${SRC}/features/features.cpp
   ${SRC}/features/extract.cpp ${SRC}/features/normaliser.cpp)
 target_include_directories(medpipe_features SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR} ${QHULL_INCLUDE_DIR})
-target_link_libraries(medpipe_features PUBLIC medpipe_preprocess PRIVATE ${QHULL_R_LIB}
+target_link_libraries(medpipe_features PUBLIC medpipe_io PRIVATE ${QHULL_R_LIB}
   ${OPENCV_IMGPROC} ${OPENCV_CORE})
 
 # The stages that use LibTorch share one precompiled header.
@@ -50,20 +54,21 @@ add_library(medpipe_models STATIC ${SRC}/models/models.cpp ${SRC}/models/weights
 find_package(ZLIB REQUIRED)
 # OpenMP here too (the training loop needs it): the precompiled header must be built with the
 # same -fopenmp as every target that reuses it, or GCC ignores it (_OPENMP differs).
-target_link_libraries(medpipe_models PUBLIC medpipe_features ${TORCH_LIBRARIES} OpenMP::OpenMP_CXX
+target_link_libraries(medpipe_models PUBLIC medpipe_preprocess ${TORCH_LIBRARIES} OpenMP::OpenMP_CXX
   PRIVATE ZLIB::ZLIB)
 target_precompile_headers(medpipe_models PRIVATE ${SRC}/models/torch_pch.h)
 
 add_library(medpipe_metrics STATIC ${SRC}/metrics/classification.cpp ${SRC}/metrics/segmentation.cpp)
 target_link_libraries(medpipe_metrics PUBLIC medpipe_core)
 
-add_library(medpipe_train STATIC ${SRC}/train/trainer.cpp ${SRC}/train/batches.cpp
-  ${SRC}/train/data_parallel.cpp
+add_library(medpipe_train STATIC ${SRC}/train/epoch_loop.cpp ${SRC}/train/losses.cpp
+  ${SRC}/train/trainer.cpp ${SRC}/train/batches.cpp ${SRC}/train/data_parallel.cpp
   ${SRC}/train/optim.cpp ${SRC}/train/checkpoint.cpp ${SRC}/train/segmentation_trainer.cpp)
 target_link_libraries(medpipe_train PUBLIC medpipe_models medpipe_metrics)
 target_precompile_headers(medpipe_train REUSE_FROM medpipe_models)
 
-add_library(medpipe_infer STATIC ${SRC}/infer/predictor.cpp ${SRC}/infer/segmenter.cpp)
+add_library(medpipe_infer STATIC ${SRC}/infer/saved_model.cpp ${SRC}/infer/predictor.cpp
+  ${SRC}/infer/segmenter.cpp)
 target_link_libraries(medpipe_infer PUBLIC medpipe_models)
 target_precompile_headers(medpipe_infer REUSE_FROM medpipe_models)
 
@@ -71,17 +76,30 @@ add_library(medpipe_report STATIC ${SRC}/report/report.cpp ${SRC}/report/svg.cpp
   ${SRC}/report/report_classification.cpp ${SRC}/report/report_segmentation.cpp
   ${SRC}/report/thumbnails.cpp ${SRC}/report/run_status.cpp)
 target_include_directories(medpipe_report SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR})
-target_link_libraries(medpipe_report PUBLIC medpipe_metrics medpipe_io
+target_link_libraries(medpipe_report PUBLIC medpipe_io
   PRIVATE ${OPENCV_IMGCODECS} ${OPENCV_IMGPROC} ${OPENCV_CORE})
 
+# The tasks' flows (src/pipeline): the library a program or test drives a whole run with.
+add_library(medpipe_pipeline STATIC ${SRC}/pipeline/task.cpp ${SRC}/pipeline/pipeline.cpp
+  ${SRC}/pipeline/run_setup.cpp ${SRC}/pipeline/classify.cpp ${SRC}/pipeline/features.cpp
+  ${SRC}/pipeline/segment.cpp)
+target_link_libraries(medpipe_pipeline PUBLIC medpipe_train medpipe_infer medpipe_report
+  medpipe_features)
+target_precompile_headers(medpipe_pipeline REUSE_FROM medpipe_models)
+
+# cli/: argument parsing, one file per subcommand.
 add_executable(medpipe
   ${CMAKE_SOURCE_DIR}/cli/main.cpp ${CMAKE_SOURCE_DIR}/cli/app.cpp
-  ${CMAKE_SOURCE_DIR}/cli/pipeline.cpp ${CMAKE_SOURCE_DIR}/cli/segmentation_pipeline.cpp
-  ${CMAKE_SOURCE_DIR}/cli/run_setup.cpp ${CMAKE_SOURCE_DIR}/cli/features_setup.cpp
   ${CMAKE_SOURCE_DIR}/cli/cmd_run.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_stages.cpp
   ${CMAKE_SOURCE_DIR}/cli/cmd_synth.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_convert.cpp
   ${CMAKE_SOURCE_DIR}/cli/cmd_status.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_features.cpp)
 target_include_directories(medpipe PRIVATE ${CMAKE_SOURCE_DIR})
-target_link_libraries(medpipe PRIVATE medpipe_train medpipe_infer medpipe_report)
+target_link_libraries(medpipe PRIVATE medpipe_pipeline)
 target_precompile_headers(medpipe REUSE_FROM medpipe_models)
 set_target_properties(medpipe PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+
+# examples/simple: a whole run through the library in a page.
+add_executable(example_simple ${CMAKE_SOURCE_DIR}/examples/simple/main.cpp)
+target_link_libraries(example_simple PRIVATE medpipe_pipeline)
+target_precompile_headers(example_simple REUSE_FROM medpipe_models)
+set_target_properties(example_simple PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})

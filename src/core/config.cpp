@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/json_value.h"
+#include "core/location.h"
 #include "core/world.h"
 
 namespace medpipe {
@@ -84,24 +85,6 @@ std::string default_text(const json& value) {
   return value.dump();
 }
 
-void require_one_of(const std::string& key, const std::string& value,
-                    std::initializer_list<const char*> allowed) {
-  std::string list;
-  for (const char* a : allowed) {
-    if (value == a) return;
-    list += (list.empty() ? "" : ", ") + std::string(a);
-  }
-  throw UsageError("event key '" + key + "' is '" + value + "'; use one of: " + list);
-}
-
-void require_range(const std::string& key, double value, double lo, double hi) {
-  if (!(value >= lo && value <= hi)) {
-    std::ostringstream msg;
-    msg << "event key '" << key << "' is " << value << "; use a value from " << lo << " to " << hi;
-    throw UsageError(msg.str());
-  }
-}
-
 }  // namespace
 
 void parse_json_value(const std::string& key, const json& value, bool& out) {
@@ -170,12 +153,18 @@ bool parse_bool_text(const std::string& text) {
   return !(lower.empty() || lower == "0" || lower == "false" || lower == "no");
 }
 
+// The allowed-values column of the table (config.h).
+#define ANY FieldRule::any()
+#define RANGE(lo, hi) FieldRule::range(lo, hi)
+#define ABOVE(lo) FieldRule::above(lo)
+#define ONE_OF(...) FieldRule::one_of({__VA_ARGS__})
+
 const std::vector<ConfigFieldInfo>& config_fields() {
   static const std::vector<ConfigFieldInfo> fields = [] {
     std::vector<ConfigFieldInfo> out;
     json defaults = config_to_json(Config{});
-#define MEDPIPE_FIELD_INFO(type, key, def, help) \
-  out.push_back({#key, type_name<type>(), help, default_text(defaults[#key])});
+#define MEDPIPE_FIELD_INFO(type, key, def, rule, help) \
+  out.push_back({#key, type_name<type>(), help, default_text(defaults[#key]), rule});
     MEDPIPE_CONFIG_FIELDS(MEDPIPE_FIELD_INFO)
 #undef MEDPIPE_FIELD_INFO
     return out;
@@ -183,8 +172,13 @@ const std::vector<ConfigFieldInfo>& config_fields() {
   return fields;
 }
 
+#undef ANY
+#undef RANGE
+#undef ABOVE
+#undef ONE_OF
+
 void set_config_value(Config& config, const std::string& key, const json& value) {
-#define MEDPIPE_SET_FIELD(type, name, def, help) \
+#define MEDPIPE_SET_FIELD(type, name, def, rule, help) \
   if (key == #name) return parse_json_value(key, value, config.name);
   MEDPIPE_CONFIG_FIELDS(MEDPIPE_SET_FIELD)
 #undef MEDPIPE_SET_FIELD
@@ -228,11 +222,6 @@ Config load_event_file(const std::string& path) {
 
 namespace {
 void validate_segmentation_keys(const Config& c) {
-  require_range("unet_depth", c.unet_depth, 1, 6);
-  require_range("unet_width", c.unet_width, 1, 256);
-  require_range("patch_size", c.patch_size, 0, 4096);
-  require_range("patches_per_image", c.patches_per_image, 1, 10000);
-  require_range("tile_overlap", c.tile_overlap, 0, 0.9);
   const int multiple = 1 << c.unet_depth;
   if (c.patch_size % multiple != 0) {
     throw UsageError("event key 'patch_size' is " + std::to_string(c.patch_size) +
@@ -254,8 +243,48 @@ void validate_segmentation_keys(const Config& c) {
         "for label_style array");
   }
 }
+
+void validate_feature_keys(const Config& c) {
+  if (c.pipeline != "features") return;
+  if (c.label_style != "single") {
+    throw UsageError(
+        "event key 'pipeline' is 'features' with label_style 'array': the radiomics pipeline "
+        "classifies images (one label each); use pipeline 'deep' for segmentation");
+  }
+  if (c.arch != "auto" && c.arch != "mlp") {
+    throw UsageError("event key 'arch' is '" + c.arch +
+                     "' but pipeline 'features' trains an mlp on feature vectors; set arch to "
+                     "mlp (or leave it auto)");
+  }
+}
+
+// Each field against the allowed values of its row in the table.
+void check_field_rules(const Config& c) {
+  std::size_t i = 0;
+  const std::vector<ConfigFieldInfo>& fields = config_fields();
+#define MEDPIPE_CHECK_FIELD(type, key, def, allowed, help) \
+  fields[i++].rule.check("event key '" #key "'", c.key);
+  MEDPIPE_CONFIG_FIELDS(MEDPIPE_CHECK_FIELD)
+#undef MEDPIPE_CHECK_FIELD
+}
+
+void validate_storage_keys(const Config& c) {
+  for (const auto& [key, value] :
+       {std::pair<const char*, const std::string*>{"models_bucket", &c.models_bucket},
+        {"labels", &c.labels},
+        {"val_labels", &c.val_labels},
+        {"images_labels_bucket", &c.images_labels_bucket}}) {
+    if (parse_location(*value).is_dicomweb()) {
+      throw UsageError(std::string("event key '") + key + "' is " + *value +
+                       ": a PACS holds images and takes results, not models, label CSVs or label "
+                       "arrays; use a folder or s3://bucket/prefix");
+    }
+  }
+}
+
 }  // namespace
 
+// The rules of single fields are in the table (config.h); here the ones across fields.
 void validate_config(const Config& c) {
   if (c.is_dropbox) {
     throw UsageError(
@@ -265,17 +294,7 @@ void validate_config(const Config& c) {
   if (c.images_bucket.empty()) {
     throw UsageError("event key 'images_bucket' is missing: set it to the folder of images");
   }
-  require_one_of("label_style", c.label_style, {"single", "array"});
-  require_one_of("pipeline", c.pipeline, {"deep", "features"});
-  require_one_of("arch", c.arch, {"auto", "mlp", "cnn", "alexnet", "unet"});
-  require_one_of("finetune", c.finetune, {"all", "last3"});
-  require_one_of("resize", c.resize, {"stretch", "pad"});
-  require_one_of("normalize", c.normalize, {"auto", "zscore", "minmax", "ct", "imagenet", "none"});
-  require_one_of("optimizer", c.optimizer, {"sgd", "adam"});
-  require_one_of("lr_schedule", c.lr_schedule, {"cosine", "constant"});
-  require_one_of("select_metric", c.select_metric, {"auc", "loss", "accuracy"});
-  require_one_of("log_level", c.log_level, {"debug", "info", "warn", "error"});
-  require_range("num_classes", c.num_classes, 0, 100000);
+  check_field_rules(c);
   if (c.num_classes == 1) {
     throw UsageError("event key 'num_classes' is 1; a classifier needs at least 2 classes");
   }
@@ -283,65 +302,19 @@ void validate_config(const Config& c) {
     throw UsageError("event key 'num_channels' is " + std::to_string(c.num_channels) +
                      "; use 1 (gray) or 3 (RGB)");
   }
-  require_range("num_machines", c.num_machines, 0, 4096);
-  require_range("epochs", c.epochs, 1, 100000);
-  require_range("batch_size", c.batch_size, 0, 65536);
-  require_range("learning_rate", c.learning_rate, 1e-12, 100);
-  require_range("momentum", c.momentum, 0, 0.9999);
-  require_range("weight_decay", c.weight_decay, 0, 1);
-  require_range("val_fraction", c.val_fraction, 0, 0.9);
-  require_range("dropout", c.dropout, 0, 0.95);
-  require_range("ema_decay", c.ema_decay, 0, 0.99999);
-  require_range("image_size", c.image_size, 0, 4096);
-  require_range("threads", c.threads, 0, 1024);
-  require_one_of("sync", c.sync, {"gradients", "weights"});
-  require_range("local_steps", c.local_steps, 1, 1000000);
-  if (c.sync_timeout_s < 0) throw UsageError("sync_timeout_s must be >= 0 (0: wait forever)");
   if (world().size() > 1 && c.num_machines > 0 && c.num_machines != world().size()) {
     throw UsageError("num_machines is " + std::to_string(c.num_machines) + " but the MPI job has " +
                      std::to_string(world().size()) +
                      " ranks (one worker each): leave num_machines out or launch that many ranks");
   }
-  require_range("checkpoint_every", c.checkpoint_every, 0, 1e9);
-  require_range("hidden_units", c.hidden_units, 1, 1 << 20);
-  require_range("cnn_width", c.cnn_width, 4, 1024);
-  require_range("cnn_blocks", c.cnn_blocks, 1, 16);
-  require_range("ensemble", c.ensemble, 1, 32);
-  require_range("storage_timeout_s", c.storage_timeout_s, 1, 86400);
-  for (const auto& [key, value] :
-       {std::pair<const char*, const std::string*>{"models_bucket", &c.models_bucket},
-        {"labels", &c.labels},
-        {"val_labels", &c.val_labels},
-        {"images_labels_bucket", &c.images_labels_bucket}}) {
-    if (value->rfind("dicomweb", 0) == 0) {
-      throw UsageError(std::string("event key '") + key + "' is " + *value +
-                       ": a PACS holds images and takes results, not models, label CSVs or label "
-                       "arrays; use a folder or s3://bucket/prefix");
-    }
-  }
-  require_range("storage_retries", c.storage_retries, 1, 20);
-  require_range("storage_concurrency", c.storage_concurrency, 1, 256);
-  if (c.ct_window_width <= 0) {
-    throw UsageError("event key 'ct_window_width' must be positive (HU)");
-  }
-  if (c.pipeline == "features") {
-    if (c.label_style != "single") {
-      throw UsageError(
-          "event key 'pipeline' is 'features' with label_style 'array': the radiomics pipeline "
-          "classifies images (one label each); use pipeline 'deep' for segmentation");
-    }
-    if (c.arch != "auto" && c.arch != "mlp") {
-      throw UsageError("event key 'arch' is '" + c.arch +
-                       "' but pipeline 'features' trains an mlp on feature vectors; set arch to "
-                       "mlp (or leave it auto)");
-    }
-  }
+  validate_storage_keys(c);
+  validate_feature_keys(c);
   validate_segmentation_keys(c);
 }
 
 json config_to_json(const Config& config) {
   json out = json::object();
-#define MEDPIPE_TO_JSON(type, name, def, help) out[#name] = config.name;
+#define MEDPIPE_TO_JSON(type, name, def, rule, help) out[#name] = config.name;
   MEDPIPE_CONFIG_FIELDS(MEDPIPE_TO_JSON)
 #undef MEDPIPE_TO_JSON
   out.erase("auth_token");  // a secret: never saved

@@ -6,132 +6,151 @@
 #include <string>
 #include <vector>
 
+#include "core/field_rule.h"
+
 namespace medpipe {
 
-// X(type, key, default, help). 0 / "" / "auto" mean "inferred", as the help says.
-#define MEDPIPE_CONFIG_FIELDS(X)                                                                   \
-  /* the original pipeline's event keys */                                                         \
-  X(bool, is_train, true, "train a model (true) or run inference with one (false)")                \
-  X(bool, has_labels, true, "labels exist for these images (false: inference only)")               \
-  X(std::string, label_style, "single",                                                            \
-    "single: one label per image from a CSV; array: one label array per image")                    \
-  X(std::string, images_bucket, "", "where the images are: a folder or file:// (required)")        \
-  X(std::string, labels, "", "labels CSV image,level (default: the only *.csv in images_bucket)")  \
-  X(std::string, images_labels_bucket, "", "for label_style array: where <image>.npy labels are")  \
-  X(std::string, model_bucket_name, "model", "the model's name: models_bucket/<name>/")            \
-  X(std::string, models_bucket, "models", "where models are kept")                                 \
-  X(std::string, results_bucket, "",                                                               \
-    "where predictions, metrics and the report go "                                                \
-    "(default results/<model name>)")                                                              \
-  X(int, num_classes, 0, "number of classes (0: inferred from the labels)")                        \
-  X(int, num_channels, 0, "channels the model sees, 1 gray or 3 RGB (0: from the first image)")    \
-  X(int, num_machines, 0,                                                                          \
-    "data-parallel workers for training and preprocessing (0: number of cores; under mpirun or "   \
-    "srun: the ranks, one worker each)")                                                           \
-  X(bool, is_dropbox, false, "accepted for compatibility; true is refused")                        \
-  X(std::string, auth_token, "", "accepted for compatibility; unused")                             \
-  X(std::string, folder_name, "", "accepted for compatibility; unused")                            \
-  /* pipeline and model */                                                                         \
-  X(std::string, pipeline, "deep", "deep (a network on pixels) or features (radiomics + MLP)")     \
-  X(std::string, feature_settings, "",                                                             \
-    "pipeline features: radiomics settings JSON (medpipe features --help lists the keys; \"\": "   \
-    "the defaults)")                                                                               \
-  X(std::string, arch, "auto",                                                                     \
-    "mlp, cnn, alexnet or unet (auto: unet for label_style array, alexnet with pretrained "        \
-    "weights, else cnn)")                                                                          \
-  X(int, hidden_units, 256, "hidden units of the mlp")                                             \
-  X(int, cnn_width, 32, "channels of the cnn's first stage (doubled per stage)")                   \
-  X(int, cnn_blocks, 2, "residual blocks per stage of the cnn (3 stages)")                         \
-  X(int, unet_depth, 4, "unet: number of 2x2 poolings (levels below the first)")                   \
-  X(int, unet_width, 16, "unet: channels of the first level, doubled per level (at most 256)")     \
-  X(int, patch_size, 0,                                                                            \
-    "segmentation: side of the training patches and inference tiles (0: 128, or the "              \
-    "smallest image side when smaller, rounded up to a multiple of 2^unet_depth)")                 \
-  X(int, patches_per_image, 8,                                                                     \
-    "segmentation: random training patches per image (slice) per epoch")                           \
-  X(double, tile_overlap, 0.5, "segmentation: overlap of neighbouring inference tiles (0..0.9)")   \
-  X(bool, tta, true,                                                                               \
-    "test-time augmentation: average the predictions of the image and its "                        \
-    "horizontal mirror (validation and inference)")                                                \
-  X(double, dropout, 0.2, "dropout before the last layer of mlp and cnn")                          \
-  X(int, ensemble, 1,                                                                              \
-    "train N networks (seeds seed..seed+N-1) and average their "                                   \
-    "probabilities in one model.pt")                                                               \
-  X(std::string, pretrained, "", "weights to start from: TorchScript or a saved state dict")       \
-  X(std::string, finetune, "all",                                                                  \
-    "all: train every layer; last3: only the last three "                                          \
-    "fully-connected layers, re-initialised")                                                      \
-  /* preprocessing */                                                                              \
-  X(int, image_size, 0, "network input size in pixels, square (0: 28..64 kept, else 224)")         \
-  X(std::string, resize, "stretch",                                                                \
-    "stretch: resize to a square ignoring aspect; pad: keep "                                      \
-    "aspect, pad the short side with the image minimum")                                           \
-  X(std::string, normalize, "auto",                                                                \
-    "per-image intensity: zscore, minmax, ct (window), imagenet "                                  \
-    "(0..1 then ImageNet mean/std), none; auto: imagenet with "                                    \
-    "pretrained weights, else zscore")                                                             \
-  X(double, ct_window_level, 40.0, "CT window centre in HU for normalize=ct")                      \
-  X(double, ct_window_width, 400.0, "CT window width in HU for normalize=ct")                      \
-  X(bool, augment, true, "training-time augmentation: flips, small rotations, shifts")             \
-  X(double, augment_rotation_deg, 10.0, "largest random rotation, degrees")                        \
-  X(double, augment_shift_fraction, 0.1, "largest random shift, fraction of the size")             \
-  X(bool, augment_vflip, false, "also flip vertically")                                            \
-  /* training */                                                                                   \
-  X(int, epochs, 30, "passes over the training set")                                               \
-  X(int, batch_size, 0,                                                                            \
-    "samples per worker per step; a step sees num_machines x batch_size (0: 32 images a step "     \
-    "shared by the workers, ceil(32 / num_machines) each; for segmentation 8 patches)")            \
-  X(double, learning_rate, 0.05, "initial learning rate")                                          \
-  X(std::string, optimizer, "sgd", "sgd or adam")                                                  \
-  X(double, momentum, 0.9, "SGD momentum (0: plain SGD, as the original pipeline)")                \
-  X(double, weight_decay, 5e-4, "L2 weight decay")                                                 \
-  X(std::string, lr_schedule, "cosine", "cosine (to 0 over the epochs) or constant")               \
-  X(bool, class_weights, false, "weight the loss by inverse class frequency")                      \
-  X(double, ema_decay, 0.99,                                                                       \
-    "validate and keep an exponential moving average of the weights "                              \
-    "with this decay per step (0: the raw weights)")                                               \
-  X(std::string, val_images_bucket, "",                                                            \
-    "validation images (default: a stratified part of "                                            \
-    "the training set)")                                                                           \
-  X(std::string, val_labels, "", "validation labels CSV")                                          \
-  X(double, val_fraction, 0.15, "fraction held out for validation without val_images_bucket")      \
-  X(std::string, select_metric, "auc",                                                             \
-    "keep the epoch with the best validation auc, loss or "                                        \
-    "accuracy")                                                                                    \
-  X(int, seed, 42, "seeds everything: same seed and data give the same model")                     \
-  X(int, threads, 0,                                                                               \
-    "compute threads per worker (0: this machine's cores divided among its workers)")              \
-  X(std::string, sync, "gradients",                                                                \
-    "how workers stay together: gradients (averaged before every step: synchronous SGD) or "       \
-    "weights (each takes local_steps steps, then weights are averaged: the original "              \
-    "pipeline's Averager)")                                                                        \
-  X(int, local_steps, 1, "sync weights: optimizer steps each worker takes between averages")       \
-  X(double, sync_timeout_s, 600,                                                                   \
-    "under MPI: how long a rank waits for the others before stopping the job (a rank died or "     \
-    "hangs)")                                                                                      \
-  X(int, checkpoint_every, 100,                                                                    \
-    "save the resumable training state every N steps as well as at each epoch end (0: epoch "      \
-    "ends only); re-running the same event resumes a killed run")                                  \
-  /* storage */                                                                                    \
-  X(std::string, s3_endpoint, "",                                                                  \
-    "S3-compatible endpoint URL (\"\": AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)")          \
-  X(std::string, s3_region, "",                                                                    \
-    "S3 region (\"\": AWS_REGION, AWS_DEFAULT_REGION, else us-east-1)")                            \
-  X(std::string, s3_addressing, "auto",                                                            \
-    "path or virtual (host) style bucket addressing; auto: path for custom endpoints")             \
-  X(std::string, s3_sse, "",                                                                       \
-    "server-side encryption of uploads: \"\" (the bucket's default), AES256 or aws:kms")           \
-  X(std::string, s3_sse_kms_key_id, "", "with s3_sse aws:kms: the KMS key id")                     \
-  X(bool, tls_verify, true, "verify TLS certificates of remote storage")                           \
-  X(int, storage_concurrency, 8, "objects fetched or stored at once")                              \
-  X(double, storage_timeout_s, 300, "a remote request taking longer than this is cut and retried") \
-  X(int, storage_retries, 5, "attempts per request on 5xx, 429, timeouts (exponential backoff)")   \
-  /* run */                                                                                        \
-  X(std::string, cache_dir, "", "disk cache of preprocessed tensors (default <models>/cache)")     \
-  X(std::string, log_level, "info", "debug, info, warn or error")
+// X(type, key, default, allowed values, help). 0 / "" / "auto" mean "inferred", as the help
+// says. Allowed values: ANY, RANGE(lo, hi) (inclusive), ABOVE(lo), ONE_OF("a", "b", ...), checked
+// by validate_config's one loop over the table.
+#define MEDPIPE_CONFIG_FIELDS(X)                                                                  \
+  /* the original pipeline's event keys */                                                        \
+  X(bool, is_train, true, ANY, "train a model (true) or run inference with one (false)")          \
+  X(bool, has_labels, true, ANY, "labels exist for these images (false: inference only)")         \
+  X(std::string, label_style, "single", ONE_OF("single", "array"),                                \
+    "single: one label per image from a CSV; array: one label array per image")                   \
+  X(std::string, images_bucket, "", ANY, "where the images are: a folder or file:// (required)")  \
+  X(std::string, labels, "", ANY,                                                                 \
+    "labels CSV image,level (default: the only *.csv in images_bucket)")                          \
+  X(std::string, images_labels_bucket, "", ANY,                                                   \
+    "for label_style array: where <image>.npy labels are")                                        \
+  X(std::string, model_bucket_name, "model", ANY, "the model's name: models_bucket/<name>/")      \
+  X(std::string, models_bucket, "models", ANY, "where models are kept")                           \
+  X(std::string, results_bucket, "", ANY,                                                         \
+    "where predictions, metrics and the report go "                                               \
+    "(default results/<model name>)")                                                             \
+  X(int, num_classes, 0, RANGE(0, 100000), "number of classes (0: inferred from the labels)")     \
+  X(int, num_channels, 0, ANY,                                                                    \
+    "channels the model sees, 1 gray or 3 RGB (0: from the first image)")                         \
+  X(int, num_machines, 0, RANGE(0, 4096),                                                         \
+    "data-parallel workers for training and preprocessing (0: number of cores; under mpirun or "  \
+    "srun: the ranks, one worker each)")                                                          \
+  X(bool, is_dropbox, false, ANY, "accepted for compatibility; true is refused")                  \
+  X(std::string, auth_token, "", ANY, "accepted for compatibility; unused")                       \
+  X(std::string, folder_name, "", ANY, "accepted for compatibility; unused")                      \
+  /* pipeline and model */                                                                        \
+  X(std::string, pipeline, "deep", ONE_OF("deep", "features"),                                    \
+    "deep (a network on pixels) or features (radiomics + MLP)")                                   \
+  X(std::string, feature_settings, "", ANY,                                                       \
+    "pipeline features: radiomics settings JSON (medpipe features --help lists the keys; \"\": "  \
+    "the defaults)")                                                                              \
+  X(std::string, arch, "auto", ONE_OF("auto", "mlp", "cnn", "alexnet", "unet"),                   \
+    "mlp, cnn, alexnet or unet (auto: unet for label_style array, alexnet with pretrained "       \
+    "weights, else cnn)")                                                                         \
+  X(int, hidden_units, 256, RANGE(1, 1 << 20), "hidden units of the mlp")                         \
+  X(int, cnn_width, 32, RANGE(4, 1024), "channels of the cnn's first stage (doubled per stage)")  \
+  X(int, cnn_blocks, 2, RANGE(1, 16), "residual blocks per stage of the cnn (3 stages)")          \
+  X(int, unet_depth, 4, RANGE(1, 6), "unet: number of 2x2 poolings (levels below the first)")     \
+  X(int, unet_width, 16, RANGE(1, 256),                                                           \
+    "unet: channels of the first level, doubled per level (at most 256)")                         \
+  X(int, patch_size, 0, RANGE(0, 4096),                                                           \
+    "segmentation: side of the training patches and inference tiles (0: 128, or the "             \
+    "smallest image side when smaller, rounded up to a multiple of 2^unet_depth)")                \
+  X(int, patches_per_image, 8, RANGE(1, 10000),                                                   \
+    "segmentation: random training patches per image (slice) per epoch")                          \
+  X(double, tile_overlap, 0.5, RANGE(0, 0.9),                                                     \
+    "segmentation: overlap of neighbouring inference tiles (0..0.9)")                             \
+  X(bool, tta, true, ANY,                                                                         \
+    "test-time augmentation: average the predictions of the image and its "                       \
+    "horizontal mirror (validation and inference)")                                               \
+  X(double, dropout, 0.2, RANGE(0, 0.95), "dropout before the last layer of mlp and cnn")         \
+  X(int, ensemble, 1, RANGE(1, 32),                                                               \
+    "train N networks (seeds seed..seed+N-1) and average their "                                  \
+    "probabilities in one model.pt")                                                              \
+  X(std::string, pretrained, "", ANY, "weights to start from: TorchScript or a saved state dict") \
+  X(std::string, finetune, "all", ONE_OF("all", "last3"),                                         \
+    "all: train every layer; last3: only the last three "                                         \
+    "fully-connected layers, re-initialised")                                                     \
+  /* preprocessing */                                                                             \
+  X(int, image_size, 0, RANGE(0, 4096),                                                           \
+    "network input size in pixels, square (0: 28..64 kept, else 224)")                            \
+  X(std::string, resize, "stretch", ONE_OF("stretch", "pad"),                                     \
+    "stretch: resize to a square ignoring aspect; pad: keep "                                     \
+    "aspect, pad the short side with the image minimum")                                          \
+  X(std::string, normalize, "auto", ONE_OF("auto", "zscore", "minmax", "ct", "imagenet", "none"), \
+    "per-image intensity: zscore, minmax, ct (window), imagenet "                                 \
+    "(0..1 then ImageNet mean/std), none; auto: imagenet with "                                   \
+    "pretrained weights, else zscore")                                                            \
+  X(double, ct_window_level, 40.0, ANY, "CT window centre in HU for normalize=ct")                \
+  X(double, ct_window_width, 400.0, ABOVE(0), "CT window width in HU for normalize=ct")           \
+  X(bool, augment, true, ANY, "training-time augmentation: flips, small rotations, shifts")       \
+  X(double, augment_rotation_deg, 10.0, ANY, "largest random rotation, degrees")                  \
+  X(double, augment_shift_fraction, 0.1, ANY, "largest random shift, fraction of the size")       \
+  X(bool, augment_vflip, false, ANY, "also flip vertically")                                      \
+  /* training */                                                                                  \
+  X(int, epochs, 30, RANGE(1, 100000), "passes over the training set")                            \
+  X(int, batch_size, 0, RANGE(0, 65536),                                                          \
+    "samples per worker per step; a step sees num_machines x batch_size (0: 32 images a step "    \
+    "shared by the workers, ceil(32 / num_machines) each; for segmentation 8 patches)")           \
+  X(double, learning_rate, 0.05, RANGE(1e-12, 100), "initial learning rate")                      \
+  X(std::string, optimizer, "sgd", ONE_OF("sgd", "adam"), "sgd or adam")                          \
+  X(double, momentum, 0.9, RANGE(0, 0.9999),                                                      \
+    "SGD momentum (0: plain SGD, as the original pipeline)")                                      \
+  X(double, weight_decay, 5e-4, RANGE(0, 1), "L2 weight decay")                                   \
+  X(std::string, lr_schedule, "cosine", ONE_OF("cosine", "constant"),                             \
+    "cosine (to 0 over the epochs) or constant")                                                  \
+  X(bool, class_weights, false, ANY, "weight the loss by inverse class frequency")                \
+  X(double, ema_decay, 0.99, RANGE(0, 0.99999),                                                   \
+    "validate and keep an exponential moving average of the weights "                             \
+    "with this decay per step (0: the raw weights)")                                              \
+  X(std::string, val_images_bucket, "", ANY,                                                      \
+    "validation images (default: a stratified part of "                                           \
+    "the training set)")                                                                          \
+  X(std::string, val_labels, "", ANY, "validation labels CSV")                                    \
+  X(double, val_fraction, 0.15, RANGE(0, 0.9),                                                    \
+    "fraction held out for validation without val_images_bucket")                                 \
+  X(std::string, select_metric, "auc", ONE_OF("auc", "loss", "accuracy"),                         \
+    "keep the epoch with the best validation auc, loss or "                                       \
+    "accuracy")                                                                                   \
+  X(int, seed, 42, ANY, "seeds everything: same seed and data give the same model")               \
+  X(int, threads, 0, RANGE(0, 1024),                                                              \
+    "compute threads per worker (0: this machine's cores divided among its workers)")             \
+  X(std::string, sync, "gradients", ONE_OF("gradients", "weights"),                               \
+    "how workers stay together: gradients (averaged before every step: synchronous SGD) or "      \
+    "weights (each takes local_steps steps, then weights are averaged: the original "             \
+    "pipeline's Averager)")                                                                       \
+  X(int, local_steps, 1, RANGE(1, 1000000),                                                       \
+    "sync weights: optimizer steps each worker takes between averages")                           \
+  X(double, sync_timeout_s, 600, RANGE(0, 1e9),                                                   \
+    "under MPI: how long a rank waits for the others before stopping the job (a rank died or "    \
+    "hangs)")                                                                                     \
+  X(int, checkpoint_every, 100, RANGE(0, 1e9),                                                    \
+    "save the resumable training state every N steps as well as at each epoch end (0: epoch "     \
+    "ends only); re-running the same event resumes a killed run")                                 \
+  /* storage */                                                                                   \
+  X(std::string, s3_endpoint, "", ANY,                                                            \
+    "S3-compatible endpoint URL (\"\": AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)")         \
+  X(std::string, s3_region, "", ANY,                                                              \
+    "S3 region (\"\": AWS_REGION, AWS_DEFAULT_REGION, else us-east-1)")                           \
+  X(std::string, s3_addressing, "auto", ANY,                                                      \
+    "path or virtual (host) style bucket addressing; auto: path for custom endpoints")            \
+  X(std::string, s3_sse, "", ANY,                                                                 \
+    "server-side encryption of uploads: \"\" (the bucket's default), AES256 or aws:kms")          \
+  X(std::string, s3_sse_kms_key_id, "", ANY, "with s3_sse aws:kms: the KMS key id")               \
+  X(bool, tls_verify, true, ANY, "verify TLS certificates of remote storage")                     \
+  X(int, storage_concurrency, 8, RANGE(1, 256), "objects fetched or stored at once")              \
+  X(double, storage_timeout_s, 300, RANGE(1, 86400),                                              \
+    "a remote request taking longer than this is cut and retried")                                \
+  X(int, storage_retries, 5, RANGE(1, 20),                                                        \
+    "attempts per request on 5xx, 429, timeouts (exponential backoff)")                           \
+  /* run */                                                                                       \
+  X(std::string, cache_dir, "", ANY,                                                              \
+    "disk cache of preprocessed tensors (default <models>/cache)")                                \
+  X(std::string, log_level, "info", ONE_OF("debug", "info", "warn", "error"),                     \
+    "debug, info, warn or error")
 
 struct Config {
-#define MEDPIPE_DECLARE_FIELD(type, key, def, help) type key = def;
+#define MEDPIPE_DECLARE_FIELD(type, key, def, rule, help) type key = def;
   MEDPIPE_CONFIG_FIELDS(MEDPIPE_DECLARE_FIELD)
 #undef MEDPIPE_DECLARE_FIELD
 
@@ -158,6 +177,7 @@ struct ConfigFieldInfo {
   std::string type;  // "bool", "int", "number", "string"
   std::string help;
   std::string default_text;
+  FieldRule rule;  // its allowed values
 };
 const std::vector<ConfigFieldInfo>& config_fields();
 

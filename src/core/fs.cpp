@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/location.h"
 
 namespace medpipe {
 
@@ -107,34 +108,32 @@ fs::path medpipe_cache_root() {
 }
 
 bool is_remote_location(const std::string& location) {
-  for (const char* scheme : {"s3://", "dicomweb://", "dicomwebs://"}) {
-    if (location.rfind(scheme, 0) == 0) return true;
-  }
-  return false;
+  return parse_location(location).remote();
 }
 
 fs::path local_path_for(const std::string& location) {
-  if (location.rfind("file://", 0) == 0) return fs::path(location.substr(7));
-  if (location.rfind("s3://", 0) == 0) {
-    std::string rest = location.substr(5);
-    while (!rest.empty() && rest.back() == '/') rest.pop_back();
-    return medpipe_cache_root() / "s3" / rest;
+  const Location where = parse_location(location);
+  std::string rest = where.rest;
+  switch (where.scheme) {
+    case Scheme::kLocal:
+      return fs::path(location);
+    case Scheme::kFile:
+      return fs::path(rest);
+    case Scheme::kS3:
+      while (!rest.empty() && rest.back() == '/') rest.pop_back();
+      return medpipe_cache_root() / "s3" / rest;
+    case Scheme::kDicomWeb:
+      break;
   }
-  for (const char* scheme : {"dicomweb://", "dicomwebs://"}) {
-    std::string prefix = scheme;
-    if (location.rfind(prefix, 0) != 0) continue;
-    std::string rest = location.substr(prefix.size());
-    std::string query;
-    if (auto q = rest.find('?'); q != std::string::npos) {
-      query = rest.substr(q + 1);
-      rest = rest.substr(0, q);
-    }
-    while (!rest.empty() && rest.back() == '/') rest.pop_back();
-    for (char& c : rest) c = c == ':' ? '_' : c;
-    fs::path base = medpipe_cache_root() / "dicomweb" / rest;
-    return query.empty() ? base / "all" : base / ("query_" + hex_digest(query));
+  std::string query;
+  if (auto q = rest.find('?'); q != std::string::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
   }
-  return fs::path(location);
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  for (char& c : rest) c = c == ':' ? '_' : c;
+  fs::path base = medpipe_cache_root() / "dicomweb" / rest;
+  return query.empty() ? base / "all" : base / ("query_" + hex_digest(query));
 }
 
 }  // namespace medpipe

@@ -68,9 +68,6 @@ std::vector<std::string> logged_warnings() {
   std::lock_guard<std::mutex> lock(event_mutex);
   return warnings_so_far;
 }
-void log_error(const std::string& message) {
-  logger()->error(message);
-}
 
 void open_event_log(const std::string& path, bool problems_only) {
   std::lock_guard<std::mutex> lock(event_mutex);
@@ -81,12 +78,6 @@ void open_event_log(const std::string& path, bool problems_only) {
   event_file = std::fopen(path.c_str(), "a");
   if (!event_file) throw UsageError("cannot open the event log " + path + " for appending");
   ::chmod(path.c_str(), 0600);
-}
-
-void close_event_log() {
-  std::lock_guard<std::mutex> lock(event_mutex);
-  if (event_file) std::fclose(event_file);
-  event_file = nullptr;
 }
 
 void log_event(const std::string& name, const nlohmann::json& fields) {

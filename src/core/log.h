@@ -12,13 +12,11 @@ void init_logging(const std::string& level);  // "debug", "info", "warn", "error
 void log_debug(const std::string& message);
 void log_info(const std::string& message);
 void log_warn(const std::string& message);  // also a "warning" event, kept for the report
-void log_error(const std::string& message);
 
 // events.jsonl: one JSON object a line, appended and flushed line by line so `medpipe status`
 // can read a live run. Process-wide; a no-op until opened. `problems_only` (the other MPI
 // ranks' own logs) keeps only run_start, warning, error and run_end events.
 void open_event_log(const std::string& path, bool problems_only = false);
-void close_event_log();
 // Writes {"time": ISO-8601, "event": name, ...fields}.
 void log_event(const std::string& name, const nlohmann::json& fields);
 

@@ -25,9 +25,15 @@ fs::path masks_folder(const std::string& images_labels_bucket, const fs::path& b
                    " does not exist; set it to the folder of <image>.npy label arrays");
 }
 
+const std::vector<std::string>& mask_extensions() {
+  static const std::vector<std::string> extensions = {".npy", ".png",  ".nii.gz", ".nii",
+                                                      ".tif", ".tiff", ".dcm"};
+  return extensions;
+}
+
 std::optional<fs::path> find_mask(const fs::path& dir, const std::string& name) {
   std::error_code ec;
-  for (const char* ext : {".npy", ".png", ".nii.gz", ".nii"}) {
+  for (const std::string& ext : mask_extensions()) {
     fs::path candidate = dir / (name + ext);
     if (fs::is_regular_file(candidate, ec)) return candidate;
   }
@@ -116,9 +122,9 @@ std::string check_mask_against_image(const LabelVolume& mask, const fs::path& ma
   return "";
 }
 
-MaskedSet pair_with_masks(std::vector<Sample> images, const fs::path& masks_dir,
-                          const std::string& key) {
-  MaskedSet set;
+std::vector<Sample> pair_with_masks(std::vector<Sample> images, const fs::path& masks_dir,
+                                    const std::string& key) {
+  std::vector<Sample> set;
   std::vector<std::string> missing;
   for (auto& sample : images) {
     std::optional<fs::path> mask = find_mask(masks_dir, sample.name);
@@ -126,8 +132,8 @@ MaskedSet pair_with_masks(std::vector<Sample> images, const fs::path& masks_dir,
       missing.push_back(sample.name);
       continue;
     }
-    set.samples.push_back(std::move(sample));
-    set.masks.push_back(*mask);
+    sample.target = MaskTarget{*mask};
+    set.push_back(std::move(sample));
   }
   if (!missing.empty()) {
     std::string list;

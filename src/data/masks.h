@@ -17,7 +17,10 @@ namespace medpipe {
 fs::path masks_folder(const std::string& images_labels_bucket, const fs::path& bucket,
                       const std::string& key);
 
-// The label array of an image: <name>.npy, .png, .nii.gz or .nii in `dir`, if any.
+// The file endings a per-image mask may have, in the order they are looked for: label arrays
+// (.npy, .png, .nii.gz, .nii, .tif, .tiff) and, for radiomics regions, an RT Structure Set (.dcm).
+const std::vector<std::string>& mask_extensions();
+// The mask of an image: <name><extension> in `dir` for the first of mask_extensions() found.
 std::optional<fs::path> find_mask(const fs::path& dir, const std::string& name);
 
 // Reads a label array: .npy of integers or bools (H,W or D,H,W), a one-channel PNG, or a
@@ -29,13 +32,9 @@ Result<LabelVolume> read_label_volume(const fs::path& path);
 std::string check_mask_against_image(const LabelVolume& mask, const fs::path& mask_path,
                                      const Image& image, int num_classes);
 
-struct MaskedSet {
-  std::vector<Sample> samples;  // sorted by name
-  std::vector<fs::path> masks;  // masks[i] belongs to samples[i]
-};
-
-// Pairs every image with its label array; every image without one is listed in one UsageError.
-MaskedSet pair_with_masks(std::vector<Sample> images, const fs::path& masks_dir,
-                          const std::string& key);
+// Pairs every image with its label array (a MaskTarget); every image without one is listed in
+// one UsageError.
+std::vector<Sample> pair_with_masks(std::vector<Sample> images, const fs::path& masks_dir,
+                                    const std::string& key);
 
 }  // namespace medpipe

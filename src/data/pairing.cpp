@@ -1,6 +1,7 @@
 #include "data/pairing.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <random>
 
@@ -55,7 +56,7 @@ std::vector<Sample> list_images(const fs::path& images_dir, const std::string& k
                            file.filename().string() + ")");
       continue;
     }
-    images.push_back({name, file, -1});
+    images.push_back({name, file, NoTarget{}});
   }
   if (!duplicates.empty()) {
     throw UsageError(images_dir.string() + ": several files share an image name: " +
@@ -81,8 +82,8 @@ PairedSet pair_with_labels(std::vector<Sample> images, const LabelTable& labels,
       unlabelled.push_back(sample.name);
       continue;
     }
-    sample.label = it->second->level;
-    max_level = std::max(max_level, sample.label);
+    sample.target = ClassTarget{it->second->level};
+    max_level = std::max(max_level, it->second->level);
     by_image.erase(it);
   }
   for (const auto& [name, row] : by_image)
@@ -124,12 +125,14 @@ PairedSet pair_with_labels(std::vector<Sample> images, const LabelTable& labels,
   return set;
 }
 
-std::pair<std::vector<Sample>, std::vector<Sample>> stratified_split(
-    const std::vector<Sample>& samples, double val_fraction, int num_classes, unsigned seed) {
+namespace {
+
+std::vector<bool> stratified_part(const std::vector<Sample>& samples, double val_fraction,
+                                  int num_classes, unsigned seed) {
   std::vector<std::vector<std::size_t>> by_class(
       static_cast<std::size_t>(std::max(num_classes, 1)));
   for (std::size_t i = 0; i < samples.size(); ++i) {
-    by_class[static_cast<std::size_t>(std::max(samples[i].label, 0))].push_back(i);
+    by_class[static_cast<std::size_t>(std::max(samples[i].class_index(), 0))].push_back(i);
   }
   std::mt19937 rng(seed);
   std::vector<bool> is_val(samples.size(), false);
@@ -142,6 +145,31 @@ std::pair<std::vector<Sample>, std::vector<Sample>> stratified_split(
       n_val = 0;
     for (std::size_t k = 0; k < n_val; ++k) is_val[members[k]] = true;
   }
+  return is_val;
+}
+
+std::vector<bool> random_part(std::size_t count, double val_fraction, std::uint64_t seed) {
+  std::vector<bool> is_val(count, false);
+  if (count < 2) return is_val;
+  std::vector<std::size_t> order(count);
+  for (std::size_t i = 0; i < count; ++i) order[i] = i;
+  std::mt19937_64 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  auto n_val = static_cast<std::size_t>(std::lround(val_fraction * static_cast<double>(count)));
+  n_val = std::clamp<std::size_t>(n_val, 1, count - 1);
+  for (std::size_t k = 0; k < n_val; ++k) is_val[order[k]] = true;
+  return is_val;
+}
+
+}  // namespace
+
+std::pair<std::vector<Sample>, std::vector<Sample>> validation_split(
+    const std::vector<Sample>& samples, double val_fraction, int num_classes, int seed) {
+  const bool classes =
+      !samples.empty() && std::holds_alternative<ClassTarget>(samples.front().target);
+  std::vector<bool> is_val =
+      classes ? stratified_part(samples, val_fraction, num_classes, static_cast<unsigned>(seed))
+              : random_part(samples.size(), val_fraction, static_cast<std::uint64_t>(seed));
   std::pair<std::vector<Sample>, std::vector<Sample>> out;
   for (std::size_t i = 0; i < samples.size(); ++i)
     (is_val[i] ? out.second : out.first).push_back(samples[i]);

@@ -6,13 +6,17 @@
 
 #include "core/fs.h"
 #include "data/labels.h"
+#include "data/target.h"
 
 namespace medpipe {
 
 struct Sample {
   std::string name;  // the image's name: file name without extension
   fs::path path;
-  int label = -1;  // -1: unlabelled
+  Target target;  // NoTarget until paired with labels
+  int class_index() const { return medpipe::class_index(target); }
+  // The label array of a segmentation sample (MaskTarget); throws for any other target.
+  const fs::path& mask() const { return std::get<MaskTarget>(target).path; }
 };
 
 struct PairedSet {
@@ -32,9 +36,11 @@ std::vector<Sample> list_images(const fs::path& images_dir, const std::string& k
 // level >= num_classes (when num_classes > 0) is listed in one UsageError.
 PairedSet pair_with_labels(std::vector<Sample> images, const LabelTable& labels, int num_classes);
 
-// Splits off a stratified validation part (each class keeps at least one training sample);
-// deterministic for a seed. Returns {train, val}.
-std::pair<std::vector<Sample>, std::vector<Sample>> stratified_split(
-    const std::vector<Sample>& samples, double val_fraction, int num_classes, unsigned seed);
+// Splits off a validation part, deterministic for a seed; returns {train, val}, each in the
+// input's order. Class targets: stratified (`val_fraction` of each class, each class keeping at
+// least one training sample). Other targets: a random `val_fraction` of the samples (at least
+// one, at most all but one).
+std::pair<std::vector<Sample>, std::vector<Sample>> validation_split(
+    const std::vector<Sample>& samples, double val_fraction, int num_classes, int seed);
 
 }  // namespace medpipe

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/field_rule.h"
 #include "core/json_value.h"
 #include "core/text.h"
 
@@ -13,9 +14,6 @@ namespace medpipe {
 using nlohmann::json;
 
 namespace {
-
-const char* const kFamilies[] = {"morph", "loc", "stat", "ih",  "ivh", "cm",
-                                 "rlm",   "szm", "dzm",  "ngt", "ngl"};
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
@@ -28,53 +26,37 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
-void check_one_of(const std::string& source, const std::string& key, const std::string& value,
-                  std::initializer_list<const char*> allowed) {
-  std::string list;
-  for (const char* a : allowed) {
-    if (value == a) return;
-    list += (list.empty() ? "" : ", ") + std::string(a);
-  }
-  throw UsageError(source + ": feature setting '" + key + "' is '" + value +
-                   "'; use one of: " + list);
-}
+#define ANY FieldRule::any()
+#define ABOVE(lo) FieldRule::above(lo)
+#define ONE_OF(...) FieldRule::one_of({__VA_ARGS__})
+#define LIST_OF(...) FieldRule::list_of({__VA_ARGS__})
 
+// Each field against the allowed values of its row in the table (settings.h); then the rules
+// across fields.
 void validate(const FeatureSettings& s, const std::string& source) {
-  for (const auto& family : split_list(s.families)) {
-    if (family == "all") continue;
-    bool known = false;
-    for (const char* f : kFamilies) known = known || family == f;
-    if (!known) {
-      throw UsageError(source + ": feature family '" + family +
-                       "' is unknown; use all or some of morph, loc, stat, ih, ivh, cm, rlm, "
-                       "szm, dzm, ngt, ngl");
-    }
-  }
-  for (const auto& a : split_list(s.aggregation)) {
-    check_one_of(source, "aggregation", a, {"auto", "2D", "2.5D", "3D"});
-  }
-  check_one_of(source, "discretisation", s.discretisation, {"fixed_bin_number", "fixed_bin_size"});
-  check_one_of(source, "interpolation", s.interpolation, {"linear", "cubic", "nearest"});
-  check_one_of(source, "ivh_intensities", s.ivh_intensities,
-               {"discrete", "continuous", "arbitrary", "discretised"});
-  auto positive = [&](const std::string& key, double value) {
-    if (!(value > 0)) {
-      throw UsageError(source + ": feature setting '" + key + "' must be above 0, got " +
-                       std::to_string(value));
-    }
-  };
-  positive("bin_count", s.bin_count);
-  positive("bin_width", s.bin_width);
-  positive("ivh_bin_width", s.ivh_bin_width);
-  positive("ivh_bin_count", s.ivh_bin_count);
-  positive("glcm_distance", s.glcm_distance);
-  positive("moran_max_voxels", s.moran_max_voxels);
-  if (!std::isnan(s.new_spacing_mm)) positive("new_spacing_mm", s.new_spacing_mm);
+#define MEDPIPE_CHECK_FEATURE_FIELD(type, key, def, rule, help) \
+  rule.check(source + ": feature setting '" #key "'", s.key);
+  MEDPIPE_FEATURE_FIELDS(MEDPIPE_CHECK_FEATURE_FIELD)
+#undef MEDPIPE_CHECK_FEATURE_FIELD
   if (!std::isnan(s.resegment_min) && !std::isnan(s.resegment_max) &&
       s.resegment_min > s.resegment_max) {
     throw UsageError(source + ": resegment_min is above resegment_max; swap them");
   }
 }
+
+// The allowed values of every field, for --help.
+std::string allowed_text(const std::string& key) {
+#define MEDPIPE_FEATURE_RULE_TEXT(type, name, def, rule, help) \
+  if (key == #name) return rule.text();
+  MEDPIPE_FEATURE_FIELDS(MEDPIPE_FEATURE_RULE_TEXT)
+#undef MEDPIPE_FEATURE_RULE_TEXT
+  return "";
+}
+
+#undef ANY
+#undef ABOVE
+#undef ONE_OF
+#undef LIST_OF
 
 }  // namespace
 
@@ -105,10 +87,10 @@ FeatureSettings feature_settings_from_json(const json& object, const std::string
   FeatureSettings s;
   for (const auto& [key, value] : object.items()) {
     bool known = false;
-#define MEDPIPE_SET_FEATURE_FIELD(type, name, def, help) \
-  if (key == #name) {                                    \
-    parse_json_value(key, value, s.name);                \
-    known = true;                                        \
+#define MEDPIPE_SET_FEATURE_FIELD(type, name, def, rule, help) \
+  if (key == #name) {                                          \
+    parse_json_value(key, value, s.name);                      \
+    known = true;                                              \
   }
     MEDPIPE_FEATURE_FIELDS(MEDPIPE_SET_FEATURE_FIELD)
 #undef MEDPIPE_SET_FEATURE_FIELD
@@ -151,7 +133,7 @@ static json setting_json(const std::string& value) {
 
 json feature_settings_to_json(const FeatureSettings& s) {
   json out = json::object();
-#define MEDPIPE_FEATURE_TO_JSON(type, name, def, help) out[#name] = setting_json(s.name);
+#define MEDPIPE_FEATURE_TO_JSON(type, name, def, rule, help) out[#name] = setting_json(s.name);
   MEDPIPE_FEATURE_FIELDS(MEDPIPE_FEATURE_TO_JSON)
 #undef MEDPIPE_FEATURE_TO_JSON
   return out;
@@ -160,8 +142,10 @@ json feature_settings_to_json(const FeatureSettings& s) {
 std::string feature_settings_help() {
   std::ostringstream out;
   json defaults = feature_settings_to_json(FeatureSettings{});
-#define MEDPIPE_FEATURE_HELP(type, name, def, help) \
-  out << "  " << #name << " (default " << defaults[#name].dump() << "): " << help << "\n";
+#define MEDPIPE_FEATURE_HELP(type, name, def, rule, help)                                         \
+  out << "  " << #name << " (default " << defaults[#name].dump()                                  \
+      << (allowed_text(#name).empty() ? "" : ", allowed " + allowed_text(#name)) << "): " << help \
+      << "\n";
   MEDPIPE_FEATURE_FIELDS(MEDPIPE_FEATURE_HELP)
 #undef MEDPIPE_FEATURE_HELP
   return out.str();

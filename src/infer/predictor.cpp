@@ -11,21 +11,8 @@
 namespace medpipe {
 
 LoadedModel load_model(const fs::path& model_dir) {
-  fs::path pt = model_dir / "model.pt", meta = model_dir / "model.json";
-  if (!fs::exists(pt) || !fs::exists(meta)) {
-    throw UsageError("no trained model in " + model_dir.string() +
-                     " (model.pt and model.json); train one first (is_train true) or set "
-                     "models_bucket and model_bucket_name to where it is");
-  }
-  LoadedModel model;
-  try {
-    model.meta = nlohmann::json::parse(read_text_file(meta));
-    if (model.meta.value("task", "classify") == "classify")
-      model.preprocess = spec_from_json(model.meta.at("preprocessing"));
-    model.num_classes = model.meta.at("num_classes").get<int>();
-  } catch (const nlohmann::json::exception& e) {
-    throw UsageError(meta.string() + " is not a medpipe model description (" + e.what() + ")");
-  }
+  LoadedModel model{{}, read_saved_model(model_dir)};
+  fs::path pt = model_dir / "model.pt";
   try {
     model.module = torch::jit::load(pt.string());
   } catch (const std::exception&) {
@@ -42,13 +29,13 @@ int Predictions::predicted(std::size_t i) const {
 
 Predictions predict(LoadedModel& model, const TensorCache& cache, bool mirror_average) {
   Predictions out;
-  out.num_classes = model.num_classes;
+  out.num_classes = model.saved.num_classes();
   for (std::size_t i : cache.usable()) {
     out.images.push_back(cache.samples()[i].name);
-    out.truth.push_back(cache.samples()[i].label);
+    out.truth.push_back(cache.samples()[i].class_index());
   }
   out.probabilities =
-      predict_probabilities(model.module, cache, cache.usable(), model.num_classes, mirror_average);
+      predict_probabilities(model.module, cache, cache.usable(), out.num_classes, mirror_average);
   return out;
 }
 
@@ -70,6 +57,47 @@ void write_predictions(const fs::path& results_dir, const Predictions& p) {
     csv << "\n";
   }
   atomic_write_text(results_dir / "predictions.csv", csv.str());
+}
+
+namespace {
+
+double probability_of(const std::string& text, const std::string& where, int k) {
+  char* end = nullptr;
+  double p = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0') {
+    throw UsageError(where + ": prob_" + std::to_string(k) + " '" + text +
+                     "' is not a number; re-run medpipe predict to rewrite it");
+  }
+  return p;
+}
+
+}  // namespace
+
+Predictions read_predictions_csv(const fs::path& csv, const std::map<std::string, int>& truth_of,
+                                 std::vector<std::string>& unlabelled) {
+  std::vector<CsvRow> rows = read_csv_file(csv);
+  const int k = rows.empty() ? 0 : static_cast<int>(rows[0].fields.size()) - 2;
+  if (k < 2)
+    throw UsageError(csv.string() + " has no prob_ columns; it is not a medpipe predictions file");
+  Predictions out;
+  out.num_classes = k;
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    const auto& f = rows[r].fields;
+    const std::string where = csv.string() + " line " + std::to_string(rows[r].line);
+    if (f.size() != static_cast<std::size_t>(k + 2)) {
+      throw UsageError(where + " has " + std::to_string(f.size()) + " columns, the header " +
+                       std::to_string(k + 2) + "; re-run medpipe predict to rewrite it");
+    }
+    auto truth = truth_of.find(f[0]);
+    if (truth == truth_of.end()) {
+      unlabelled.push_back(f[0]);
+      continue;
+    }
+    out.images.push_back(f[0]);
+    out.truth.push_back(truth->second);
+    for (int c = 0; c < k; ++c) out.probabilities.push_back(probability_of(f[2 + c], where, c));
+  }
+  return out;
 }
 
 }  // namespace medpipe

@@ -12,15 +12,14 @@
 namespace medpipe {
 
 LoadedSegmenter as_segmenter(LoadedModel model, double tile_overlap, bool mirror) {
-  if (model.meta.value("task", "classify") != "segment") {
-    throw UsageError("the model is a classifier (model.json task '" +
-                     model.meta.value("task", "classify") +
+  const auto* spec = std::get_if<SegmentationSpec>(&model.saved.preprocessing);
+  if (!spec) {
+    throw UsageError("the model is a classifier (model.json task '" + model.saved.task +
                      "') but label_style is 'array'; use a segmentation model or label_style "
                      "single");
   }
-  LoadedSegmenter s{std::move(model.module), model.meta, {}, model.num_classes, {}};
-  s.spec = segmentation_spec_from_json(s.meta.at("preprocessing"));
-  s.tiles.patch = s.meta.at("patch_size").get<int>();
+  LoadedSegmenter s{std::move(model.module), model.saved, *spec, model.saved.num_classes(), {}};
+  s.tiles.patch = s.saved.patch_size;
   s.tiles.overlap = tile_overlap;
   s.tiles.mirror = mirror;
   return s;
@@ -115,6 +114,24 @@ void write_mask_list_csv(const fs::path& dir, const std::vector<std::string>& im
   for (std::size_t i = 0; i < images.size(); ++i)
     csv << csv_quote(images[i]) << "," << csv_quote(mask_files[i]) << "\n";
   atomic_write_text(dir / "predictions.csv", csv.str());
+}
+
+std::vector<MaskListRow> read_mask_list_csv(const fs::path& csv) {
+  if (!fs::exists(csv))
+    throw UsageError("no predictions to evaluate: " + csv.string() +
+                     " does not exist; run medpipe predict first");
+  std::vector<CsvRow> rows = read_csv_file(csv);
+  if (rows.empty() || rows[0].fields.size() != 2 || rows[0].fields[1] != "mask")
+    throw UsageError(csv.string() + " is not a segmentation predictions file (image,mask)");
+  std::vector<MaskListRow> out;
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    const auto& f = rows[r].fields;
+    if (f.size() != 2)
+      throw UsageError(csv.string() + " line " + std::to_string(rows[r].line) + " has " +
+                       std::to_string(f.size()) + " columns, the header 2 (image,mask)");
+    out.push_back({f[0], f[1], rows[r].line});
+  }
+  return out;
 }
 
 }  // namespace medpipe

@@ -14,7 +14,7 @@ namespace medpipe {
 
 struct LoadedSegmenter {
   torch::jit::Module module;
-  nlohmann::json meta;  // model.json
+  SavedModel saved;  // model.json
   SegmentationSpec spec;
   int num_classes = 2;
   TileSettings tiles;
@@ -38,5 +38,13 @@ std::vector<std::string> write_segmentation_outputs(const fs::path& dir, const s
 // predictions.csv for segmentation: image,mask (the mask's file name in the same folder).
 void write_mask_list_csv(const fs::path& dir, const std::vector<std::string>& images,
                          const std::vector<std::string>& mask_files);
+
+struct MaskListRow {
+  std::string image;
+  std::string mask;  // file name in the csv's folder
+  std::size_t line = 0;
+};
+// That predictions.csv read back; UsageError when it is not one.
+std::vector<MaskListRow> read_mask_list_csv(const fs::path& csv);
 
 }  // namespace medpipe

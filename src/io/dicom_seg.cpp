@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/version.h"
 #include "io/image_io.h"
 
 namespace medpipe {
@@ -131,7 +132,7 @@ void add_references(DcmDataset& ds, const std::vector<SourceInstance>& sources) 
 void write_dicom_seg(const fs::path& out_path, const fs::path& source, const Image& geometry,
                      const LabelVolume& mask, int num_classes) {
   std::vector<SourceInstance> sources = source_instances(source, geometry);
-  IODGeneralEquipmentModule::EquipmentInfo equipment("medpipe", "medpipe", "0", "0.1.0");
+  IODGeneralEquipmentModule::EquipmentInfo equipment("medpipe", "medpipe", "0", MEDPIPE_VERSION);
   ContentIdentificationMacro content("1", "MEDPIPE", "medpipe segmentation", "medpipe");
   DcmSegmentation* raw = nullptr;
   MEDPIPE_CHECK(DcmSegmentation::createBinarySegmentation(raw, static_cast<Uint16>(mask.height),

@@ -138,16 +138,6 @@ bool is_rtstruct(const fs::path& path) {
   return modality == "RTSTRUCT";
 }
 
-Result<std::vector<std::string>> rtstruct_roi_names(const fs::path& path) {
-  DcmFileFormat file;
-  if (!load(path, file)) {
-    return Result<std::vector<std::string>>::failure("not a readable DICOM file");
-  }
-  std::vector<std::string> names;
-  for (const auto& r : list_rois(file.getDataset())) names.push_back(r.name);
-  return names;
-}
-
 Result<Image> rasterise_rtstruct(const fs::path& path, const Image& reference,
                                  const std::string& roi_name) {
   using R = Result<Image>;

@@ -13,9 +13,6 @@ namespace medpipe {
 // Whether `path` is a DICOM file with Modality RTSTRUCT.
 bool is_rtstruct(const fs::path& path);
 
-// The ROI names of a structure set (names of structures, not of patients).
-Result<std::vector<std::string>> rtstruct_roi_names(const fs::path& path);
-
 // The ROI `roi_name` ("" when the set has only one ROI) rasterised onto `reference`'s grid: a
 // voxel is inside when its centre lies inside the slice's contours (even-odd rule, so contours
 // inside contours are holes). The result has reference's geometry and values 0/1. Failures name

@@ -279,4 +279,15 @@ nlohmann::json classification_metrics(const ClassificationInput& in) {
   return out;
 }
 
+void ClassificationMetric::add(const std::vector<int>& truth,
+                               const std::vector<double>& probabilities) {
+  input_.truth.insert(input_.truth.end(), truth.begin(), truth.end());
+  input_.probabilities.insert(input_.probabilities.end(), probabilities.begin(),
+                              probabilities.end());
+}
+
+nlohmann::json ClassificationMetric::compute() const {
+  return classification_metrics(input_);
+}
+
 }  // namespace medpipe

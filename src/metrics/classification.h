@@ -53,4 +53,18 @@ nlohmann::json classification_metrics(const ClassificationInput& input);
 // Mean cross-entropy of the true class (natural log), clipped at 1e-15.
 double log_loss(const ClassificationInput& input);
 
+// The accumulating form (MONAI's Metric classes): images are added as they are predicted and
+// compute() gives classification_metrics of all of them.
+class ClassificationMetric {
+ public:
+  explicit ClassificationMetric(int num_classes) { input_.num_classes = num_classes; }
+  // Rows of num_classes probabilities, one per truth.
+  void add(const std::vector<int>& truth, const std::vector<double>& probabilities);
+  std::size_t size() const { return input_.truth.size(); }
+  nlohmann::json compute() const;
+
+ private:
+  ClassificationInput input_;
+};
+
 }  // namespace medpipe

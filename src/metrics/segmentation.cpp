@@ -297,4 +297,20 @@ nlohmann::json summarise_segmentation(const std::vector<std::string>& images,
   return out;
 }
 
+double SegmentationMetric::add(const std::string& image, const LabelVolume& truth,
+                               const LabelVolume& predicted) {
+  std::vector<RegionScores> scores;
+  for (int k = 1; k < num_classes_; ++k) scores.push_back(region_scores(truth, predicted, k));
+  double dice = 0;
+  for (const auto& s : scores) dice += s.dice / static_cast<double>(scores.size());
+  images_.push_back(image);
+  scores_.push_back(std::move(scores));
+  spacing_known_ &= truth.spacing_known;
+  return dice;
+}
+
+nlohmann::json SegmentationMetric::compute() const {
+  return summarise_segmentation(images_, scores_, spacing_known_ && !images_.empty());
+}
+
 }  // namespace medpipe

@@ -75,4 +75,22 @@ nlohmann::json summarise_segmentation(const std::vector<std::string>& images,
                                       const std::vector<std::vector<RegionScores>>& scores,
                                       bool spacing_known);
 
+// The accumulating form (MONAI's DiceMetric): images are scored as they are predicted, one at a
+// time, and compute() summarises them as summarise_segmentation does.
+class SegmentationMetric {
+ public:
+  explicit SegmentationMetric(int num_classes) : num_classes_(num_classes) {}
+  // Scores every foreground class of one image (truth and prediction of the same shape, the
+  // truth's spacing); returns the image's mean foreground Dice.
+  double add(const std::string& image, const LabelVolume& truth, const LabelVolume& predicted);
+  std::size_t size() const { return images_.size(); }
+  nlohmann::json compute() const;
+
+ private:
+  int num_classes_;
+  std::vector<std::string> images_;
+  std::vector<std::vector<RegionScores>> scores_;
+  bool spacing_known_ = true;
+};
+
 }  // namespace medpipe

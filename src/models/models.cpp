@@ -121,11 +121,6 @@ ModelSpec model_spec_from_json(const nlohmann::json& j) {
   return s;
 }
 
-std::string resolve_arch(const std::string& arch, int image_size) {
-  if (arch != "auto") return arch;
-  return image_size <= 64 ? "cnn" : "alexnet";
-}
-
 torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed, int member) {
   torch::manual_seed(seed);
   torch::NoGradGuard no_grad;

@@ -24,9 +24,6 @@ struct ModelSpec {
 nlohmann::json model_spec_to_json(const ModelSpec& spec);
 ModelSpec model_spec_from_json(const nlohmann::json& json);
 
-// The arch `auto` resolves to: cnn up to 64 px, alexnet above (classification).
-std::string resolve_arch(const std::string& arch, int image_size);
-
 // A freshly initialised network (PyTorch's default initialisations), seeded by `seed`.
 // `member` > 0 gives the class a distinct name, for ensembles.
 torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed, int member = 0);

@@ -1,11 +1,9 @@
 #include "preprocess/segmentation_set.h"
 
 #include <algorithm>
-#include <atomic>
 #include <nlohmann/json.hpp>
-#include <thread>
 
-#include "core/progress.h"
+#include "core/parallel.h"
 #include "io/image_io.h"
 #include "preprocess/preprocess.h"
 
@@ -96,21 +94,13 @@ LoadedItem load_item(const Sample& sample, const fs::path& mask_path, const Segm
 
 }  // namespace
 
-SegmentationSet SegmentationSet::build(const MaskedSet& set, const SegmentationSpec& spec,
-                                       int num_classes, int workers, const std::string& stage) {
-  std::vector<LoadedItem> items(set.samples.size());
-  std::atomic<std::size_t> next{0};
-  Progress progress(stage, items.size(), "img");
-  auto work = [&] {
-    for (std::size_t i = next++; i < items.size(); i = next++) {
-      items[i] = load_item(set.samples[i], set.masks[i], spec, num_classes);
-      progress.advance();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < std::max(1, workers); ++t) pool.emplace_back(work);
-  for (auto& t : pool) t.join();
-  progress.finish();
+SegmentationSet SegmentationSet::build(const std::vector<Sample>& samples,
+                                       const SegmentationSpec& spec, int num_classes, int workers,
+                                       const std::string& stage) {
+  std::vector<LoadedItem> items(samples.size());
+  parallel_for(samples.size(), workers, stage, "img", [&](std::size_t i) {
+    items[i] = load_item(samples[i], samples[i].mask(), spec, num_classes);
+  });
 
   SegmentationSet out;
   out.channels_ = spec.channels;
@@ -122,7 +112,7 @@ SegmentationSet SegmentationSet::build(const MaskedSet& set, const SegmentationS
     if (!item.problem.empty()) {
       problems.push_back(item.problem);
     } else if (!item.volume) {
-      out.skipped_.push_back({set.samples[i].name, item.skip_reason});
+      out.skipped_.push_back({samples[i].name, item.skip_reason});
     } else {
       max_label = std::max(max_label, item.max_label);
       for (int z = 0; z < item.volume->depth; ++z) out.slices_.push_back({out.volumes_.size(), z});

@@ -45,8 +45,9 @@ class SegmentationSet {
   // decoded are skipped and listed; label arrays that do not fit their image (shape, values
   // >= num_classes, unreadable) and images with NaN pixels are one UsageError listing all.
   // num_classes 0: the largest label + 1 (at least 2).
-  static SegmentationSet build(const MaskedSet& set, const SegmentationSpec& spec, int num_classes,
-                               int workers, const std::string& stage);
+  // An exception in a reader thread stops the others and is rethrown here.
+  static SegmentationSet build(const std::vector<Sample>& samples, const SegmentationSpec& spec,
+                               int num_classes, int workers, const std::string& stage);
 
   const std::vector<SegmentationVolume>& volumes() const { return volumes_; }
   const std::vector<SliceRef>& slices() const { return slices_; }

@@ -3,14 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "core/error.h"
 #include "core/log.h"
-#include "core/progress.h"
+#include "core/parallel.h"
 #include "core/world.h"
 #include "io/image_io.h"
 
@@ -52,39 +50,28 @@ nlohmann::json fill_cache(const std::vector<Sample>& samples, const PreprocessSp
   std::vector<std::string> errors(samples.size());
   std::vector<int> channels(samples.size(), 0);
   const std::size_t share = (samples.size() + size - 1 - rank) / size;
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::string failure;
-  Progress progress(stage, share, "img");
-  auto work = [&] {
-    try {
-      for (std::size_t k = next++; k < share && !failed; k = next++) {
-        const std::size_t i = k * size + rank;
-        Result<Image> image = read_image(samples[i].path);
-        if (!image) {
-          errors[i] = image.error();
-        } else {
-          channels[i] = image.value().channels;
-          Result<std::vector<float>> chw = preprocess_image(image.value(), spec);
-          if (chw)
-            write_all(fd, chw.value().data(), bytes, static_cast<off_t>(i * bytes));
-          else
-            errors[i] = chw.error();
-        }
-        progress.advance();
-      }
-    } catch (const std::exception& e) {
-      failure = e.what();
-      failed = true;
+  auto decode = [&](std::size_t k) {
+    const std::size_t i = k * size + rank;
+    Result<Image> image = read_image(samples[i].path);
+    if (!image) {
+      errors[i] = image.error();
+      return;
     }
+    channels[i] = image.value().channels;
+    Result<std::vector<float>> chw = preprocess_image(image.value(), spec);
+    if (chw)
+      write_all(fd, chw.value().data(), bytes, static_cast<off_t>(i * bytes));
+    else
+      errors[i] = chw.error();
   };
-  std::vector<std::thread> pool;
-  for (int w = 0; w < std::max(1, workers); ++w) pool.emplace_back(work);
-  for (auto& t : pool) t.join();
-  progress.finish();
+  try {
+    parallel_for(share, workers, stage, "img", decode);
+  } catch (const std::exception& e) {
+    ::close(fd);
+    throw RunError(e.what());
+  }
   ::fsync(fd);
   ::close(fd);
-  if (failed) throw RunError(failure);
   nlohmann::json meta = {{"count", samples.size()}, {"errors", errors}, {"channels", channels}};
   return meta;
 }

@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/version.h"
 #include "io/csv.h"
 #include "report/sections.h"
 #include "report/svg.h"
@@ -208,8 +209,8 @@ std::string summary_section(const ReportInput& in) {
   std::ostringstream s;
   s << "<section id='summary'><h2>Summary</h2>" << headline_cards(in.metrics);
   s << "<table class='kv'>";
-  s << row("task", escape_html(model.value(
-                       "task", std::string(in.metrics.contains("dice") ? "segment" : "classify"))));
+  const std::string kind = in.kind == ReportKind::kSegmentation ? "segment" : "classify";
+  s << row("task", escape_html(model.value("task", kind)));
   s << row("model", escape_html(c.value("model_bucket_name", "")) + " (" +
                         escape_html(model.value("arch", c.value("arch", "?"))) + ", " +
                         cell_number(model.value("num_classes", nlohmann::json())) + " classes)");
@@ -217,7 +218,7 @@ std::string summary_section(const ReportInput& in) {
                          std::to_string(in.skipped.size()) + " skipped");
   s << training_rows(model, c);
   s << row("this stage", cell_number(in.seconds, 1) + " s");
-  std::string versions = "medpipe 0.1.0 (report)";
+  std::string versions = "medpipe " MEDPIPE_VERSION " (report)";
   if (model.contains("versions"))
     for (const auto& [k, v] : model["versions"].items())
       versions += ", " + escape_html(k) + " " +
@@ -269,10 +270,14 @@ std::string render_report_html(const ReportInput& in) {
   s << "<h1>" << escape_html(in.title) << "</h1><p class='sub'>"
     << escape_html(in.config.value("images_bucket", "")) << "</p>";
   s << summary_section(in);
-  if (in.metrics.contains("per_image"))
-    s << report::segmentation_section(in.metrics, in.best_cases, in.worst_cases);
-  else
-    s << report::classification_section(in.metrics);
+  switch (in.kind) {
+    case ReportKind::kSegmentation:
+      s << report::segmentation_section(in.metrics, in.best_cases, in.worst_cases);
+      break;
+    case ReportKind::kClassification:
+      s << report::classification_section(in.metrics);
+      break;
+  }
   if (in.model.is_object() && in.model.contains("history"))
     s << report::training_section(in.model["history"]);
   s << problems_section(in);

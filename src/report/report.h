@@ -16,7 +16,11 @@ void write_metrics_json(const fs::path& dir, const nlohmann::json& metrics);
 // skipped.csv (image,reason); written even when empty so a run's outputs are predictable.
 void write_skipped_csv(const fs::path& dir, const SkippedList& skipped);
 
+// Which task's sections a report has (the task table names it for each task).
+enum class ReportKind { kClassification, kSegmentation };
+
 struct ReportInput {
+  ReportKind kind = ReportKind::kClassification;
   std::string title;
   nlohmann::json metrics;  // classification_metrics(...) or summarise_segmentation(...)
   nlohmann::json config;   // the resolved config of this run

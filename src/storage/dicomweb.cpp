@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/location.h"
 #include "core/log.h"
 #include "core/parallel.h"
 #include "storage/http.h"
@@ -74,11 +75,10 @@ std::vector<InstanceRef> search_instances(const DicomWebUri& uri, bool verify_tl
 }  // namespace
 
 DicomWebUri parse_dicomweb_uri(const std::string& uri, const std::string& what) {
-  bool tls = uri.rfind("dicomwebs://", 0) == 0;
-  if (!tls && uri.rfind("dicomweb://", 0) != 0) {
-    throw UsageError(what + " '" + uri + "' is not a dicomweb:// URI");
-  }
-  std::string rest = uri.substr(tls ? 12 : 11);
+  const Location where = parse_location(uri);
+  if (!where.is_dicomweb()) throw UsageError(what + " '" + uri + "' is not a dicomweb:// URI");
+  const bool tls = where.tls;
+  std::string rest = where.rest;
   DicomWebUri out;
   if (auto q = rest.find('?'); q != std::string::npos) {
     out.query = rest.substr(q + 1);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/location.h"
 #include "core/log.h"
 #include "core/parallel.h"
 #include "core/progress.h"
@@ -81,8 +82,9 @@ void configure_storage(const StorageSettings& s) {
 }
 
 fs::path resolve_location(const std::string& location, const std::string& key) {
-  if (location.rfind("s3://", 0) == 0) return mirror_s3(location, key);
-  if (location.rfind("dicomweb://", 0) == 0 || location.rfind("dicomwebs://", 0) == 0) {
+  const Location where = parse_location(location);
+  if (where.is_s3()) return mirror_s3(location, key);
+  if (where.is_dicomweb()) {
     return mirror_dicomweb(location, key, settings().concurrency, settings().s3.verify_tls,
                            settings().s3.max_attempts);
   }
@@ -98,12 +100,13 @@ fs::path resolve_location(const std::string& location, const std::string& key) {
 
 void publish_folder(const fs::path& local_dir, const std::string& location,
                     const std::string& key) {
-  if (location.rfind("dicomweb://", 0) == 0 || location.rfind("dicomwebs://", 0) == 0) {
+  const Location where = parse_location(location);
+  if (where.is_dicomweb()) {
     store_dicomweb(local_dir, location, settings().concurrency, settings().s3.verify_tls,
                    settings().s3.max_attempts);
     return;
   }
-  if (location.rfind("s3://", 0) != 0) return;
+  if (!where.is_s3()) return;
   S3Uri uri = parse_s3_uri(location, "event key '" + key + "'");
   while (!uri.key.empty() && uri.key.back() == '/') uri.key.pop_back();
   std::vector<fs::path> files;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/location.h"
 #include "core/log.h"
 #include "core/text.h"
 
@@ -70,10 +71,11 @@ AwsCredentials aws_credentials() {
 }
 
 S3Uri parse_s3_uri(const std::string& uri, const std::string& what) {
-  if (uri.rfind("s3://", 0) != 0) {
+  const Location where = parse_location(uri);
+  if (!where.is_s3()) {
     throw UsageError(what + " '" + uri + "' is not an s3:// URI; use s3://bucket/prefix");
   }
-  std::string rest = uri.substr(5);
+  const std::string& rest = where.rest;
   auto slash = rest.find('/');
   S3Uri out{rest.substr(0, slash), slash == std::string::npos ? "" : rest.substr(slash + 1)};
   if (out.bucket.empty()) throw UsageError(what + " '" + uri + "' names no bucket");

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/runtime.h"
 #include "core/world.h"
@@ -21,12 +22,6 @@
 namespace medpipe {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 std::vector<at::Tensor> float_buffers(torch::jit::Module& module) {
   std::vector<at::Tensor> buffers;

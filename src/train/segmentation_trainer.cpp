@@ -1,24 +1,14 @@
 #include "train/segmentation_trainer.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <random>
 
-#include "core/error.h"
-#include "core/log.h"
-#include "core/progress.h"
-#include "core/runtime.h"
-#include "core/world.h"
 #include "metrics/segmentation.h"
-#include "train/checkpoint.h"
-#include "train/data_parallel.h"
+#include "train/losses.h"
 
 namespace medpipe {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 struct PatchBatch {
   at::Tensor input;   // [B,C,P,P]
@@ -55,23 +45,64 @@ PatchBatch make_batch(const SegmentationSet& set, const std::vector<std::size_t>
   return batch;
 }
 
-}  // namespace
+// Segmentation in the epoch loop. Each worker takes its slice of the step's patches; its loss
+// (Dice over its own patches + cross-entropy) counts by its share of them.
+class SegmenterTask : public TrainingTask {
+ public:
+  SegmenterTask(const SegmentationSet& train, const SegmentationSet* val,
+                const SegmentationTrainSettings& s)
+      : train_(train), val_(val), s_(s) {}
 
-at::Tensor dice_cross_entropy_loss(const at::Tensor& logits, const at::Tensor& target,
-                                   int num_classes) {
-  at::Tensor ce = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, kIgnoreLabel);
-  at::Tensor valid = (target != kIgnoreLabel).unsqueeze(1).to(at::kFloat);  // [B,1,H,W]
-  at::Tensor onehot = at::one_hot(target.clamp_max(num_classes - 1), num_classes)
-                          .permute({0, 3, 1, 2})
-                          .to(at::kFloat) *
-                      valid;
-  at::Tensor probs = at::softmax(logits, 1) * valid;
-  std::vector<long> dims = {0, 2, 3};
-  at::Tensor intersection = (probs * onehot).sum(dims);
-  at::Tensor denominator = probs.sum(dims) + onehot.sum(dims);
-  at::Tensor dice = (2 * intersection + 1e-5) / (denominator + 1e-5);
-  return ce + (1 - dice.slice(0, 1).mean());
+  std::size_t steps_per_epoch(int workers) const override {
+    const std::size_t step_size = static_cast<std::size_t>(s_.loop.batch_size) * workers;
+    return (samples_per_epoch() + step_size - 1) / step_size;
+  }
+  std::size_t samples_per_epoch() const override {
+    return train_.slices().size() * s_.patches_per_image;
+  }
+  std::size_t begin_epoch(const WorkerGroup& group, int epoch, std::size_t) override {
+    order_ = epoch_slices(train_.slices().size(), s_.patches_per_image, s_.loop.seed, epoch);
+    return steps_per_epoch(group.workers());
+  }
+  StepWork step(const WorkerGroup& group, std::size_t b, std::size_t global_step) override;
+  EpochValidation validate(torch::jit::Module& module) override {
+    EpochValidation v;
+    if (val_ && !val_->volumes().empty()) {
+      v.score = validation_dice(module, *val_, s_.tiles);
+      v.record["val_dice"] = *v.score;
+    }
+    v.metrics = {{"dice", v.score.value_or(0.0)}};
+    return v;
+  }
+
+ private:
+  const SegmentationSet& train_;
+  const SegmentationSet* val_;
+  const SegmentationTrainSettings& s_;
+  std::vector<std::size_t> order_;
+};
+
+StepWork SegmenterTask::step(const WorkerGroup& group, std::size_t b, std::size_t global_step) {
+  const std::size_t step_size = static_cast<std::size_t>(s_.loop.batch_size) * group.workers();
+  const std::size_t first = b * step_size;
+  auto ids = std::make_shared<std::vector<std::size_t>>(
+      order_.begin() + first, order_.begin() + std::min(order_.size(), first + step_size));
+  const std::uint64_t seed = s_.loop.seed * 31 + global_step;
+  auto loss_of = [this, &group, ids, seed](torch::jit::Module& replica, int worker) -> LossPart {
+    Slice slice = worker_slice(ids->size(), worker, group.workers());
+    if (slice.size() == 0) return {};
+    std::vector<std::size_t> mine(ids->begin() + slice.begin, ids->begin() + slice.end);
+    PatchBatch batch = make_batch(train_, mine, s_, seed, slice.begin);
+    at::Tensor loss = dice_cross_entropy_loss(replica.forward({batch.input}).toTensor(),
+                                              batch.target, s_.num_classes, kIgnoreLabel);
+    const double n = static_cast<double>(slice.size());
+    double share = group.averages_gradients() ? n / static_cast<double>(ids->size()) : 1.0;
+    return {loss * share, loss.item<double>() * n, n, n};
+  };
+  return {loss_of, ids->size()};
 }
+
+}  // namespace
 
 double validation_dice(torch::jit::Module& module, const SegmentationSet& set,
                        const TileSettings& tiles) {
@@ -93,115 +124,10 @@ double validation_dice(torch::jit::Module& module, const SegmentationSet& set,
   return set.volumes().empty() ? 0.0 : sum / set.volumes().size();
 }
 
-namespace {
-
-// The rest of an epoch from position.batch on. Each worker takes its slice of the step's
-// patches; its loss (Dice over its own patches + cross-entropy) counts by its share of them.
-void run_epoch(WorkerGroup& group, torch::jit::Module& master, const SegmentationSet& train,
-               const SegmentationTrainSettings& s, TrainingPosition& position,
-               std::size_t total_steps, Progress& progress, const Checkpointer& checkpoints,
-               const std::vector<at::Tensor>& best_state) {
-  group.set_training(true);
-  const std::size_t step_size = static_cast<std::size_t>(s.batch_size) * group.workers();
-  auto order = epoch_slices(train.slices().size(), s.patches_per_image, s.seed, position.epoch);
-  for (std::size_t first = position.batch * step_size; first < order.size(); first += step_size) {
-    std::vector<std::size_t> ids(order.begin() + first,
-                                 order.begin() + std::min(order.size(), first + step_size));
-    const std::uint64_t seed = s.seed * 31 + position.step;
-    auto loss_of = [&](torch::jit::Module& replica, int worker) -> LossPart {
-      Slice slice = worker_slice(ids.size(), worker, group.workers());
-      if (slice.size() == 0) return {};
-      std::vector<std::size_t> mine(ids.begin() + slice.begin, ids.begin() + slice.end);
-      PatchBatch batch = make_batch(train, mine, s, seed, slice.begin);
-      at::Tensor loss = dice_cross_entropy_loss(replica.forward({batch.input}).toTensor(),
-                                                batch.target, s.num_classes);
-      const double n = static_cast<double>(slice.size());
-      double share = group.averages_gradients() ? n / static_cast<double>(ids.size()) : 1.0;
-      return {loss * share, loss.item<double>() * n, n, n};
-    };
-    group.set_learning_rate(s.optim, position.step, total_steps);
-    StepResult step = group.step(loss_of);
-    if (!std::isfinite(step.mean_loss)) {
-      throw RunError("training diverged (loss " + std::to_string(step.mean_loss) + " at epoch " +
-                     std::to_string(position.epoch + 1) + "); lower learning_rate");
-    }
-    position.loss_sum += step.mean_loss * ids.size();
-    position.seen += ids.size();
-    ++position.batch;
-    ++position.step;
-    char suffix[64];
-    std::snprintf(suffix, sizeof suffix, "epoch %d/%d loss %.4f", position.epoch + 1, s.epochs,
-                  step.mean_loss);
-    progress.set_suffix(suffix);
-    progress.advance();
-    if (step.synchronized)
-      checkpoints.after_step(master, group.optimizer(), best_state, position, step.stop_requested);
-  }
-  group.synchronize();
-}
-
-void end_epoch(torch::jit::Module& module, const SegmentationSet* val,
-               const SegmentationTrainSettings& s, int epoch, nlohmann::json record,
-               EpochBook& run) {
-  if (!is_lead_rank()) {  // rank 0 validates and writes; the others only train
-    run.outcome.history.push_back(record);
-    return;
-  }
-  std::optional<double> score;
-  if (val && !val->volumes().empty()) {
-    score = validation_dice(module, *val, s.tiles);
-    record["val_dice"] = *score;
-  }
-  run.consider(module, epoch, score, {{"dice", score.value_or(0.0)}});
-  run.close_epoch(module, record, s.checkpoint_path);
-}
-
-}  // namespace
-
 TrainOutcome train_segmenter(torch::jit::Module& module, const SegmentationSet& train,
                              const SegmentationSet* val, const SegmentationTrainSettings& s) {
-  torch::manual_seed(s.seed);
-  WorkerGroup group(module, {}, s.optim, s.parallel);
-  const std::size_t per_epoch = train.slices().size() * s.patches_per_image;
-  const std::size_t step_size = static_cast<std::size_t>(s.batch_size) * group.workers();
-  const std::size_t steps_per_epoch = (per_epoch + step_size - 1) / step_size;
-  const std::size_t total_steps = steps_per_epoch * s.epochs;
-  EpochBook run;
-  Checkpointer checkpoints(s.state_path, s.fingerprint, s.checkpoint_every);
-  TrainingPosition position;
-  if (checkpoints.resume(module, group.optimizer(), run.best_state, position)) {
-    group.copy_master_to_workers();
-    run.from_json(position.loop);
-  }
-  position.loop = run.to_json();
-  Progress progress("train", total_steps, "step");
-  progress.advance(position.step);
-  auto start = Clock::now();
-  while (position.epoch < s.epochs) {
-    auto epoch_start = Clock::now();
-    run_epoch(group, module, train, s, position, total_steps, progress, checkpoints,
-              run.best_state);
-    double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    end_epoch(module, val, s, position.epoch,
-              {{"epoch", position.epoch + 1},
-               {"train_loss", position.loss_sum / std::max<std::size_t>(1, position.seen)},
-               {"seconds", seconds},
-               {"samples_per_s", per_epoch / std::max(1e-9, seconds)}},
-              run);
-    position = {position.epoch + 1, 0, position.step, 0.0, 0, run.to_json()};
-    checkpoints.save(module, group.optimizer(), run.best_state, position);
-  }
-  progress.finish();
-  run.outcome.compute_seconds = group.compute_seconds();
-  run.outcome.sync_seconds = group.sync_seconds();
-  run.outcome.wait_seconds = group.wait_seconds();
-  run.outcome.steps = position.step;
-  run.outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  run.outcome.samples_per_second =
-      static_cast<double>(per_epoch) * s.epochs / std::max(1e-9, run.outcome.seconds);
-  if (is_lead_rank()) restore(module, run.best_state);
-  module.eval();
-  return run.outcome;
+  SegmenterTask task(train, val, s);
+  return run_epoch_loop(module, task, s.loop);
 }
 
 }  // namespace medpipe

@@ -57,7 +57,7 @@ TEST(Masks, PairingListsEveryImageWithoutMask) {
   fs::create_directories(dir);
   std::vector<std::uint8_t> v = {0, 1};
   write_npy_u8(dir / "a.npy", {1, 2}, v.data());
-  std::vector<Sample> images = {{"a", "a.png", -1}, {"b", "b.png", -1}, {"c", "c.png", -1}};
+  std::vector<Sample> images = {{"a", "a.png", {}}, {"b", "b.png", {}}, {"c", "c.png", {}}};
   try {
     pair_with_masks(images, dir, "images_labels_bucket");
     FAIL() << "expected a UsageError";
@@ -66,8 +66,8 @@ TEST(Masks, PairingListsEveryImageWithoutMask) {
     EXPECT_NE(m.find("2 image(s) have no label array"), std::string::npos) << m;
     EXPECT_NE(m.find("b, c"), std::string::npos) << m;
   }
-  MaskedSet set = pair_with_masks({{"a", "a.png", -1}}, dir, "k");
-  EXPECT_EQ(set.masks[0], dir / "a.npy");
+  std::vector<Sample> set = pair_with_masks({{"a", "a.png", {}}}, dir, "k");
+  EXPECT_EQ(set[0].mask(), dir / "a.npy");
 }
 
 }  // namespace

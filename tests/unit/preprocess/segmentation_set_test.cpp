@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <variant>
+
+#include "io/image_io.h"
+
 namespace medpipe {
 namespace {
 
@@ -55,6 +59,23 @@ TEST(SegmentationSet, VolumeNormalisedAsAWhole) {
   ASSERT_TRUE(out.ok());
   EXPECT_NEAR(out.value()[0], -3 / std::sqrt(5.0), 1e-6);
   EXPECT_NEAR(out.value()[3], 3 / std::sqrt(5.0), 1e-6);
+}
+
+// An exception in one of the reader threads reaches the caller (the run's error path), instead
+// of ending the process with std::terminate.
+TEST(SegmentationSet, ReaderThreadExceptionReachesTheCaller) {
+  fs::path dir = fs::temp_directory_path() / "medpipe_segset_throw";
+  fs::create_directories(dir);
+  Image im;
+  im.height = im.width = 4;
+  im.pixels.assign(16, 1.0f);
+  write_image(dir / "a.png", im);
+  std::vector<Sample> samples;
+  for (int i = 0; i < 6; ++i) samples.push_back({"a" + std::to_string(i), dir / "a.png", {}});
+  // no MaskTarget: asking for the mask throws inside a worker
+  EXPECT_THROW(SegmentationSet::build(samples, SegmentationSpec{}, 2, 3, "test"),
+               std::bad_variant_access);
+  fs::remove_all(dir);
 }
 
 }  // namespace

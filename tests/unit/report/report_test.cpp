@@ -42,6 +42,7 @@ TEST(Report, SegmentationHasASortableTableAndCases) {
   nlohmann::json row = {
       {"image", "case_1"}, {"dice", 0.8}, {"jaccard", 0.67}, {"hausdorff95", 2.0}, {"assd", 0.5}};
   ReportInput report;
+  report.kind = ReportKind::kSegmentation;
   report.title = "seg";
   report.metrics = {
       {"n", 2},

@@ -28,7 +28,7 @@ std::vector<Sample> toy_set(const fs::path& dir, int n) {
       }
     fs::path path = dir / ("img" + std::to_string(i) + ".png");
     write_image(path, image);
-    out.push_back({"img" + std::to_string(i), path, label});
+    out.push_back({"img" + std::to_string(i), path, ClassTarget{label}});
   }
   return out;
 }
@@ -52,8 +52,8 @@ TEST(Trainer, LearnsASeparableSetAndIsReproducible) {
   model_spec.image_size = 16;
   model_spec.cnn_width = 8;
   TrainSettings settings;
-  settings.epochs = 8;
-  settings.batch_size = 8;
+  settings.loop.epochs = 8;
+  settings.loop.batch_size = 8;
   settings.augment.enabled = false;
   auto run = [&] {
     torch::jit::Module m = build_model(model_spec, 5);

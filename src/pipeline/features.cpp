@@ -1,33 +1,31 @@
-// pipeline features: each image (and its region, when images_labels_bucket holds masks) becomes
-// a vector of IBSI radiomics features; a normaliser fitted on the training images scales them;
-// the same MLP trainer and predictor as the deep pipeline take it from there.
+// The "features" task (the original pipeline's non-deep path): each image (and its region, when
+// images_labels_bucket holds masks) becomes a vector of IBSI radiomics features; a normaliser
+// fitted on the training images scales them; the classification stages' MLP takes it from there.
+#include <map>
 #include <nlohmann/json.hpp>
 
-#include "cli/run_setup.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/world.h"
+#include "data/masks.h"
 #include "features/extract.h"
 #include "features/normaliser.h"
-#include "io/image_io.h"
+#include "pipeline/classify.h"
+#include "pipeline/stages.h"
 #include "storage/storage.h"
 
-namespace medpipe::cli {
+namespace medpipe {
 
 namespace {
 
-// The region mask of an image: <masks>/<name>.<any readable extension>, with <masks> the local
-// folder (or mirror) of images_labels_bucket.
+// The region mask of an image in `masks` (the local folder or mirror of images_labels_bucket).
 std::optional<fs::path> region_mask(const Config& config, const fs::path& masks,
                                     const std::string& name) {
   if (config.images_labels_bucket.empty()) return std::nullopt;
-  const fs::path& dir = masks;
-  for (const char* ext : {".npy", ".nii.gz", ".nii", ".png", ".dcm", ".tif", ".tiff"}) {
-    fs::path candidate = dir / (name + ext);
-    if (fs::exists(candidate)) return candidate;
-  }
+  if (std::optional<fs::path> mask = find_mask(masks, name)) return mask;
   throw UsageError("no region mask for image '" + name + "' in images_labels_bucket " +
-                   dir.string() + " (looked for " + name + ".npy, .nii.gz, .png, ...); add it, " +
+                   masks.string() + " (looked for " + name + ".npy, .nii.gz, .png, ...); add it, " +
                    "or leave images_labels_bucket empty to use whole images");
 }
 
@@ -57,11 +55,10 @@ FeatureTable feature_table(const Config& config, const std::vector<Sample>& samp
 
 // The samples' rows of `table`, normalised; samples without a row carry the reason.
 TensorCache feature_cache(const Config& config, const std::vector<Sample>& samples,
-                          const FeatureTable& table, const FeatureNormaliser& normaliser,
-                          const std::vector<std::pair<std::string, std::string>>& skipped) {
+                          const FeatureTable& table, const FeatureNormaliser& normaliser) {
   std::map<std::string, std::size_t> row_of;
   for (std::size_t r = 0; r < table.images.size(); ++r) row_of[table.images[r]] = r;
-  std::map<std::string, std::string> reason_of(skipped.begin(), skipped.end());
+  std::map<std::string, std::string> reason_of(table.skipped.begin(), table.skipped.end());
   std::vector<std::vector<float>> rows(samples.size());
   std::vector<std::string> errors(samples.size());
   std::size_t missing = 0;
@@ -88,21 +85,12 @@ TensorCache feature_cache(const Config& config, const std::vector<Sample>& sampl
                                   "features_" + hex_digest(key_text));
 }
 
-}  // namespace
-
-RunSetup prepare_feature_training(const Config& config) {
-  TrainingSamples samples = training_samples(config);
-  start_run(config, config.model_dir(), "train");
-  FeatureSettings settings = load_feature_settings(config.feature_settings);
-  std::vector<Sample> all = samples.train.samples;
-  all.insert(all.end(), samples.val.begin(), samples.val.end());
-  FeatureTable table =
-      feature_table(config, all, settings, fs::path(config.model_dir()) / "features.csv");
-  // the normaliser sees the training images only
+// The normaliser, fitted on the training images' rows only.
+FeatureNormaliser fit_normaliser(const FeatureTable& table, const std::vector<Sample>& train) {
   FeatureTable train_only;
   train_only.columns = table.columns;
   std::map<std::string, bool> is_train;
-  for (const auto& s : samples.train.samples) is_train[s.name] = true;
+  for (const auto& s : train) is_train[s.name] = true;
   for (std::size_t r = 0; r < table.rows.size(); ++r) {
     if (is_train.count(table.images[r])) train_only.rows.push_back(table.rows[r]);
   }
@@ -115,43 +103,73 @@ RunSetup prepare_feature_training(const Config& config) {
   log_info("normaliser: " + std::to_string(normaliser.columns.size()) + " features kept, " +
            std::to_string(normaliser.dropped_constant.size()) + " constant and " +
            std::to_string(normaliser.dropped_undefined.size()) + " undefined dropped");
-  const int features = static_cast<int>(normaliser.columns.size());
-  RunSetup run{
-      feature_cache(config, samples.train.samples, table, normaliser, table.skipped),
-      std::nullopt,
-      ModelSpec{"mlp", features, samples.train.num_classes, 1, config.hidden_units,
-                config.cnn_width, config.cnn_blocks, config.dropout},
-      {},
-      {{"pipeline", "features"},
-       {"features",
-        {{"settings", feature_settings_to_json(settings)}, {"normaliser", normaliser.to_json()}}},
-       {"input",
-        "float32 [N, F, 1, 1]: the normalised radiomics features of "
-        "features.normaliser.columns; output: logits"}}};
-  if (!samples.val.empty()) {
-    run.val = feature_cache(config, samples.val, table, normaliser, table.skipped);
-  }
-  add_skipped(run.skipped, run.train.skipped());
-  if (run.val) add_skipped(run.skipped, run.val->skipped());
-  require_usable(run.train, "images_bucket");
-  write_skipped_csv(config.model_dir(), run.skipped);
-  return run;
+  return normaliser;
 }
 
-InferenceSetup prepare_feature_inference(const Config& config, LoadedModel model,
-                                         const std::vector<Sample>& samples) {
+ClassifierData prepare_feature_training(const Config& config) {
+  TrainingSamples samples = training_samples(config, class_pairing(config));
+  start_run(config, config.model_dir(), "train");
+  FeatureSettings settings = load_feature_settings(config.feature_settings);
+  std::vector<Sample> all = samples.train;
+  all.insert(all.end(), samples.val.begin(), samples.val.end());
+  FeatureTable table =
+      feature_table(config, all, settings, fs::path(config.model_dir()) / "features.csv");
+  FeatureNormaliser normaliser = fit_normaliser(table, samples.train);
+  const int features = static_cast<int>(normaliser.columns.size());
+  ClassifierData data{feature_cache(config, samples.train, table, normaliser)};
+  data.images = false;
+  data.model.task = "features";
+  data.model.model = ModelSpec{"mlp",
+                               features,
+                               samples.num_classes,
+                               1,
+                               config.hidden_units,
+                               config.cnn_width,
+                               config.cnn_blocks,
+                               config.dropout};
+  data.model.preprocessing = data.train.spec();
+  data.model.input =
+      "float32 [N, F, 1, 1]: the normalised radiomics features of features.normaliser.columns; "
+      "output: logits";
+  data.model.extra = {
+      {"pipeline", "features"},
+      {"features",
+       {{"settings", feature_settings_to_json(settings)}, {"normaliser", normaliser.to_json()}}}};
+  if (!samples.val.empty()) data.val = feature_cache(config, samples.val, table, normaliser);
+  add_skipped(data.skipped, data.train.skipped());
+  if (data.val) add_skipped(data.skipped, data.val->skipped());
+  require_usable(data.train, "images_bucket");
+  write_skipped_csv(config.model_dir(), data.skipped);
+  return data;
+}
+
+InferenceData prepare_feature_inference(const Config& config) {
+  LoadedModel model = load_model(config.model_dir());
+  std::vector<Sample> samples = inference_samples(config, model.saved.num_classes());
   start_run(config, config.results_dir(), "predict");
-  const auto& stored = model.meta.at("features");
-  FeatureSettings settings =
-      feature_settings_from_json(stored.at("settings"), config.model_dir() + "/model.json");
+  const std::string where = config.model_dir() + "/model.json";
+  const nlohmann::json& stored = model.saved.extra.at("features");
+  FeatureSettings settings = feature_settings_from_json(stored.at("settings"), where);
   FeatureNormaliser normaliser = FeatureNormaliser::from_json(stored.at("normaliser"));
   FeatureTable table =
       feature_table(config, samples, settings, fs::path(config.results_dir()) / "features.csv");
-  InferenceSetup run{
-      std::move(model), feature_cache(config, samples, table, normaliser, table.skipped), {}};
-  add_skipped(run.skipped, run.images.skipped());
-  if (run.images.usable().empty()) require_usable(run.images, "images_bucket");
-  return run;
+  InferenceData data{
+      std::move(model), feature_cache(config, samples, table, normaliser), {}, false};
+  add_skipped(data.skipped, data.images.skipped());
+  if (data.images.usable().empty()) require_usable(data.images, "images_bucket");
+  return data;
 }
 
-}  // namespace medpipe::cli
+}  // namespace
+
+int features_train(const Config& config) {
+  const auto start = Clock::now();
+  return train_classifier_stage(config, prepare_feature_training(config), start);
+}
+
+int features_predict(const Config& config) {
+  const auto start = Clock::now();
+  return predict_classifier_stage(config, prepare_feature_inference(config), start);
+}
+
+}  // namespace medpipe

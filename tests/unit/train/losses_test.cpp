@@ -1,4 +1,6 @@
-#include "train/segmentation_trainer.h"
+#include "train/losses.h"
+
+#include "preprocess/segmentation_set.h"
 
 #include <gtest/gtest.h>
 

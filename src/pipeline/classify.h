@@ -1,0 +1,41 @@
+// pipeline/classify.h: the classification stages, shared by the tasks that classify one image at
+// a time: "classify" (a network on pixels) and "features" (radiomics vectors and an MLP). A task
+// prepares its tensors (ClassifierData) and these train, predict and evaluate on them.
+#pragma once
+#include <optional>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "infer/predictor.h"
+#include "pipeline/run_setup.h"
+
+namespace medpipe {
+
+struct ClassifierData {
+  TensorCache train;
+  std::optional<TensorCache> val;
+  SavedModel model;  // task, model spec, preprocessing, input and extra filled in
+  SkippedList skipped;
+  bool images = true;  // false: feature vectors, nothing to flip, rotate or mirror
+};
+
+// The ensemble trained on `data`, saved (model.pt, model.json) by rank 0; the stage began at
+// `start` (its preparation included).
+int train_classifier_stage(const Config& config, ClassifierData data, Clock::time_point start);
+
+struct InferenceData {
+  LoadedModel model;
+  TensorCache images;
+  SkippedList skipped;
+  bool mirror = true;  // average each image with its mirror (config tta, images only)
+};
+// Predictions of every usable image, per-image results, predictions.csv, SRs for a PACS; then
+// the evaluation when has_labels.
+int predict_classifier_stage(const Config& config, InferenceData data, Clock::time_point start);
+
+// The images to run a classifier on: labelled (ClassTarget) when has_labels.
+std::vector<Sample> inference_samples(const Config& config, int num_classes);
+// The model's classification pairing of a bucket (for training_samples).
+PairImages class_pairing(const Config& config);
+
+}  // namespace medpipe
