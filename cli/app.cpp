@@ -28,8 +28,8 @@ std::string event_keys_help() {
   std::string text = "\nEvent keys (JSON), with defaults:\n";
   for (const auto& f : config_fields()) {
     const std::string allowed = f.rule.text();
-    text += "  " + f.key + " (" + f.type + ", default " + f.default_text +
-            (allowed.empty() ? "" : ", allowed " + allowed) + "): " + f.help + "\n";
+    text += "  " + f.key + " (" + f.type + ", default " + f.default_text + "): " + f.help +
+            (allowed.empty() ? "" : " [allowed: " + allowed + "]") + "\n";
   }
   return text;
 }

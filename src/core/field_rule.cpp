@@ -12,6 +12,7 @@ namespace {
 
 std::string number_text(double v) {
   std::ostringstream out;
+  out.precision(12);
   out << v;
   return out.str();
 }

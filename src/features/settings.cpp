@@ -142,10 +142,9 @@ json feature_settings_to_json(const FeatureSettings& s) {
 std::string feature_settings_help() {
   std::ostringstream out;
   json defaults = feature_settings_to_json(FeatureSettings{});
-#define MEDPIPE_FEATURE_HELP(type, name, def, rule, help)                                         \
-  out << "  " << #name << " (default " << defaults[#name].dump()                                  \
-      << (allowed_text(#name).empty() ? "" : ", allowed " + allowed_text(#name)) << "): " << help \
-      << "\n";
+#define MEDPIPE_FEATURE_HELP(type, name, def, rule, help)                         \
+  out << "  " << #name << " (default " << defaults[#name].dump() << "): " << help \
+      << (allowed_text(#name).empty() ? "" : " [allowed: " + allowed_text(#name) + "]") << "\n";
   MEDPIPE_FEATURE_FIELDS(MEDPIPE_FEATURE_HELP)
 #undef MEDPIPE_FEATURE_HELP
   return out.str();

@@ -52,79 +52,99 @@ void write_npy(const fs::path& path, const std::string& descr,
   });
 }
 
+struct NpyHeader {
+  std::string dtype;
+  std::vector<std::int64_t> shape;
+  std::size_t count = 1;  // values
+  std::size_t item = 0;   // bytes per value
+};
+
+// The header of a .npy stream, left positioned at the data.
+Result<NpyHeader> read_npy_header(std::istream& in) {
+  using R = Result<NpyHeader>;
+  char magic[8];
+  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
+    return R::failure("not a .npy file (bad magic bytes)");
+  std::uint32_t header_len = 0;
+  unsigned char len_bytes[4] = {0, 0, 0, 0};
+  int len_size = magic[6] == 1 ? 2 : 4;
+  if (!in.read(reinterpret_cast<char*>(len_bytes), len_size))
+    return R::failure("truncated .npy header");
+  for (int i = len_size - 1; i >= 0; --i) header_len = header_len * 256 + len_bytes[i];
+  std::string text(header_len, '\0');
+  if (!in.read(text.data(), header_len)) return R::failure("truncated .npy header");
+  std::smatch m;
+  NpyHeader header;
+  if (!std::regex_search(text, m, std::regex("'descr':\\s*'([^']+)'")))
+    return R::failure("no dtype in the .npy header");
+  header.dtype = m[1];
+  if (std::regex_search(text, m, std::regex("'fortran_order':\\s*True")))
+    return R::failure(
+        "Fortran-ordered .npy arrays are not supported; save with np.ascontiguousarray");
+  if (!std::regex_search(text, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
+    return R::failure("no shape in the .npy header");
+  std::string dims = m[1];
+  static const std::regex digits("\\d+");
+  for (std::sregex_iterator it(dims.begin(), dims.end(), digits), end; it != end; ++it) {
+    header.shape.push_back(std::stoll(it->str()));
+    header.count *= static_cast<std::size_t>(header.shape.back());
+  }
+  if (header.dtype[0] == '>') return R::failure("big-endian .npy arrays are not supported");
+  static const std::vector<std::pair<std::string, std::size_t>> sizes = {
+      {"b1", 1}, {"u1", 1}, {"i1", 1}, {"u2", 2}, {"i2", 2}, {"u4", 4},
+      {"i4", 4}, {"u8", 8}, {"i8", 8}, {"f4", 4}, {"f8", 8}};
+  for (const auto& [name, size] : sizes)
+    if (name == header.dtype.substr(1)) header.item = size;
+  if (!header.item) return R::failure("unsupported .npy dtype " + header.dtype);
+  return header;
+}
+
+void convert_by_kind(const std::string& kind, const std::vector<char>& raw, std::size_t count,
+                     std::vector<double>& out) {
+  if (kind == "b1" || kind == "u1")
+    convert_values<std::uint8_t>(raw, count, out);
+  else if (kind == "i1")
+    convert_values<std::int8_t>(raw, count, out);
+  else if (kind == "u2")
+    convert_values<std::uint16_t>(raw, count, out);
+  else if (kind == "i2")
+    convert_values<std::int16_t>(raw, count, out);
+  else if (kind == "u4")
+    convert_values<std::uint32_t>(raw, count, out);
+  else if (kind == "i4")
+    convert_values<std::int32_t>(raw, count, out);
+  else if (kind == "u8")
+    convert_values<std::uint64_t>(raw, count, out);
+  else if (kind == "i8")
+    convert_values<std::int64_t>(raw, count, out);
+  else if (kind == "f4")
+    convert_values<float>(raw, count, out);
+  else
+    convert_values<double>(raw, count, out);
+}
+
 }  // namespace
 
 Result<NpyArray> read_npy(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Result<NpyArray>::failure("cannot open the file");
-  char magic[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) {
-    return Result<NpyArray>::failure("not a .npy file (bad magic bytes)");
-  }
-  std::uint32_t header_len = 0;
-  unsigned char len_bytes[4] = {0, 0, 0, 0};
-  int len_size = magic[6] == 1 ? 2 : 4;
-  if (!in.read(reinterpret_cast<char*>(len_bytes), len_size)) {
-    return Result<NpyArray>::failure("truncated .npy header");
-  }
-  for (int i = len_size - 1; i >= 0; --i) header_len = header_len * 256 + len_bytes[i];
-  std::string header(header_len, '\0');
-  if (!in.read(header.data(), header_len))
-    return Result<NpyArray>::failure("truncated .npy header");
-  std::smatch m;
-  NpyArray array;
-  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']+)'"))) {
-    return Result<NpyArray>::failure("no dtype in the .npy header");
-  }
-  array.dtype = m[1];
-  if (std::regex_search(header, m, std::regex("'fortran_order':\\s*True"))) {
-    return Result<NpyArray>::failure(
-        "Fortran-ordered .npy arrays are not supported; save with np.ascontiguousarray");
-  }
-  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)"))) {
-    return Result<NpyArray>::failure("no shape in the .npy header");
-  }
-  std::string dims = m[1];
-  std::size_t count = 1;
-  static const std::regex digits("\\d+");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), digits), end; it != end; ++it) {
-    array.shape.push_back(std::stoll(it->str()));
-    count *= static_cast<std::size_t>(array.shape.back());
-  }
-  std::string kind = array.dtype.substr(1);
-  if (array.dtype[0] == '>')
-    return Result<NpyArray>::failure("big-endian .npy arrays are not supported");
-  static const std::vector<std::pair<std::string, std::size_t>> sizes = {
-      {"b1", 1}, {"u1", 1}, {"i1", 1}, {"u2", 2}, {"i2", 2}, {"u4", 4},
-      {"i4", 4}, {"u8", 8}, {"i8", 8}, {"f4", 4}, {"f8", 8}};
-  std::size_t item = 0;
-  for (const auto& [name, size] : sizes)
-    if (name == kind) item = size;
-  if (!item) return Result<NpyArray>::failure("unsupported .npy dtype " + array.dtype);
-  std::vector<char> raw(count * item);
-  if (!in.read(raw.data(), static_cast<std::streamsize>(raw.size()))) {
+  Result<NpyHeader> header = read_npy_header(in);
+  if (!header) return Result<NpyArray>::failure(header.error());
+  const NpyHeader& h = header.value();
+  std::error_code ec;
+  const auto file_bytes = fs::file_size(path, ec);
+  // the shape is checked against the file before anything is allocated for it
+  if (ec || h.count > file_bytes / h.item ||
+      h.count * h.item > file_bytes - static_cast<std::uintmax_t>(in.tellg()))
+    return Result<NpyArray>::failure("truncated .npy data (the header's shape is larger than "
+                                     "the file)");
+  std::vector<char> raw(h.count * h.item);
+  if (!in.read(raw.data(), static_cast<std::streamsize>(raw.size())))
     return Result<NpyArray>::failure("truncated .npy data");
-  }
-  if (kind == "b1" || kind == "u1")
-    convert_values<std::uint8_t>(raw, count, array.values);
-  else if (kind == "i1")
-    convert_values<std::int8_t>(raw, count, array.values);
-  else if (kind == "u2")
-    convert_values<std::uint16_t>(raw, count, array.values);
-  else if (kind == "i2")
-    convert_values<std::int16_t>(raw, count, array.values);
-  else if (kind == "u4")
-    convert_values<std::uint32_t>(raw, count, array.values);
-  else if (kind == "i4")
-    convert_values<std::int32_t>(raw, count, array.values);
-  else if (kind == "u8")
-    convert_values<std::uint64_t>(raw, count, array.values);
-  else if (kind == "i8")
-    convert_values<std::int64_t>(raw, count, array.values);
-  else if (kind == "f4")
-    convert_values<float>(raw, count, array.values);
-  else
-    convert_values<double>(raw, count, array.values);
+  NpyArray array;
+  array.dtype = h.dtype;
+  array.shape = h.shape;
+  convert_by_kind(h.dtype.substr(1), raw, h.count, array.values);
   return array;
 }
 

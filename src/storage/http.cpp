@@ -51,6 +51,39 @@ bool worth_retrying(const HttpResponse& r) {
   return r.status == 0 || r.status == 429 || r.status >= 500;
 }
 
+// The request's body: a file streamed from disk, or bytes in memory.
+FILE* set_request_body(CURL* curl, const HttpRequest& q) {
+  if (!q.upload_file.empty()) {
+    FILE* upload = std::fopen(q.upload_file.c_str(), "rb");
+    std::error_code ec;
+    curl_off_t size = static_cast<curl_off_t>(fs::file_size(q.upload_file, ec));
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, from_file);
+    curl_easy_setopt(curl, CURLOPT_READDATA, upload);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, size);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, q.method.c_str());
+    return upload;
+  }
+  if (!q.body.empty() || q.method == "POST" || q.method == "PUT") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, q.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(q.body.size()));
+  }
+  return nullptr;
+}
+
+// Where the response's body goes: a file, or the response's string.
+FILE* set_response_body(CURL* curl, const HttpRequest& q, HttpResponse& r) {
+  if (q.download_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, to_string);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+    return nullptr;
+  }
+  FILE* download = std::fopen(q.download_file.c_str(), "wb");
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, to_file);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, download);
+  return download;
+}
+
 HttpResponse attempt(const HttpRequest& q) {
   HttpResponse r;
   CURL* curl = curl_easy_init();
@@ -60,8 +93,6 @@ HttpResponse attempt(const HttpRequest& q) {
   }
   struct curl_slist* headers = nullptr;
   for (const auto& h : q.headers) headers = curl_slist_append(headers, h.c_str());
-  FILE* upload = nullptr;
-  FILE* download = nullptr;
   curl_easy_setopt(curl, CURLOPT_URL, q.url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, q.method.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -75,27 +106,8 @@ HttpResponse attempt(const HttpRequest& q) {
   if (!q.aws_sigv4.empty()) curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, q.aws_sigv4.c_str());
   if (!q.user_password.empty()) curl_easy_setopt(curl, CURLOPT_USERPWD, q.user_password.c_str());
   if (q.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  if (!q.upload_file.empty()) {
-    upload = std::fopen(q.upload_file.c_str(), "rb");
-    std::error_code ec;
-    curl_off_t size = static_cast<curl_off_t>(fs::file_size(q.upload_file, ec));
-    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, from_file);
-    curl_easy_setopt(curl, CURLOPT_READDATA, upload);
-    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, size);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, q.method.c_str());
-  } else if (!q.body.empty() || q.method == "POST" || q.method == "PUT") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, q.body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(q.body.size()));
-  }
-  if (!q.download_file.empty()) {
-    download = std::fopen(q.download_file.c_str(), "wb");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, to_file);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, download);
-  } else {
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, to_string);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
-  }
+  FILE* upload = set_request_body(curl, q);
+  FILE* download = set_response_body(curl, q, r);
   CURLcode code = curl_easy_perform(curl);
   if (code == CURLE_OK) {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
