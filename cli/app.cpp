@@ -1,11 +1,11 @@
 #include <sys/stat.h>
 
-#include <chrono>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -68,7 +68,7 @@ Config resolve_config(const std::string& event_path, const ConfigFlags* flags,
     }
     set_config_text(config, item.substr(0, eq), item.substr(eq + 1));
   }
-  init_logging(config.log_level);
+  init_logging(name_of(config.log_level));
   validate_config(config);
   StorageSettings storage;
   storage.s3 = {config.s3_endpoint,       config.s3_region,  config.s3_addressing,  config.s3_sse,
@@ -107,14 +107,12 @@ int run_cli(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
   }
-  auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   // The event log's last line of a run: how it ended (a no-op where no run folder was opened).
   auto end_run = [&](int code) {
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    log_event(
-        "run_end",
-        {{"status", code == 0 ? "done" : "failed"}, {"exit_code", code}, {"seconds", seconds}});
+    log_event("run_end", {{"status", code == 0 ? "done" : "failed"},
+                          {"exit_code", code},
+                          {"seconds", seconds_since(start)}});
     return code;
   };
   try {

@@ -79,10 +79,10 @@ target_include_directories(medpipe_report SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR})
 target_link_libraries(medpipe_report PUBLIC medpipe_io
   PRIVATE ${OPENCV_IMGCODECS} ${OPENCV_IMGPROC} ${OPENCV_CORE})
 
-# The tasks' flows (src/pipeline): the library a program or test drives a whole run with.
-add_library(medpipe_pipeline STATIC ${SRC}/pipeline/task.cpp ${SRC}/pipeline/pipeline.cpp
-  ${SRC}/pipeline/run_setup.cpp ${SRC}/pipeline/classify.cpp ${SRC}/pipeline/features.cpp
-  ${SRC}/pipeline/segment.cpp)
+# The tasks' flows (src/pipeline): the library a program or test drives a whole run with. Every
+# file of the folder is in it, so a new task is a new file (and its row in task.cpp).
+file(GLOB PIPELINE_SOURCES CONFIGURE_DEPENDS ${SRC}/pipeline/*.cpp)
+add_library(medpipe_pipeline STATIC ${PIPELINE_SOURCES})
 target_link_libraries(medpipe_pipeline PUBLIC medpipe_train medpipe_infer medpipe_report
   medpipe_features)
 target_precompile_headers(medpipe_pipeline REUSE_FROM medpipe_models)

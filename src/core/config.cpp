@@ -22,22 +22,38 @@ using nlohmann::json;
 namespace {
 
 template <class T>
-const char* type_name();
-template <>
-const char* type_name<bool>() {
-  return "bool";
+const char* type_name() {
+  if constexpr (std::is_same_v<T, bool>) return "bool";
+  if constexpr (std::is_same_v<T, int>) return "int";
+  if constexpr (std::is_same_v<T, double>) return "number";
+  return "string";  // strings and typed choices
 }
-template <>
-const char* type_name<int>() {
-  return "int";
+
+// A typed choice is read from its name.
+template <Choice E>
+void parse_json_value(const std::string& key, const json& value, E& out) {
+  std::string text;
+  medpipe::parse_json_value(key, value, text);
+  std::optional<E> choice = choice_from<E>(text);
+  if (!choice) FieldRule::one_of(ChoiceNames<E>::names).check("event key '" + key + "'", text);
+  out = *choice;
 }
-template <>
-const char* type_name<double>() {
-  return "number";
+
+template <class T>
+json json_of(const T& value) {
+  if constexpr (Choice<T>)
+    return name_of(value);
+  else
+    return value;
 }
-template <>
-const char* type_name<std::string>() {
-  return "string";
+
+// The allowed values of a field: its rule, or for a typed choice its names.
+template <class T>
+FieldRule rule_of(const FieldRule& rule) {
+  if constexpr (Choice<T>)
+    return FieldRule::one_of(ChoiceNames<T>::names);
+  else
+    return rule;
 }
 
 std::string json_type_name(const json& value) {
@@ -155,6 +171,7 @@ bool parse_bool_text(const std::string& text) {
 
 // The allowed-values column of the table (config.h).
 #define ANY FieldRule::any()
+#define CHOICE FieldRule::any()
 #define RANGE(lo, hi) FieldRule::range(lo, hi)
 #define ABOVE(lo) FieldRule::above(lo)
 #define ONE_OF(...) FieldRule::one_of({__VA_ARGS__})
@@ -164,7 +181,7 @@ const std::vector<ConfigFieldInfo>& config_fields() {
     std::vector<ConfigFieldInfo> out;
     json defaults = config_to_json(Config{});
 #define MEDPIPE_FIELD_INFO(type, key, def, rule, help) \
-  out.push_back({#key, type_name<type>(), help, default_text(defaults[#key]), rule});
+  out.push_back({#key, type_name<type>(), help, default_text(defaults[#key]), rule_of<type>(rule)});
     MEDPIPE_CONFIG_FIELDS(MEDPIPE_FIELD_INFO)
 #undef MEDPIPE_FIELD_INFO
     return out;
@@ -173,6 +190,7 @@ const std::vector<ConfigFieldInfo>& config_fields() {
 }
 
 #undef ANY
+#undef CHOICE
 #undef RANGE
 #undef ABOVE
 #undef ONE_OF
@@ -227,9 +245,9 @@ void validate_segmentation_keys(const Config& c) {
     throw UsageError("event key 'patch_size' is " + std::to_string(c.patch_size) +
                      "; it must be a multiple of 2^unet_depth = " + std::to_string(multiple));
   }
-  bool unet = c.arch == "unet";
-  if (c.is_segmentation() && c.arch != "auto" && !unet) {
-    throw UsageError("event key 'arch' is '" + c.arch +
+  bool unet = c.arch == Arch::kUnet;
+  if (c.is_segmentation() && c.arch != Arch::kAuto && !unet) {
+    throw UsageError("event key 'arch' is '" + std::string(name_of(c.arch)) +
                      "' but label_style is 'array' (segmentation): use arch unet or auto");
   }
   if (!c.is_segmentation() && unet) {
@@ -237,7 +255,8 @@ void validate_segmentation_keys(const Config& c) {
         "event key 'arch' is 'unet' but label_style is 'single': a unet needs per-pixel label "
         "arrays (label_style array and images_labels_bucket)");
   }
-  if (c.is_segmentation() && (c.pretrained.size() || c.finetune != "all" || c.ensemble != 1)) {
+  if (c.is_segmentation() &&
+      (c.pretrained.size() || c.finetune != Finetune::kAll || c.ensemble != 1)) {
     throw UsageError(
         "event keys 'pretrained', 'finetune' and 'ensemble' are for classification; remove them "
         "for label_style array");
@@ -245,17 +264,23 @@ void validate_segmentation_keys(const Config& c) {
 }
 
 void validate_feature_keys(const Config& c) {
-  if (c.pipeline != "features") return;
-  if (c.label_style != "single") {
+  if (c.pipeline != PipelineKind::kFeatures) return;
+  if (c.label_style != LabelStyle::kSingle) {
     throw UsageError(
         "event key 'pipeline' is 'features' with label_style 'array': the radiomics pipeline "
         "classifies images (one label each); use pipeline 'deep' for segmentation");
   }
-  if (c.arch != "auto" && c.arch != "mlp") {
-    throw UsageError("event key 'arch' is '" + c.arch +
+  if (c.arch != Arch::kAuto && c.arch != Arch::kMlp) {
+    throw UsageError("event key 'arch' is '" + std::string(name_of(c.arch)) +
                      "' but pipeline 'features' trains an mlp on feature vectors; set arch to "
                      "mlp (or leave it auto)");
   }
+}
+
+// A typed choice holds one of its values by construction.
+template <class T>
+void check_field(const FieldRule& rule, const std::string& what, const T& value) {
+  if constexpr (!Choice<T>) rule.check(what, value);
 }
 
 // Each field against the allowed values of its row in the table.
@@ -263,7 +288,7 @@ void check_field_rules(const Config& c) {
   std::size_t i = 0;
   const std::vector<ConfigFieldInfo>& fields = config_fields();
 #define MEDPIPE_CHECK_FIELD(type, key, def, allowed, help) \
-  fields[i++].rule.check("event key '" #key "'", c.key);
+  check_field(fields[i++].rule, "event key '" #key "'", c.key);
   MEDPIPE_CONFIG_FIELDS(MEDPIPE_CHECK_FIELD)
 #undef MEDPIPE_CHECK_FIELD
 }
@@ -314,7 +339,7 @@ void validate_config(const Config& c) {
 
 json config_to_json(const Config& config) {
   json out = json::object();
-#define MEDPIPE_TO_JSON(type, name, def, rule, help) out[#name] = config.name;
+#define MEDPIPE_TO_JSON(type, name, def, rule, help) out[#name] = json_of(config.name);
   MEDPIPE_CONFIG_FIELDS(MEDPIPE_TO_JSON)
 #undef MEDPIPE_TO_JSON
   out.erase("auth_token");  // a secret: never saved

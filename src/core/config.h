@@ -6,18 +6,20 @@
 #include <string>
 #include <vector>
 
+#include "core/choice.h"
 #include "core/field_rule.h"
 
 namespace medpipe {
 
 // X(type, key, default, allowed values, help). 0 / "" / "auto" mean "inferred", as the help
-// says. Allowed values: ANY, RANGE(lo, hi) (inclusive), ABOVE(lo), ONE_OF("a", "b", ...), checked
-// by validate_config's one loop over the table.
+// says. Allowed values: ANY, RANGE(lo, hi) (inclusive), ABOVE(lo), or CHOICE for a typed choice
+// (an enum of core/choice.h: its names are the values), checked by validate_config's one loop
+// over the table; a choice is checked when the event is read.
 #define MEDPIPE_CONFIG_FIELDS(X)                                                                  \
   /* the original pipeline's event keys */                                                        \
   X(bool, is_train, true, ANY, "train a model (true) or run inference with one (false)")          \
   X(bool, has_labels, true, ANY, "labels exist for these images (false: inference only)")         \
-  X(std::string, label_style, "single", ONE_OF("single", "array"),                                \
+  X(LabelStyle, label_style, LabelStyle::kSingle, CHOICE,                                         \
     "single: one label per image from a CSV; array: one label array per image")                   \
   X(std::string, images_bucket, "", ANY, "where the images are: a folder or file:// (required)")  \
   X(std::string, labels, "", ANY,                                                                 \
@@ -39,12 +41,12 @@ namespace medpipe {
   X(std::string, auth_token, "", ANY, "accepted for compatibility; unused")                       \
   X(std::string, folder_name, "", ANY, "accepted for compatibility; unused")                      \
   /* pipeline and model */                                                                        \
-  X(std::string, pipeline, "deep", ONE_OF("deep", "features"),                                    \
+  X(PipelineKind, pipeline, PipelineKind::kDeep, CHOICE,                                          \
     "deep (a network on pixels) or features (radiomics + MLP)")                                   \
   X(std::string, feature_settings, "", ANY,                                                       \
     "pipeline features: radiomics settings JSON (medpipe features --help lists the keys; \"\": "  \
     "the defaults)")                                                                              \
-  X(std::string, arch, "auto", ONE_OF("auto", "mlp", "cnn", "alexnet", "unet"),                   \
+  X(Arch, arch, Arch::kAuto, CHOICE,                                                              \
     "mlp, cnn, alexnet or unet (auto: unet for label_style array, alexnet with pretrained "       \
     "weights, else cnn)")                                                                         \
   X(int, hidden_units, 256, RANGE(1, 1 << 20), "hidden units of the mlp")                         \
@@ -68,16 +70,16 @@ namespace medpipe {
     "train N networks (seeds seed..seed+N-1) and average their "                                  \
     "probabilities in one model.pt")                                                              \
   X(std::string, pretrained, "", ANY, "weights to start from: TorchScript or a saved state dict") \
-  X(std::string, finetune, "all", ONE_OF("all", "last3"),                                         \
+  X(Finetune, finetune, Finetune::kAll, CHOICE,                                                   \
     "all: train every layer; last3: only the last three "                                         \
     "fully-connected layers, re-initialised")                                                     \
   /* preprocessing */                                                                             \
   X(int, image_size, 0, RANGE(0, 4096),                                                           \
     "network input size in pixels, square (0: 28..64 kept, else 224)")                            \
-  X(std::string, resize, "stretch", ONE_OF("stretch", "pad"),                                     \
+  X(ResizeMode, resize, ResizeMode::kStretch, CHOICE,                                             \
     "stretch: resize to a square ignoring aspect; pad: keep "                                     \
     "aspect, pad the short side with the image minimum")                                          \
-  X(std::string, normalize, "auto", ONE_OF("auto", "zscore", "minmax", "ct", "imagenet", "none"), \
+  X(NormalizeMode, normalize, NormalizeMode::kAuto, CHOICE,                                       \
     "per-image intensity: zscore, minmax, ct (window), imagenet "                                 \
     "(0..1 then ImageNet mean/std), none; auto: imagenet with "                                   \
     "pretrained weights, else zscore")                                                            \
@@ -93,11 +95,11 @@ namespace medpipe {
     "samples per worker per step; a step sees num_machines x batch_size (0: 32 images a step "    \
     "shared by the workers, ceil(32 / num_machines) each; for segmentation 8 patches)")           \
   X(double, learning_rate, 0.05, RANGE(1e-12, 100), "initial learning rate")                      \
-  X(std::string, optimizer, "sgd", ONE_OF("sgd", "adam"), "sgd or adam")                          \
+  X(OptimizerKind, optimizer, OptimizerKind::kSgd, CHOICE, "sgd or adam")                         \
   X(double, momentum, 0.9, RANGE(0, 0.9999),                                                      \
     "SGD momentum (0: plain SGD, as the original pipeline)")                                      \
   X(double, weight_decay, 5e-4, RANGE(0, 1), "L2 weight decay")                                   \
-  X(std::string, lr_schedule, "cosine", ONE_OF("cosine", "constant"),                             \
+  X(LrSchedule, lr_schedule, LrSchedule::kCosine, CHOICE,                                         \
     "cosine (to 0 over the epochs) or constant")                                                  \
   X(bool, class_weights, false, ANY, "weight the loss by inverse class frequency")                \
   X(double, ema_decay, 0.99, RANGE(0, 0.99999),                                                   \
@@ -109,13 +111,13 @@ namespace medpipe {
   X(std::string, val_labels, "", ANY, "validation labels CSV")                                    \
   X(double, val_fraction, 0.15, RANGE(0, 0.9),                                                    \
     "fraction held out for validation without val_images_bucket")                                 \
-  X(std::string, select_metric, "auc", ONE_OF("auc", "loss", "accuracy"),                         \
+  X(SelectMetric, select_metric, SelectMetric::kAuc, CHOICE,                                      \
     "keep the epoch with the best validation auc, loss or "                                       \
     "accuracy")                                                                                   \
   X(int, seed, 42, ANY, "seeds everything: same seed and data give the same model")               \
   X(int, threads, 0, RANGE(0, 1024),                                                              \
     "compute threads per worker (0: this machine's cores divided among its workers)")             \
-  X(std::string, sync, "gradients", ONE_OF("gradients", "weights"),                               \
+  X(SyncMode, sync, SyncMode::kGradients, CHOICE,                                                 \
     "how workers stay together: gradients (averaged before every step: synchronous SGD) or "      \
     "weights (each takes local_steps steps, then weights are averaged: the original "             \
     "pipeline's Averager)")                                                                       \
@@ -146,8 +148,7 @@ namespace medpipe {
   /* run */                                                                                       \
   X(std::string, cache_dir, "", ANY,                                                              \
     "disk cache of preprocessed tensors (default <models>/cache)")                                \
-  X(std::string, log_level, "info", ONE_OF("debug", "info", "warn", "error"),                     \
-    "debug, info, warn or error")
+  X(LogLevel, log_level, LogLevel::kInfo, CHOICE, "debug, info, warn or error")
 
 struct Config {
 #define MEDPIPE_DECLARE_FIELD(type, key, def, rule, help) type key = def;
@@ -166,7 +167,7 @@ struct Config {
     return resolved_threads() * local_workers();
   }
   bool is_segmentation() const {
-    return label_style == "array";
+    return label_style == LabelStyle::kArray;
   }
   int resolved_batch_size() const;
 };

@@ -2,6 +2,7 @@
 // table (the run's Config, the radiomics FeatureSettings) and checked by one loop over the
 // table; --help prints them. Cross-field rules stay in the settings' own validate function.
 #pragma once
+#include <array>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -14,6 +15,10 @@ class FieldRule {
   static FieldRule range(double lo, double hi) { return {Kind::kRange, lo, hi, {}}; }
   static FieldRule above(double lo) { return {Kind::kAbove, lo, 0, {}}; }
   static FieldRule one_of(std::initializer_list<const char*> values) {
+    return {Kind::kOneOf, 0, 0, {values.begin(), values.end()}};
+  }
+  template <std::size_t N>
+  static FieldRule one_of(const std::array<const char*, N>& values) {
     return {Kind::kOneOf, 0, 0, {values.begin(), values.end()}};
   }
   // A comma-separated list whose every item is one of `values`.

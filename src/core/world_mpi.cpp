@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/world.h"
@@ -20,7 +21,6 @@ namespace medpipe {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 class SingleProcess final : public Communicator {
  public:

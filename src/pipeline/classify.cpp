@@ -65,19 +65,20 @@ PreprocessSpec input_spec(const Config& config, const std::vector<Sample>& train
   auto [channels, size] = infer_input_shape(config, train, arch);
   PreprocessSpec spec{channels,
                       size,
-                      config.resize,
-                      config.normalize,
+                      name_of(config.resize),
+                      name_of(config.normalize),
                       config.ct_window_level,
                       config.ct_window_width};
-  if (spec.normalize == "auto") spec.normalize = config.pretrained.empty() ? "zscore" : "imagenet";
+  if (config.normalize == NormalizeMode::kAuto)
+    spec.normalize = config.pretrained.empty() ? "zscore" : "imagenet";
   return spec;
 }
 
 ClassifierData prepare_training(const Config& config) {
   TrainingSamples samples = training_samples(config, class_pairing(config));
   start_run(config, config.model_dir(), "train");
-  std::string arch =
-      config.arch == "auto" ? (config.pretrained.empty() ? "cnn" : "alexnet") : config.arch;
+  std::string arch = config.arch == Arch::kAuto ? (config.pretrained.empty() ? "cnn" : "alexnet")
+                                                : name_of(config.arch);
   PreprocessSpec spec = input_spec(config, samples.train, arch);
   const int workers = config.process_threads();  // preprocessing threads of this process
   ClassifierData data{
@@ -128,7 +129,7 @@ torch::jit::Module train_member(const Config& config, const ClassifierData& data
       build_model(spec, static_cast<std::uint64_t>(config.seed + member), member);
   TrainSettings settings = train_settings(config, data, member);
   if (!config.pretrained.empty()) load_pretrained(module, config.pretrained);
-  if (config.finetune == "last3") {
+  if (config.finetune == Finetune::kLast3) {
     settings.loop.trainable = last3_parameter_names(spec);
     for (std::size_t i = 0; i < settings.loop.trainable.size(); i += 2) {
       reinitialise_linear(module, settings.loop.trainable[i], settings.loop.trainable[i + 1]);

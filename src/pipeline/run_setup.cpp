@@ -143,7 +143,7 @@ SavedModel saved_model_of(const Config& config, const TrainOutcome& outcome, dou
   m.parallel = {{"workers", config.resolved_workers()},
                 {"ranks", world().size()},
                 {"threads_per_worker", config.resolved_threads()},
-                {"sync", config.sync},
+                {"sync", name_of(config.sync)},
                 {"compute_seconds", outcome.compute_seconds},
                 {"sync_seconds", outcome.sync_seconds},
                 {"wait_seconds", outcome.wait_seconds},

@@ -30,7 +30,7 @@ SegmentationSpec segmentation_spec(const Config& config, const std::vector<Sampl
     if (image) spec.channels = image.value().channels == 1 ? 1 : 3;
   }
   if (!spec.channels) spec.channels = 1;
-  spec.normalize = config.normalize == "auto" ? "zscore" : config.normalize;
+  spec.normalize = config.normalize == NormalizeMode::kAuto ? "zscore" : name_of(config.normalize);
   spec.window_level_hu = config.ct_window_level;
   spec.window_width_hu = config.ct_window_width;
   return spec;

@@ -8,13 +8,15 @@ namespace medpipe {
 
 const std::vector<Task>& task_table() {
   static const std::vector<Task> table = {
-      {"classify", "single", "deep", "one class per image: a network on the pixels", classify_train,
-       classify_predict, classify_evaluate, ReportKind::kClassification},
-      {"features", "single", "features",
+      {"classify", LabelStyle::kSingle, PipelineKind::kDeep,
+       "one class per image: a network on the pixels", classify_train, classify_predict,
+       classify_evaluate, ReportKind::kClassification},
+      {"features", LabelStyle::kSingle, PipelineKind::kFeatures,
        "one class per image: IBSI radiomics features, a normaliser and an MLP", features_train,
        features_predict, classify_evaluate, ReportKind::kClassification},
-      {"segment", "array", "", "one class per pixel: a U-Net on patches, tiled inference",
-       segment_train, segment_predict, segment_evaluate, ReportKind::kSegmentation},
+      {"segment", LabelStyle::kArray, std::nullopt,
+       "one class per pixel: a U-Net on patches, tiled inference", segment_train, segment_predict,
+       segment_evaluate, ReportKind::kSegmentation},
   };
   return table;
 }
@@ -31,11 +33,12 @@ const Task& task_named(const std::string& name, const std::string& where) {
 const Task& task_for_training(const Config& config) {
   for (const Task& task : task_table()) {
     if (task.label_style == config.label_style &&
-        (task.pipeline.empty() || task.pipeline == config.pipeline))
+        (!task.pipeline || *task.pipeline == config.pipeline))
       return task;
   }
-  throw UsageError("no task trains label_style '" + config.label_style + "' with pipeline '" +
-                   config.pipeline + "'; medpipe run --help lists the keys");
+  throw UsageError("no task trains label_style '" + std::string(name_of(config.label_style)) +
+                   "' with pipeline '" + name_of(config.pipeline) +
+                   "'; medpipe run --help lists the keys");
 }
 
 const Task& task_for_inference(const Config& config) {
@@ -43,12 +46,12 @@ const Task& task_for_inference(const Config& config) {
   if (!saved) return task_for_training(config);
   const Task& task = task_named(saved->task, config.model_dir() + "/model.json");
   if (task.label_style == config.label_style) return task;
-  if (task.label_style == "array") {
+  if (task.label_style == LabelStyle::kArray) {
     throw UsageError("the model in " + config.model_dir() + " segments images (model.json task '" +
                      task.name + "'); set label_style to 'array'");
   }
   throw UsageError("the model is a classifier (model.json task '" + task.name +
-                   "') but label_style is '" + config.label_style +
+                   "') but label_style is '" + name_of(config.label_style) +
                    "'; use a segmentation model or label_style single");
 }
 

@@ -3,6 +3,7 @@
 // training and from the saved model (model.json "task") when predicting or evaluating, and every
 // stage after that asks the row, never the config's keys.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,9 +13,9 @@
 namespace medpipe {
 
 struct Task {
-  std::string name;         // recorded in model.json as "task"
-  std::string label_style;  // the label_style whose runs it serves
-  std::string pipeline;     // the config's pipeline it is for ("" = any)
+  std::string name;                      // recorded in model.json as "task"
+  LabelStyle label_style;                // the label_style whose runs it serves
+  std::optional<PipelineKind> pipeline;  // the config's pipeline it is for (none: any)
   std::string description;
   int (*train)(const Config&);
   int (*predict)(const Config&);   // evaluates too when has_labels

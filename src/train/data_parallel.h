@@ -23,10 +23,10 @@
 namespace medpipe {
 
 struct ParallelSettings {
-  int local_workers = 1;           // worker threads in this process
-  int threads_per_worker = 1;      // intra-op compute threads of each worker
-  std::string sync = "gradients";  // gradients | weights
-  int local_steps = 1;             // weights: optimizer steps between averages
+  int local_workers = 1;       // worker threads in this process
+  int threads_per_worker = 1;  // intra-op compute threads of each worker
+  SyncMode sync = SyncMode::kGradients;
+  int local_steps = 1;  // weights: optimizer steps between averages
 };
 
 // [begin, end) of a global batch of `batch` samples that worker `worker` of `workers` takes.
@@ -67,7 +67,7 @@ class WorkerGroup {
 
   int workers() const;       // over all ranks
   int first_worker() const;  // global index of this process's worker 0
-  bool averages_gradients() const { return settings_.sync != "weights"; }
+  bool averages_gradients() const { return settings_.sync != SyncMode::kWeights; }
   // The master's optimizer (for checkpoints and the learning-rate schedule of all workers).
   torch::optim::Optimizer& optimizer();
   void set_learning_rate(const OptimizerSettings& s, std::size_t step, std::size_t total_steps);

@@ -25,7 +25,7 @@ std::vector<at::Tensor> trainable_parameters(torch::jit::Module& module,
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Tensor>& params,
                                                         const OptimizerSettings& s) {
-  if (s.optimizer == "adam") {
+  if (s.optimizer == OptimizerKind::kAdam) {
     return std::make_unique<torch::optim::Adam>(
         params, torch::optim::AdamOptions(s.learning_rate).weight_decay(s.weight_decay));
   }
@@ -54,7 +54,7 @@ void restore(torch::jit::Module& module, const std::vector<at::Tensor>& state) {
 
 void schedule_learning_rate(torch::optim::Optimizer& optimizer, const OptimizerSettings& s,
                             std::size_t step, std::size_t total_steps) {
-  if (s.lr_schedule != "cosine") return;
+  if (s.lr_schedule != LrSchedule::kCosine) return;
   double t = static_cast<double>(step) / std::max<std::size_t>(1, total_steps);
   set_learning_rate(optimizer, s.learning_rate * 0.5 * (1 + std::cos(M_PI * t)));
 }

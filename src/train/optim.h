@@ -7,16 +7,17 @@
 #include <string>
 #include <vector>
 
+#include "core/choice.h"
 #include "models/models.h"
 
 namespace medpipe {
 
 struct OptimizerSettings {
-  std::string optimizer = "sgd";  // sgd | adam
+  OptimizerKind optimizer = OptimizerKind::kSgd;
   double learning_rate = 0.05;
   double momentum = 0.9;
   double weight_decay = 5e-4;
-  std::string lr_schedule = "cosine";  // cosine | constant
+  LrSchedule lr_schedule = LrSchedule::kCosine;
 };
 
 // The parameters to train (all when `names` is empty); the others stop requiring grad.

@@ -29,12 +29,13 @@ at::Tensor class_weight_tensor(const TensorCache& train, const TrainSettings& s)
 }
 
 // Higher is better.
-double selection_score(const nlohmann::json& metrics, const std::string& metric) {
-  if (metric == "auc" && metrics.contains("roc_auc") && !metrics["roc_auc"].is_null()) {
+double selection_score(const nlohmann::json& metrics, SelectMetric metric) {
+  if (metric == SelectMetric::kAuc && metrics.contains("roc_auc") &&
+      !metrics["roc_auc"].is_null()) {
     // ties on AUC are broken by the loss
     return metrics["roc_auc"].get<double>() - 1e-6 * metrics["log_loss"].get<double>();
   }
-  if (metric == "accuracy")
+  if (metric == SelectMetric::kAccuracy)
     return metrics["accuracy"].get<double>() - 1e-6 * metrics["log_loss"].get<double>();
   return -metrics["log_loss"].get<double>();
 }

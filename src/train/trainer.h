@@ -12,7 +12,7 @@ namespace medpipe {
 
 struct TrainSettings {
   LoopSettings loop;
-  std::string select_metric = "auc";  // auc | loss | accuracy
+  SelectMetric select_metric = SelectMetric::kAuc;
   bool class_weights = false;
   bool tta = true;          // validation averages each image with its mirror
   double ema_decay = 0.99;  // validate and keep an EMA of the weights (0: raw weights)

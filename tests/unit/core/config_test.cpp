@@ -15,10 +15,10 @@ TEST(Config, DefaultsMatchTheContract) {
   Config c;
   EXPECT_TRUE(c.is_train);
   EXPECT_TRUE(c.has_labels);
-  EXPECT_EQ(c.label_style, "single");
+  EXPECT_EQ(c.label_style, LabelStyle::kSingle);
   EXPECT_EQ(c.model_bucket_name, "model");
   EXPECT_EQ(c.models_bucket, "models");
-  EXPECT_EQ(c.optimizer, "sgd");
+  EXPECT_EQ(c.optimizer, OptimizerKind::kSgd);
   EXPECT_EQ(c.results_dir(), "results/model");
   EXPECT_EQ(c.model_dir(), "models/model");
 }
@@ -75,13 +75,13 @@ TEST(Config, DropboxIsRefusedClearly) {
 TEST(Config, EveryFieldHasHelpAndRoundTripsThroughJson) {
   Config c;
   c.epochs = 7;
-  c.arch = "mlp";
+  c.arch = Arch::kMlp;
   json saved = config_to_json(c);
   EXPECT_FALSE(saved.contains("auth_token"));  // never saved
   Config back;
   apply_event(back, saved, "saved");
   EXPECT_EQ(back.epochs, 7);
-  EXPECT_EQ(back.arch, "mlp");
+  EXPECT_EQ(back.arch, Arch::kMlp);
   for (const auto& f : config_fields()) EXPECT_FALSE(f.help.empty()) << f.key;
 }
 

@@ -28,10 +28,10 @@ torch::jit::Module toy_model(const std::string& arch, double dropout) {
 // Trains `steps` steps of global batch `global_batch` over `local_workers` threads; returns the
 // master's parameters.
 std::vector<at::Tensor> train(const Toy& toy, torch::jit::Module model, int local_workers,
-                              std::size_t global_batch, int steps, const std::string& sync,
-                              int local_steps, const std::string& optimizer = "sgd",
+                              std::size_t global_batch, int steps, SyncMode sync, int local_steps,
+                              OptimizerKind optimizer = OptimizerKind::kSgd,
                               double momentum = 0.0) {
-  OptimizerSettings opt{optimizer, 0.05, momentum, 0.0, "constant"};
+  OptimizerSettings opt{optimizer, 0.05, momentum, 0.0, LrSchedule::kConstant};
   WorkerGroup group(model, {}, opt, {local_workers, 1, sync, local_steps});
   group.set_training(true);
   for (int step = 0; step < steps; ++step) {
@@ -87,19 +87,21 @@ TEST(WorkerSlice, CoversTheBatchInOrderAndBalances) {
 TEST(WorkerGroup, TwoThreadsEqualOneWorkerWithTheDoubleBatch) {
   torch::manual_seed(3);
   Toy toy;
-  auto one = train(toy, toy_model("mlp", 0.3), 1, 16, 20, "gradients", 1);
-  auto two = train(toy, toy_model("mlp", 0.3), 2, 16, 20, "gradients", 1);
+  auto one = train(toy, toy_model("mlp", 0.3), 1, 16, 20, SyncMode::kGradients, 1);
+  auto two = train(toy, toy_model("mlp", 0.3), 2, 16, 20, SyncMode::kGradients, 1);
   EXPECT_LT(worst_relative_difference(one, two), 1e-5);
-  EXPECT_GT(
-      worst_relative_difference(one, train(toy, toy_model("mlp", 0.3), 1, 16, 0, "gradients", 1)),
-      1e-3);  // and training did move the weights
+  EXPECT_GT(worst_relative_difference(
+                one, train(toy, toy_model("mlp", 0.3), 1, 16, 0, SyncMode::kGradients, 1)),
+            1e-3);  // and training did move the weights
 }
 
 TEST(WorkerGroup, RepeatedRunsAreBitIdentical) {
   torch::manual_seed(3);
   Toy toy;
-  auto a = train(toy, toy_model("cnn", 0.2), 2, 16, 6, "gradients", 1, "sgd", 0.9);
-  auto b = train(toy, toy_model("cnn", 0.2), 2, 16, 6, "gradients", 1, "sgd", 0.9);
+  auto a = train(toy, toy_model("cnn", 0.2), 2, 16, 6, SyncMode::kGradients, 1, OptimizerKind::kSgd,
+                 0.9);
+  auto b = train(toy, toy_model("cnn", 0.2), 2, 16, 6, SyncMode::kGradients, 1, OptimizerKind::kSgd,
+                 0.9);
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(at::equal(a[i], b[i])) << i;
 }
 
@@ -107,10 +109,13 @@ TEST(WorkerGroup, RepeatedRunsAreBitIdentical) {
 TEST(WorkerGroup, WeightsAveragedEveryStepEqualGradientAveraging) {
   torch::manual_seed(4);
   Toy toy;
-  auto gradients = train(toy, toy_model("mlp", 0.0), 2, 16, 20, "gradients", 1, "sgd", 0.9);
-  auto weights = train(toy, toy_model("mlp", 0.0), 2, 16, 20, "weights", 1, "sgd", 0.9);
+  auto gradients = train(toy, toy_model("mlp", 0.0), 2, 16, 20, SyncMode::kGradients, 1,
+                         OptimizerKind::kSgd, 0.9);
+  auto weights =
+      train(toy, toy_model("mlp", 0.0), 2, 16, 20, SyncMode::kWeights, 1, OptimizerKind::kSgd, 0.9);
   EXPECT_LT(worst_relative_difference(gradients, weights), 1e-5);
-  auto local4 = train(toy, toy_model("mlp", 0.0), 2, 16, 20, "weights", 4, "sgd", 0.9);
+  auto local4 =
+      train(toy, toy_model("mlp", 0.0), 2, 16, 20, SyncMode::kWeights, 4, OptimizerKind::kSgd, 0.9);
   EXPECT_GT(worst_relative_difference(gradients, local4), 1e-4);  // K = 4 is another algorithm
 }
 
@@ -118,8 +123,8 @@ TEST(WorkerGroup, WeightsAveragedEveryStepEqualGradientAveraging) {
 TEST(WorkerGroup, UnevenAndEmptySlicesWeighTheirSamples) {
   torch::manual_seed(5);
   Toy toy;
-  auto one = train(toy, toy_model("mlp", 0.0), 1, 3, 20, "gradients", 1);
-  auto four = train(toy, toy_model("mlp", 0.0), 4, 3, 20, "gradients", 1);
+  auto one = train(toy, toy_model("mlp", 0.0), 1, 3, 20, SyncMode::kGradients, 1);
+  auto four = train(toy, toy_model("mlp", 0.0), 4, 3, 20, SyncMode::kGradients, 1);
   EXPECT_LT(worst_relative_difference(one, four), 1e-5);
 }
 

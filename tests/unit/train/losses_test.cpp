@@ -1,8 +1,8 @@
 #include "train/losses.h"
 
-#include "preprocess/segmentation_set.h"
-
 #include <gtest/gtest.h>
+
+#include "preprocess/segmentation_set.h"
 
 namespace medpipe {
 namespace {
