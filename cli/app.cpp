@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "core/version.h"
 #include "storage/storage.h"
 
@@ -44,8 +45,8 @@ ConfigFlags::ConfigFlags(CLI::App& command)
     const std::string allowed = field.rule.text();
     CLI::Option* option =
         command.add_option("--" + flag, (*values_)[field.key],
-                           field.help + " [default: " + field.default_text +
-                               (allowed.empty() ? "" : "; allowed: " + allowed) + "]");
+                           field.help + " [default: " + field.default_text + "]" +
+                               (allowed.empty() ? "" : " [allowed: " + allowed + "]"));
     option->group("Event keys");
     options_.emplace_back(field.key, option);
   }
@@ -122,17 +123,17 @@ int run_cli(int argc, char** argv) {
     return static_cast<int>(ExitCode::kUsage);
   } catch (const UsageError& e) {
     log_event("error", {{"kind", "usage"}, {"message", e.what()}});
-    std::fprintf(stderr, "medpipe: error: %s\n", e.what());
+    std::fprintf(stderr, "medpipe: error: %s\n", redact_secrets(e.what()).c_str());
     return end_run(static_cast<int>(ExitCode::kUsage));
   } catch (const RunError& e) {
     log_event("error", {{"kind", "run"}, {"message", e.what()}});
     std::fprintf(stderr,
                  "medpipe: failed: %s\nThe run can be resumed by running the same command again.\n",
-                 e.what());
+                 redact_secrets(e.what()).c_str());
     return end_run(static_cast<int>(ExitCode::kFailed));
   } catch (const std::exception& e) {  // library errors: their first line, never a trace
     log_event("error", {{"kind", "internal"}, {"message", first_line(e.what())}});
-    std::fprintf(stderr, "medpipe: failed: %s\n", first_line(e.what()).c_str());
+    std::fprintf(stderr, "medpipe: failed: %s\n", redact_secrets(first_line(e.what())).c_str());
     return end_run(static_cast<int>(ExitCode::kFailed));
   }
 }

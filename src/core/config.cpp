@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "core/fs.h"
 #include "core/json_value.h"
 #include "core/location.h"
+#include "core/text.h"
 #include "core/world.h"
 
 namespace medpipe {
@@ -61,8 +63,11 @@ std::string json_type_name(const json& value) {
 }
 
 [[noreturn]] void wrong_type(const std::string& key, const char* want, const json& value) {
+  // a secret is never echoed; any other value is shown short, its URLs' passwords redacted
+  std::string shown = key == "auth_token" ? "(hidden)" : value.dump();
+  if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
   throw UsageError("event key '" + key + "' must be a " + want + ", got " + json_type_name(value) +
-                   " " + value.dump() + "; fix the value");
+                   " " + redact_secrets(shown) + "; fix the value");
 }
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -116,19 +121,30 @@ void parse_json_value(const std::string& key, const json& value, bool& out) {
 }
 
 void parse_json_value(const std::string& key, const json& value, int& out) {
-  if (value.is_number_integer()) {
-    out = value.get<int>();
+  // the value is range-checked before it is converted: 4294967297 does not wrap to 1
+  auto whole = [&](long double v) {
+    if (!(v >= std::numeric_limits<int>::min() && v <= std::numeric_limits<int>::max()))
+      throw UsageError("event key '" + key + "' is " + value.dump() +
+                       ", outside the whole numbers medpipe takes; use a smaller value");
+    out = static_cast<int>(v);
+  };
+  if (value.is_number_unsigned()) {
+    whole(static_cast<long double>(value.get<std::uint64_t>()));
+  } else if (value.is_number_integer()) {
+    whole(static_cast<long double>(value.get<std::int64_t>()));
   } else if (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>()) {
-    out = static_cast<int>(value.get<double>());
+    whole(value.get<double>());
   } else if (value.is_string()) {
     const std::string& text = value.get_ref<const std::string&>();
+    long long parsed = 0;
     try {
       std::size_t used = 0;
-      out = std::stoi(text, &used);
+      parsed = std::stoll(text, &used);
       if (used != text.size()) throw std::invalid_argument(text);
     } catch (const std::exception&) {
       wrong_type(key, "whole number", value);
     }
+    whole(static_cast<long double>(parsed));
   } else {
     wrong_type(key, "whole number", value);
   }
@@ -196,6 +212,11 @@ const std::vector<ConfigFieldInfo>& config_fields() {
 #undef ONE_OF
 
 void set_config_value(Config& config, const std::string& key, const json& value) {
+  const bool known = std::any_of(config_fields().begin(), config_fields().end(),
+                                 [&](const ConfigFieldInfo& f) { return f.key == key; });
+  if (known && value.is_null()) {
+    throw UsageError("event key '" + key + "' is null; give it a value or leave the key out");
+  }
 #define MEDPIPE_SET_FIELD(type, name, def, rule, help) \
   if (key == #name) return parse_json_value(key, value, config.name);
   MEDPIPE_CONFIG_FIELDS(MEDPIPE_SET_FIELD)
@@ -294,6 +315,7 @@ void check_field_rules(const Config& c) {
 }
 
 void validate_storage_keys(const Config& c) {
+  (void)c.model_dir();  // model_bucket_name is a folder name: UsageError when it is not one
   for (const auto& [key, value] :
        {std::pair<const char*, const std::string*>{"models_bucket", &c.models_bucket},
         {"labels", &c.labels},
@@ -327,6 +349,14 @@ void validate_config(const Config& c) {
     throw UsageError("event key 'num_channels' is " + std::to_string(c.num_channels) +
                      "; use 1 (gray) or 3 (RGB)");
   }
+  const int local_limit = std::max(8, 4 * static_cast<int>(std::thread::hardware_concurrency()));
+  if (world().size() == 1 && c.num_machines > local_limit) {
+    throw UsageError("event key 'num_machines' is " + std::to_string(c.num_machines) +
+                     ": on one machine the workers are threads, and this one has " +
+                     std::to_string(std::thread::hardware_concurrency()) + " cores; use at most " +
+                     std::to_string(local_limit) +
+                     ", or launch MPI ranks across machines (mpirun, srun)");
+  }
   if (world().size() > 1 && c.num_machines > 0 && c.num_machines != world().size()) {
     throw UsageError("num_machines is " + std::to_string(c.num_machines) + " but the MPI job has " +
                      std::to_string(world().size()) +
@@ -342,17 +372,25 @@ json config_to_json(const Config& config) {
 #define MEDPIPE_TO_JSON(type, name, def, rule, help) out[#name] = json_of(config.name);
   MEDPIPE_CONFIG_FIELDS(MEDPIPE_TO_JSON)
 #undef MEDPIPE_TO_JSON
-  out.erase("auth_token");  // a secret: never saved
+  out.erase("auth_token");                // a secret: never saved
+  for (auto& [key, value] : out.items())  // nor a URL's password
+    if (value.is_string()) value = redact_secrets(value.get<std::string>());
   return out;
 }
 
 std::string Config::model_dir() const {
-  return (local_path_for(models_bucket) / model_bucket_name).string();
+  return safe_join(local_path_for(models_bucket), model_bucket_name,
+                   "event key 'model_bucket_name'")
+      .string();
 }
 
 std::string Config::results_dir() const {
+  // a PACS takes results by STOW-RS: they are staged in a folder of their own, never in the
+  // mirror of the PACS's images
+  if (parse_location(results_bucket).is_dicomweb())
+    return (medpipe_cache_root() / "outgoing" / hex_digest(results_bucket)).string();
   if (!results_bucket.empty()) return local_path_for(results_bucket).string();
-  return (fs::path("results") / model_bucket_name).string();
+  return safe_join("results", model_bucket_name, "event key 'model_bucket_name'").string();
 }
 
 namespace {

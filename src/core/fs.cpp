@@ -1,10 +1,12 @@
 #include "core/fs.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -18,6 +20,8 @@ namespace medpipe {
 namespace {
 std::atomic<unsigned> temp_counter{0};
 
+constexpr std::size_t kMaxNameBytes = 255;  // NAME_MAX of Linux filesystems
+
 void fsync_path(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY);
   if (fd >= 0) {
@@ -25,12 +29,26 @@ void fsync_path(const fs::path& path) {
     ::close(fd);
   }
 }
+
+// "<name>.tmp.<pid>.<n>" beside `path`; for a name so long that this would not fit NAME_MAX, a
+// digest of the name stands for it.
+fs::path temp_path_for(const fs::path& path) {
+  const std::string suffix =
+      ".tmp." + std::to_string(::getpid()) + "." + std::to_string(temp_counter++);
+  std::string name = path.filename().string();
+  if (name.size() + suffix.size() > kMaxNameBytes) name = hex_digest(name);
+  return path.parent_path() / (name + suffix);
+}
+
 }  // namespace
 
 void atomic_write(const fs::path& path, const std::function<void(const fs::path&)>& write_to) {
   if (path.has_parent_path()) ensure_writable_dir(path.parent_path(), "output folder");
-  fs::path temp = path;
-  temp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(temp_counter++);
+  if (path.filename().string().size() > kMaxNameBytes) {
+    throw UsageError("cannot write " + path.string() + ": its file name is longer than " +
+                     std::to_string(kMaxNameBytes) + " bytes; shorten the image name");
+  }
+  const fs::path temp = temp_path_for(path);
   try {
     write_to(temp);
     fsync_path(temp);
@@ -71,6 +89,52 @@ std::string read_text_file(const fs::path& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+fs::path safe_join(const fs::path& base, const std::string& name, std::string_view what) {
+  auto refuse = [&](const std::string& why) {
+    std::string shown = name.substr(0, 200);
+    for (char& c : shown)
+      if (static_cast<unsigned char>(c) < 0x20) c = '?';
+    throw UsageError(std::string(what) + " '" + shown + "' " + why +
+                     "; it cannot be used as a file name under " + base.string());
+  };
+  if (name.empty()) refuse("is empty");
+  if (name.find('\0') != std::string::npos) refuse("holds a NUL byte");
+  const fs::path relative(name);
+  if (relative.is_absolute() || relative.has_root_name() || relative.has_root_directory())
+    refuse("is an absolute path");
+  for (const auto& part : relative) {
+    if (part == "..") refuse("climbs out of its folder (..)");
+  }
+  const fs::path normal = relative.lexically_normal();
+  if (normal.empty() || normal == "." || normal == "./") refuse("names the folder itself");
+  fs::path joined = (base / relative).lexically_normal();
+  const fs::path root = base.lexically_normal();
+  auto mismatch = std::mismatch(root.begin(), root.end(), joined.begin(), joined.end());
+  if (mismatch.first != root.end() && !mismatch.first->empty()) refuse("leaves its folder");
+  if (joined == root) refuse("names the folder itself");
+  return joined;
+}
+
+int remove_stale_temps(const fs::path& dir) {
+  std::error_code ec;
+  int removed = 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const auto tmp = name.rfind(".tmp.");
+    if (tmp == std::string::npos || !it->is_regular_file(ec)) continue;
+    const std::string rest = name.substr(tmp + 5);  // <pid>.<n>
+    const auto dot = rest.find('.');
+    if (dot == std::string::npos || dot == 0) continue;
+    if (rest.find_first_not_of("0123456789.") != std::string::npos) continue;
+    const long pid = std::strtol(rest.substr(0, dot).c_str(), nullptr, 10);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still running
+    std::error_code remove_ec;
+    if (fs::remove(it->path(), remove_ec)) ++removed;
+  }
+  return removed;
 }
 
 std::string full_extension(const fs::path& path) {
@@ -125,6 +189,9 @@ fs::path local_path_for(const std::string& location) {
     case Scheme::kDicomWeb:
       break;
   }
+  // the cache folder is named by host and path, never by the URL's user and password
+  if (auto at = rest.find('@'); at != std::string::npos && at < rest.find('/'))
+    rest.erase(0, at + 1);
   std::string query;
   if (auto q = rest.find('?'); q != std::string::npos) {
     query = rest.substr(q + 1);

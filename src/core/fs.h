@@ -19,6 +19,15 @@ void ensure_writable_dir(const fs::path& dir, std::string_view what);
 
 std::string read_text_file(const fs::path& path);  // throws UsageError naming the file
 
+// The one way a name from outside (a storage key, a UID, a model name, a CSV's image name) is
+// joined to a folder: `base / name`, refused with UsageError naming `what` when the name is empty,
+// absolute, holds a NUL or a ".." component, or would otherwise leave `base`.
+fs::path safe_join(const fs::path& base, const std::string& name, std::string_view what);
+
+// Removes the temp files atomic_write left in `dir` (not below it) when a run was killed:
+// "<name>.tmp.<pid>.<n>" whose process is gone. Returns how many were removed.
+int remove_stale_temps(const fs::path& dir);
+
 // medpipe's cache folder: MEDPIPE_CACHE_DIR, else $XDG_CACHE_HOME/medpipe, else
 // ~/.cache/medpipe. Remote buckets are mirrored (and staged for upload) under it.
 fs::path medpipe_cache_root();

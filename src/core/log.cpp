@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/text.h"
 
 namespace medpipe {
 
@@ -49,13 +50,15 @@ void init_logging(const std::string& level) {
   logger()->set_level(spdlog::level::from_str(level == "warn" ? "warning" : level));
 }
 
-void log_debug(const std::string& message) {
-  logger()->debug(message);
+// Every line, human or event, passes redact_secrets: a URL's password never reaches a log.
+void log_debug(const std::string& text) {
+  logger()->debug(redact_secrets(text));
 }
-void log_info(const std::string& message) {
-  logger()->info(message);
+void log_info(const std::string& text) {
+  logger()->info(redact_secrets(text));
 }
-void log_warn(const std::string& message) {
+void log_warn(const std::string& text) {
+  const std::string message = redact_secrets(text);
   logger()->warn(message);
   {
     std::lock_guard<std::mutex> lock(event_mutex);
@@ -91,7 +94,8 @@ void log_event(const std::string& name, const nlohmann::json& fields) {
     for (const auto& [k, v] : fields.items()) line[k] = v;
   }
   // One write per line: an appended line is whole or absent.
-  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string text =
+      redact_secrets(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) + "\n";
   std::fwrite(text.data(), 1, text.size(), event_file);
   std::fflush(event_file);
 }

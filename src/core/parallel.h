@@ -1,5 +1,5 @@
 // core/parallel.h: many independent items (images, objects) on `workers` threads, with a progress
-// bar; the first failure is rethrown once the workers have stopped.
+// bar; the first failure (or a stop signal) is rethrown once the workers have stopped.
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/progress.h"
+#include "core/runtime.h"
 
 namespace medpipe {
 
@@ -23,6 +24,7 @@ void parallel_for(std::size_t n, int workers, const std::string& stage, const st
   auto work = [&] {
     for (std::size_t i = next++; i < n; i = next++) {
       try {
+        throw_if_stopped();
         job(i);
       } catch (...) {
         std::lock_guard<std::mutex> lock(mutex);

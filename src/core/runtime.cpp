@@ -7,6 +7,8 @@
 #include <malloc.h>
 #endif
 
+#include "core/error.h"
+
 namespace medpipe {
 
 void keep_freed_memory_in_process() {
@@ -29,6 +31,11 @@ extern "C" void on_stop_signal(int signal_number) {
 void install_stop_signals() {
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGINT, on_stop_signal);
+}
+
+void throw_if_stopped() {
+  if (stop_flag != 0)
+    throw RunError("stopped by a signal (SIGTERM or SIGINT); run the same command again to resume");
 }
 
 bool stop_requested() {

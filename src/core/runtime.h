@@ -15,5 +15,8 @@ void keep_freed_memory_in_process();
 // state at the next step and exit (exit 1, resumable). A second signal kills as usual.
 void install_stop_signals();
 bool stop_requested();
+// Every stage's long loops call this between items: after a stop signal it throws RunError
+// (exit 1; what finished is kept, so the same command resumes).
+void throw_if_stopped();
 
 }  // namespace medpipe

@@ -11,4 +11,28 @@ inline std::string trim(const std::string& text) {
   return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
 }
 
+// `text` with the user and password of every URL in it ("s3://user:secret@host/...",
+// "dicomweb://user:pw@pacs:8042/...") replaced by "***": what messages, logs, events, stored
+// configs and cache folder names may hold.
+inline std::string redact_secrets(const std::string& text) {
+  std::string out;
+  std::size_t from = 0;
+  while (true) {
+    const std::size_t scheme = text.find("://", from);
+    if (scheme == std::string::npos) break;
+    const std::size_t start = scheme + 3;
+    const std::size_t end = text.find_first_of("/?# \t\n\"'", start);
+    const std::size_t stop = end == std::string::npos ? text.size() : end;
+    const std::size_t at = text.rfind('@', stop == 0 ? 0 : stop - 1);
+    out.append(text, from, start - from);
+    if (at != std::string::npos && at >= start && at < stop) {
+      out += "***";
+      from = at;
+    } else {
+      from = start;
+    }
+  }
+  return out + text.substr(from);
+}
+
 }  // namespace medpipe

@@ -21,7 +21,6 @@ namespace medpipe {
 
 namespace {
 
-
 class SingleProcess final : public Communicator {
  public:
   int rank() const override { return 0; }

@@ -33,6 +33,24 @@ bool parse_level(const std::string& text, int& level) {
     return false;
   }
 }
+// The header's column names; UsageError unless it has one `image` and one `level` column.
+std::vector<std::string> header_of(const CsvRow& first, const std::string& where) {
+  std::vector<std::string> header;
+  for (const auto& f : first.fields) header.push_back(trim(f));
+  for (const char* column : {"image", "level"}) {
+    const auto count = std::count(header.begin(), header.end(), column);
+    if (count == 1) continue;
+    std::string got;
+    for (const auto& h : header) got += (got.empty() ? "" : ",") + h;
+    if (count > 1)
+      throw UsageError(where + ": the header names the column `" + std::string(column) +
+                       "` more than once; keep one, so that it is clear which holds the label");
+    throw UsageError(where + ": the first line must be the header `image,level`, got `" + got +
+                     "`; add or rename the header so the columns are image and level");
+  }
+  return header;
+}
+
 }  // namespace
 
 LabelTable read_labels_csv(const fs::path& path) {
@@ -41,17 +59,9 @@ LabelTable read_labels_csv(const fs::path& path) {
   if (rows.empty()) {
     throw UsageError(where + " is empty; it needs a header `image,level` and one row per image");
   }
-  std::vector<std::string> header;
-  for (const auto& f : rows[0].fields) header.push_back(trim(f));
+  const std::vector<std::string> header = header_of(rows[0], where);
   auto image_col = std::find(header.begin(), header.end(), "image") - header.begin();
   auto level_col = std::find(header.begin(), header.end(), "level") - header.begin();
-  if (image_col == static_cast<long>(header.size()) ||
-      level_col == static_cast<long>(header.size())) {
-    std::string got;
-    for (const auto& h : header) got += (got.empty() ? "" : ",") + h;
-    throw UsageError(where + ": the first line must be the header `image,level`, got `" + got +
-                     "`; add or rename the header so the columns are image and level");
-  }
   LabelTable table;
   table.source = path;
   std::vector<std::string> problems;

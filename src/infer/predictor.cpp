@@ -1,10 +1,12 @@
 #include "infer/predictor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/runtime.h"
 #include "io/csv.h"
 #include "models/predict.h"
 
@@ -29,13 +31,29 @@ int Predictions::predicted(std::size_t i) const {
 
 Predictions predict(LoadedModel& model, const TensorCache& cache, bool mirror_average) {
   Predictions out;
-  out.num_classes = model.saved.num_classes();
-  for (std::size_t i : cache.usable()) {
-    out.images.push_back(cache.samples()[i].name);
-    out.truth.push_back(cache.samples()[i].class_index());
+  const int k = out.num_classes = model.saved.num_classes();
+  std::vector<double> all;
+  const std::size_t batch = 128;  // a stop signal is honoured between batches
+  for (std::size_t first = 0; first < cache.usable().size(); first += batch) {
+    throw_if_stopped();
+    std::vector<std::size_t> chunk(
+        cache.usable().begin() + first,
+        cache.usable().begin() + std::min(cache.usable().size(), first + batch));
+    std::vector<double> p = predict_probabilities(model.module, cache, chunk, k, mirror_average,
+                                                  static_cast<int>(batch));
+    all.insert(all.end(), p.begin(), p.end());
   }
-  out.probabilities =
-      predict_probabilities(model.module, cache, cache.usable(), out.num_classes, mirror_average);
+  for (std::size_t r = 0; r < cache.usable().size(); ++r) {
+    const Sample& sample = cache.samples()[cache.usable()[r]];
+    const auto row = all.begin() + static_cast<std::ptrdiff_t>(r * k);
+    if (!std::all_of(row, row + k, [](double p) { return std::isfinite(p); })) {
+      out.failed.push_back({sample.name, "the model's output is not a number (NaN or inf)"});
+      continue;
+    }
+    out.images.push_back(sample.name);
+    out.truth.push_back(sample.class_index());
+    out.probabilities.insert(out.probabilities.end(), row, row + k);
+  }
   return out;
 }
 
@@ -51,7 +69,8 @@ void write_predictions(const fs::path& results_dir, const Predictions& p) {
                               p.probabilities.begin() + (i + 1) * p.num_classes);
     nlohmann::json object = {
         {"image", p.images[i]}, {"prediction", p.predicted(i)}, {"probabilities", probs}};
-    atomic_write_text(results_dir / (p.images[i] + ".json"), object.dump() + "\n");
+    atomic_write_text(safe_join(results_dir, p.images[i] + ".json", "the image name"),
+                      object.dump() + "\n");
     csv << csv_quote(p.images[i]) << "," << p.predicted(i);
     for (double v : probs) csv << "," << v;
     csv << "\n";
@@ -64,9 +83,10 @@ namespace {
 double probability_of(const std::string& text, const std::string& where, int k) {
   char* end = nullptr;
   double p = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0') {
+  if (text.empty() || *end != '\0' || !(p >= 0.0 && p <= 1.0 + 1e-6)) {  // NaN, inf, > 1
     throw UsageError(where + ": prob_" + std::to_string(k) + " '" + text +
-                     "' is not a number; re-run medpipe predict to rewrite it");
+                     "' is not a probability (a number from 0 to 1); re-run medpipe predict to "
+                     "rewrite it");
   }
   return p;
 }

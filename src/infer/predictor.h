@@ -24,6 +24,7 @@ struct Predictions {
   std::vector<int> truth;             // -1 where unlabelled
   std::vector<double> probabilities;  // row-major [images][num_classes]
   int num_classes = 2;
+  std::vector<SkippedInput> failed;  // images whose prediction is not a number: skipped
   int predicted(std::size_t i) const;
 };
 

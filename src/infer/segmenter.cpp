@@ -84,6 +84,7 @@ std::vector<std::string> write_segmentation_outputs(const fs::path& dir, const s
                                                     const fs::path& source_path,
                                                     const Image& source, const LabelVolume& mask,
                                                     int num_classes) {
+  safe_join(dir, name, "the image name");  // a name from outside never leaves the folder
   std::vector<std::string> written;
   std::vector<std::int64_t> shape;
   if (mask.depth > 1) shape.push_back(mask.depth);

@@ -25,6 +25,10 @@ bool looks_like_image_file(const fs::path& path) {
   std::string name = path.filename().string();
   if (name.empty() || name[0] == '.') return false;
   if (name.find(".tmp.") != std::string::npos) return false;  // our own temp files
+  // a media directory (every CD or DVD export has one) indexes the images; it is not one
+  std::string upper = name;
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  if (upper == "DICOMDIR") return false;
   ImageFormat format = guess_image_format(path);
   return format != ImageFormat::kUnknown && format != ImageFormat::kNpy;
 }

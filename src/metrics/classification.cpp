@@ -4,7 +4,10 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <string>
 #include <utility>
+
+#include "core/error.h"
 
 namespace medpipe {
 
@@ -26,7 +29,7 @@ std::optional<double> roc_auc_binary(const std::vector<int>& positive,
             [&](std::size_t a, std::size_t b) { return score[a] < score[b]; });
   double rank_sum = 0, n_pos = 0;
   for (std::size_t i = 0; i < n;) {
-    std::size_t j = i;
+    std::size_t j = i + 1;  // always advances, whatever the scores are
     while (j < n && score[order[j]] == score[order[i]]) ++j;
     double average_rank = (static_cast<double>(i) + static_cast<double>(j) + 1.0) / 2.0;
     for (std::size_t k = i; k < j; ++k) {
@@ -221,7 +224,22 @@ std::optional<double> multiclass_auc(const ClassificationInput& in) {
 }
 }  // namespace
 
+void check_probabilities(const ClassificationInput& in) {
+  for (std::size_t i = 0; i < in.probabilities.size(); ++i) {
+    const double p = in.probabilities[i];
+    if (!(p >= 0.0 && p <= 1.0 + 1e-6))  // NaN fails both; rounding may pass 1 a little
+      throw RunError("classification metrics: probability " + std::to_string(i % in.num_classes) +
+                     " of image " + std::to_string(i / in.num_classes) + " is " +
+                     std::to_string(p) + "; probabilities must be numbers from 0 to 1");
+  }
+  for (int t : in.truth)
+    if (t < 0 || t >= in.num_classes)
+      throw RunError("classification metrics: a true class " + std::to_string(t) + " outside 0.." +
+                     std::to_string(in.num_classes - 1));
+}
+
 nlohmann::json classification_metrics(const ClassificationInput& in) {
+  check_probabilities(in);
   const int k = in.num_classes;
   const std::size_t n = in.truth.size();
   std::vector<int> predicted = in.predictions();

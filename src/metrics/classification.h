@@ -47,7 +47,8 @@ Calibration calibration_curve(const std::vector<int>& positive, const std::vecto
                               int bins = 10);
 
 // Every classification key of the contract: n, accuracy, balanced_accuracy, confusion_matrix,
-// per_class, macro_f1, roc_auc, and for binary tasks average_precision and pr_curve.
+// per_class, macro_f1, roc_auc, and for binary tasks average_precision and pr_curve. RunError
+// when a probability is not a number from 0 to 1 or a true class is out of range.
 nlohmann::json classification_metrics(const ClassificationInput& input);
 
 // Mean cross-entropy of the true class (natural log), clipped at 1e-15.

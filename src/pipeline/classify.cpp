@@ -248,8 +248,9 @@ void write_result_reports(const Config& config, const InferenceData& data,
     if (guess_image_format(source) != ImageFormat::kDicom || fs::is_directory(source)) continue;
     std::vector<double> p(predictions.probabilities.begin() + i * predictions.num_classes,
                           predictions.probabilities.begin() + (i + 1) * predictions.num_classes);
-    write_classification_sr(fs::path(config.results_dir()) / (predictions.images[i] + ".sr.dcm"),
-                            source, predictions.predicted(i), p, config.model_bucket_name);
+    write_classification_sr(
+        safe_join(config.results_dir(), predictions.images[i] + ".sr.dcm", "the image name"),
+        source, predictions.predicted(i), p, config.model_bucket_name);
     ++written;
   }
   log_info("DICOM SR: " + std::to_string(written) + " result report(s) for the PACS");
@@ -291,6 +292,7 @@ int predict_classifier_stage(const Config& config, InferenceData data, Clock::ti
   if (!is_lead_rank()) return 0;  // preprocessing fans out over MPI ranks; rank 0 predicts
   log_event("stage_start", {{"stage", "predict"}, {"images", data.images.usable().size()}});
   Predictions predictions = predict(data.model, data.images, data.mirror);
+  add_skipped(data.skipped, predictions.failed);
   write_predictions(config.results_dir(), predictions);
   if (parse_location(config.results_bucket).is_dicomweb())
     write_result_reports(config, data, predictions);

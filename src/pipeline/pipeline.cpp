@@ -3,6 +3,7 @@
 #include "pipeline/pipeline.h"
 
 #include "core/location.h"
+#include "core/runtime.h"
 #include "core/world.h"
 #include "pipeline/task.h"
 #include "storage/storage.h"
@@ -26,12 +27,14 @@ void publish(const std::string& dir, const std::string& location, const std::str
 }  // namespace
 
 int train_stage(const Config& config) {
+  install_stop_signals();  // every stage stops at the next item (or step) on SIGTERM / SIGINT
   int code = task_for_training(config).train(config);
   if (code == 0) publish(config.model_dir(), model_location(config), "models_bucket");
   return code;
 }
 
 int predict_stage(const Config& config) {
+  install_stop_signals();
   if (is_remote_location(config.models_bucket))
     resolve_location(model_location(config), "models_bucket");
   int code = task_for_inference(config).predict(config);
@@ -41,7 +44,8 @@ int predict_stage(const Config& config) {
 
 int evaluate_stage(const Config& config) {
   if (!is_lead_rank()) return 0;
-  if (is_remote_location(config.results_bucket)) {
+  install_stop_signals();
+  if (parse_location(config.results_bucket).is_s3()) {
     resolve_location(config.results_bucket, "results_bucket");  // predictions.csv
   }
   int code = task_for_inference(config).evaluate(config);

@@ -16,8 +16,49 @@
 
 namespace medpipe {
 
+namespace {
+
+fs::path comparable(const fs::path& p) {
+  std::error_code ec;
+  fs::path canonical = fs::weakly_canonical(fs::absolute(p, ec), ec);
+  return (ec ? fs::absolute(p) : canonical).lexically_normal();
+}
+
+// `inner` is `outer` or lies below it.
+bool within(const fs::path& inner, const fs::path& outer) {
+  auto [o, i] = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
+  return o == outer.end() || (o->empty() && std::next(o) == outer.end());
+}
+
+// UsageError when the output folder of a stage is, holds or lies inside one of its inputs, before
+// anything is written: results must never overwrite images, masks, labels or a model.
+void check_outputs_apart(const Config& config, const fs::path& output, const std::string& stage) {
+  std::vector<std::pair<std::string, std::string>> inputs = {
+      {"images_bucket", config.images_bucket},
+      {"val_images_bucket", config.val_images_bucket},
+      {"images_labels_bucket", config.images_labels_bucket},
+      {"labels", config.labels},
+      {"val_labels", config.val_labels}};
+  if (stage != "train") inputs.push_back({"the model folder", config.model_dir()});
+  const fs::path out = comparable(output);
+  const std::string out_key = stage == "train" ? "the model folder" : "results_bucket";
+  for (const auto& [key, location] : inputs) {
+    if (location.empty()) continue;
+    const fs::path in = comparable(local_path_for(location));
+    if (!within(out, in) && !within(in, out)) continue;
+    throw UsageError(out_key + " " + out.string() + " overlaps " + key + " " + in.string() +
+                     ": the run would write its outputs among its inputs (and could overwrite "
+                     "them); choose a separate folder for " +
+                     out_key);
+  }
+}
+
+}  // namespace
+
 void start_run(const Config& config, const fs::path& run_dir, const std::string& stage) {
+  check_outputs_apart(config, run_dir, stage);
   ensure_writable_dir(run_dir, stage == "train" ? "model folder" : "results_bucket");
+  if (is_lead_rank()) remove_stale_temps(run_dir);
   set_world_timeout(config.sync_timeout_s);
   configure_torch(config.process_threads());
   keep_freed_memory_in_process();

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/runtime.h"
 #include "core/world.h"
 #include "data/masks.h"
 #include "infer/segmenter.h"
@@ -191,6 +192,7 @@ void predict_images(const Config& config, LoadedSegmenter& model,
   const fs::path dir = config.results_dir();
   Progress progress("predict", samples.size(), "img");
   for (std::size_t i = 0; i < samples.size(); ++i, progress.advance()) {
+    throw_if_stopped();
     const Sample& sample = samples[i];
     Result<Image> image = read_image(sample.path);
     Result<LabelVolume> mask =
@@ -256,6 +258,7 @@ int segment_evaluate(const Config& config) {
   ScoredRun scored(num_classes);
   SkippedList skipped;
   for (const MaskListRow& row : rows) {
+    throw_if_stopped();
     auto it = by_name.find(row.image);
     if (it == by_name.end()) {
       skipped.emplace_back(row.image, "not among the labelled images; not evaluated");
@@ -264,15 +267,16 @@ int segment_evaluate(const Config& config) {
     }
     const Sample& sample = *it->second;
     Result<Image> image = read_image(sample.path);
-    Result<LabelVolume> predicted = read_label_volume(dir / row.mask);
+    const fs::path mask_path = safe_join(dir, row.mask, "predictions.csv's mask");
+    Result<LabelVolume> predicted = read_label_volume(mask_path);
     if (!image || !predicted)
       throw UsageError((dir / "predictions.csv").string() + " line " + std::to_string(row.line) +
                        ": " +
-                       (image ? (dir / row.mask).string() + ": " + predicted.error()
+                       (image ? mask_path.string() + ": " + predicted.error()
                               : sample.path.string() + ": " + image.error()));
     LabelVolume truth = truth_for(sample.mask(), image.value(), num_classes);
     std::string problem =
-        check_mask_against_image(predicted.value(), dir / row.mask, image.value(), num_classes);
+        check_mask_against_image(predicted.value(), mask_path, image.value(), num_classes);
     if (!problem.empty()) throw UsageError(problem);
     scored.add(row.image, image.value(), truth, predicted.value());
   }

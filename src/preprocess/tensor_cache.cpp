@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -121,6 +122,30 @@ nlohmann::json fill_cache_over_ranks(const std::vector<Sample>& samples, const P
   return meta;
 }
 
+// The notes of a cache entry when the entry is whole: notes that parse, describe these samples
+// and a file long enough for every usable one. Anything else (a killed writer, a full disk, a
+// damaged file) is nothing: the entry is rebuilt.
+std::optional<nlohmann::json> reusable_meta(const fs::path& meta_path, const fs::path& bin,
+                                            std::size_t count, std::size_t bytes) {
+  std::error_code ec;
+  if (!fs::exists(meta_path, ec) || !fs::exists(bin, ec)) return std::nullopt;
+  nlohmann::json meta = nlohmann::json::parse(read_text_file(meta_path), nullptr, false);
+  if (!meta.is_object() || meta.value("count", std::size_t{0}) != count) return std::nullopt;
+  const auto& errors = meta["errors"];
+  const auto& channels = meta["channels"];
+  if (!errors.is_array() || errors.size() != count || !channels.is_array() ||
+      channels.size() != count)
+    return std::nullopt;
+  std::size_t needed = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!errors[i].is_string() || !channels[i].is_number_integer()) return std::nullopt;
+    if (errors[i].get_ref<const std::string&>().empty()) needed = (i + 1) * bytes;
+  }
+  const auto size = fs::file_size(bin, ec);
+  if (ec || size < needed) return std::nullopt;
+  return meta;
+}
+
 }  // namespace
 
 TensorCache TensorCache::build(const std::vector<Sample>& samples, const PreprocessSpec& spec,
@@ -130,12 +155,15 @@ TensorCache TensorCache::build(const std::vector<Sample>& samples, const Preproc
   fs::path bin = cache_dir / (key + ".bin");
   fs::path meta_path = cache_dir / (key + ".json");
   nlohmann::json meta;
-  if (fs::exists(meta_path) && fs::exists(bin)) {
-    meta = nlohmann::json::parse(read_text_file(meta_path));
+  const bool present = fs::exists(meta_path) || fs::exists(bin);
+  const std::size_t bytes = spec.values_per_sample() * sizeof(float);
+  if (auto reused = reusable_meta(meta_path, bin, samples.size(), bytes)) {
+    meta = *reused;
     log_info(stage + ": " + std::to_string(samples.size()) + " images from the cache");
   } else if (world().size() > 1) {
     meta = fill_cache_over_ranks(samples, spec, bin, workers, stage);
   } else {
+    if (present) log_warn(stage + ": the cache entry " + bin.string() + " is damaged; rebuilt");
     fs::path temp = bin;
     temp += ".tmp." + std::to_string(::getpid());
     meta = fill_cache(samples, spec, temp, workers, stage, 0, 1);

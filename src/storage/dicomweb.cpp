@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/error.h"
 #include "core/location.h"
@@ -19,10 +20,16 @@ struct InstanceRef {
   std::string study, series, sop;
 };
 
+// The first string value of `tag` in a DICOM JSON object; "" where the answer has none (or
+// not of the types DICOM JSON gives it).
 std::string tag_value(const nlohmann::json& item, const char* tag) {
+  if (!item.is_object()) return "";
   auto it = item.find(tag);
-  if (it == item.end() || !it->contains("Value") || (*it)["Value"].empty()) return "";
-  return (*it)["Value"][0].get<std::string>();
+  if (it == item.end() || !it->is_object()) return "";
+  auto value = it->find("Value");
+  if (value == it->end() || !value->is_array() || value->empty() || !(*value)[0].is_string())
+    return "";
+  return (*value)[0].get<std::string>();
 }
 
 HttpResponse get(const std::string& url, const std::string& accept, bool verify_tls,
@@ -57,19 +64,38 @@ HttpResponse get(const std::string& url, const std::string& accept, bool verify_
 std::vector<InstanceRef> search_instances(const DicomWebUri& uri, bool verify_tls,
                                           int max_attempts) {
   std::vector<InstanceRef> out;
+  std::set<std::string> seen;  // SOPInstanceUIDs so far: a PACS that ignores offset repeats them
   const int page = 1000;
   for (int offset = 0;; offset += page) {
     std::string url = uri.base_url + "/instances?" + (uri.query.empty() ? "" : uri.query + "&") +
                       "limit=" + std::to_string(page) + "&offset=" + std::to_string(offset);
     HttpResponse r = get(url, "application/dicom+json", verify_tls, max_attempts, uri.base_url);
-    nlohmann::json items = r.body.empty() ? nlohmann::json::array() : nlohmann::json::parse(r.body);
+    nlohmann::json items = nlohmann::json::array();
+    if (!r.body.empty()) items = nlohmann::json::parse(r.body, nullptr, false);
+    if (items.is_discarded() || !items.is_array())
+      throw RunError("the DICOMweb service's QIDO-RS answer to " + uri.base_url +
+                     "/instances is not a JSON array of instances; check the service root");
+    std::size_t fresh = 0;
     for (const auto& item : items) {
-      out.push_back(
-          {tag_value(item, "0020000D"), tag_value(item, "0020000E"), tag_value(item, "00080018")});
+      InstanceRef ref{tag_value(item, "0020000D"), tag_value(item, "0020000E"),
+                      tag_value(item, "00080018")};
+      if (!seen.insert(ref.sop).second) continue;
+      out.push_back(ref);
+      ++fresh;
     }
     if (static_cast<int>(items.size()) < page) break;
+    if (fresh == 0) break;  // a full page of instances already listed: offset was ignored
   }
   return out;
+}
+
+// A UID as DICOM defines it (digits and dots, at most 64): what a PACS sends is checked before
+// it names a file or a URL.
+const std::string& checked_uid(const std::string& uid) {
+  if (uid.empty() || uid.size() > 64 || uid.find_first_not_of("0123456789.") != std::string::npos)
+    throw RunError("the PACS answered an instance UID that is not a DICOM UID ('" +
+                   uid.substr(0, 80) + "'); its answer cannot be used");
+  return uid;
 }
 
 }  // namespace
@@ -124,10 +150,11 @@ fs::path mirror_dicomweb(const std::string& location, const std::string& key, in
   std::atomic<int> fetched{0};
   parallel_for(instances.size(), concurrency, "fetch " + uri.base_url, "obj", [&](std::size_t i) {
     const InstanceRef& ref = instances[i];
-    fs::path dest = local / (ref.sop + ".dcm");
+    fs::path dest =
+        safe_join(local, checked_uid(ref.sop) + ".dcm", "a SOPInstanceUID from the PACS");
     if (fs::exists(dest)) return;  // an instance never changes
-    std::string url =
-        uri.base_url + "/studies/" + ref.study + "/series/" + ref.series + "/instances/" + ref.sop;
+    std::string url = uri.base_url + "/studies/" + checked_uid(ref.study) + "/series/" +
+                      checked_uid(ref.series) + "/instances/" + ref.sop;
     HttpResponse r = get(url, "multipart/related; type=\"application/dicom\"", verify_tls,
                          max_attempts, "instance " + std::to_string(i + 1));
     std::string part = first_multipart_part(r.body, r.header("content-type"));

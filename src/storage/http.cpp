@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -84,6 +85,8 @@ FILE* set_response_body(CURL* curl, const HttpRequest& q, HttpResponse& r) {
   return download;
 }
 
+std::atomic<long> default_timeout_s{300};
+
 HttpResponse attempt(const HttpRequest& q) {
   HttpResponse r;
   CURL* curl = curl_easy_init();
@@ -96,7 +99,7 @@ HttpResponse attempt(const HttpRequest& q) {
   curl_easy_setopt(curl, CURLOPT_URL, q.url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, q.method.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, q.timeout_s);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, q.timeout_s > 0 ? q.timeout_s : default_http_timeout_s());
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 20L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, q.verify_tls ? 1L : 0L);
@@ -130,6 +133,14 @@ HttpResponse attempt(const HttpRequest& q) {
 }
 
 }  // namespace
+
+void set_default_http_timeout_s(double seconds) {
+  default_timeout_s = static_cast<long>(std::max(1.0, seconds));
+}
+
+long default_http_timeout_s() {
+  return default_timeout_s;
+}
 
 std::string HttpResponse::header(const std::string& lower_name) const {
   for (const auto& [name, value] : headers) {

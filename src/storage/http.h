@@ -20,7 +20,7 @@ struct HttpRequest {
   std::string aws_sigv4;             // "aws:amz:REGION:SERVICE": libcurl signs the request
   std::string user_password;         // "key:secret" for SigV4 or basic auth; never logged
   bool verify_tls = true;
-  long timeout_s = 300;
+  long timeout_s = 0;  // 0: the process-wide default_http_timeout_s()
   int max_attempts = 5;
   double first_backoff_s = 0.5;
 };
@@ -33,6 +33,10 @@ struct HttpResponse {
   int attempts = 0;
   std::string header(const std::string& lower_name) const;
 };
+
+// The timeout of every request that sets none (storage_timeout_s; 300 s until set).
+void set_default_http_timeout_s(double seconds);
+long default_http_timeout_s();
 
 // Sends the request, retrying what may pass on a second try. Never throws for HTTP statuses;
 // the caller turns them into messages.

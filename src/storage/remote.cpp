@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "core/error.h"
@@ -20,6 +21,35 @@ namespace {
 StorageSettings& settings() {
   static StorageSettings s;
   return s;
+}
+
+// Files of a folder mirror whose object is no longer in the bucket are removed (with their
+// ETag), so that a deleted object is not used from the cache.
+template <class Destination>
+void prune_mirror(const fs::path& local, const std::vector<S3Object>& listed,
+                  const Destination& destination, nlohmann::json& index) {
+  std::set<fs::path> keep;
+  std::set<std::string> keys;
+  for (const auto& o : listed) {
+    keep.insert(destination(o).lexically_normal());
+    keys.insert(o.key);
+  }
+  int removed = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(local, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec) || keep.count(it->path().lexically_normal())) continue;
+    if (it->path().filename().string().find(".tmp.") != std::string::npos) continue;
+    std::error_code remove_ec;
+    removed += fs::remove(it->path(), remove_ec) ? 1 : 0;
+  }
+  for (auto it = index.begin(); it != index.end();) {
+    it = keys.count(it.key()) ? std::next(it) : index.erase(it);
+  }
+  if (removed > 0)
+    log_info(std::to_string(removed) +
+             " file(s) whose object is no longer in the bucket removed "
+             "from the cache " +
+             local.string());
 }
 
 fs::path mirror_s3(const std::string& location, const std::string& key) {
@@ -44,12 +74,16 @@ fs::path mirror_s3(const std::string& location, const std::string& key) {
                      " holds no object; check the bucket and prefix");
   }
   fs::path index_path = medpipe_cache_root() / "s3-etags" / (hex_digest(location) + ".json");
-  nlohmann::json index = fs::exists(index_path) ? nlohmann::json::parse(read_text_file(index_path))
-                                                : nlohmann::json::object();
+  nlohmann::json index =  // a damaged index only costs a re-fetch
+      fs::exists(index_path) ? nlohmann::json::parse(read_text_file(index_path), nullptr, false)
+                             : nlohmann::json::object();
+  if (!index.is_object()) index = nlohmann::json::object();
   std::mutex index_mutex;
   std::atomic<int> fetched{0};
   auto destination = [&](const S3Object& o) {
-    return folder ? local / o.key.substr(uri.key.empty() ? 0 : uri.key.size() + 1) : local;
+    return folder ? safe_join(local, o.key.substr(uri.key.empty() ? 0 : uri.key.size() + 1),
+                              "the S3 object key")
+                  : local;
   };
   try {
     parallel_for(wanted.size(), settings().concurrency, "fetch " + location, "obj",
@@ -69,6 +103,7 @@ fs::path mirror_s3(const std::string& location, const std::string& key) {
     atomic_write_text(index_path, index.dump());  // what was fetched stays fetched
     throw;
   }
+  if (folder) prune_mirror(local, wanted, destination, index);
   atomic_write_text(index_path, index.dump());
   log_info(location + ": " + std::to_string(wanted.size()) + " object(s), " +
            std::to_string(fetched.load()) + " fetched, the rest from the cache " + local.string());
@@ -79,6 +114,7 @@ fs::path mirror_s3(const std::string& location, const std::string& key) {
 
 void configure_storage(const StorageSettings& s) {
   settings() = s;
+  set_default_http_timeout_s(s.s3.timeout_s);  // DICOMweb's requests too
 }
 
 fs::path resolve_location(const std::string& location, const std::string& key) {

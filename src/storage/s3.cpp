@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "core/error.h"
@@ -151,6 +152,7 @@ HttpResponse S3Client::call(HttpRequest request, const std::string& what) const 
 std::vector<S3Object> S3Client::list(const std::string& bucket, const std::string& prefix) const {
   std::vector<S3Object> out;
   std::string token;
+  std::set<std::string> tokens_seen;  // a listing that repeats a token would page forever
   do {
     std::string query = "list-type=2&prefix=" + uri_encode(prefix, true);
     if (!token.empty()) query = "continuation-token=" + uri_encode(token, false) + "&" + query;
@@ -168,6 +170,10 @@ std::vector<S3Object> S3Client::list(const std::string& bucket, const std::strin
     }
     token =
         child_text(root, "IsTruncated") == "true" ? child_text(root, "NextContinuationToken") : "";
+    if (!token.empty() && !tokens_seen.insert(token).second)
+      throw RunError("S3 listing of s3://" + bucket + "/" + prefix +
+                     " repeats its continuation token: the server pages in a circle; check the "
+                     "endpoint");
   } while (!token.empty());
   return out;
 }

@@ -38,6 +38,13 @@ for root, _, files in os.walk(folder) if folder else []:
         s3.upload_file(path, bucket, prefix + "/" + os.path.relpath(path, folder))
 '''
 
+DELETE = r'''
+import boto3, sys
+endpoint, key_id, secret, bucket, key = sys.argv[1:6]
+boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id,
+             aws_secret_access_key=secret).delete_object(Bucket=bucket, Key=key)
+'''
+
 DOWNLOAD = r'''
 import boto3, sys
 endpoint, key_id, secret, bucket, key, out = sys.argv[1:7]
@@ -281,6 +288,25 @@ class S3Storage(MedpipeTestCase):
         r = self.medpipe("run", "e.json", env=self.s3_env())
         self.assertDone(r)
         self.assertIn(f"31 object(s), {31 - len(kept)} fetched", r.stderr)
+
+    def test_an_object_deleted_from_the_bucket_is_not_used_from_the_cache(self):
+        rows = make_separable_set(self.path("train"), 12, size=16, seed=1)
+        self.upload(self.path("train"), "pruned", "train")
+        event = self.event("e.json", images_bucket="s3://pruned/train", epochs=1)
+        self.assertDone(self.medpipe("run", event, env=self.s3_env()))
+        mirror = self.path("cache", "s3", "pruned", "train")
+        self.assertTrue(os.path.exists(os.path.join(mirror, "images", "img_0000.png")))
+        with open(self.path("train", "labels.csv"), "w") as f:
+            f.write("image,level\n" + "".join(f"{n},{l}\n" for n, l in rows if n != "img_0000"))
+        os.remove(self.path("train", "images", "img_0000.png"))
+        self.upload(self.path("train"), "pruned", "train")  # labels.csv without img_0000
+        subprocess.run([self.python, "-c", DELETE, self.endpoint, self.key["id"],
+                        self.key["secret"], "pruned", "train/images/img_0000.png"], check=True)
+        r = self.medpipe("run", event, env=self.s3_env())
+        self.assertDone(r)
+        self.assertIn("12 object(s)", r.stderr)  # 11 images and labels.csv
+        self.assertIn("no longer in the bucket", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(mirror, "images", "img_0000.png")))
 
     def test_unreachable_endpoint_stops_with_a_clear_message(self):
         env = dict(self.s3_env(), AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")

@@ -1,0 +1,295 @@
+"""Hostile or broken input, untrusted servers: each answer is a skip, a clear exit 2 or a resumable
+exit 1, never a crash, a hang, a write outside the given folders, a secret in an output, or a
+good file destroyed. Servers are Python fakes on loopback, started here."""
+import http.server
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import unittest
+
+import numpy as np
+
+from medpipe_testlib import MEDPIPE, MedpipeTestCase, make_separable_set, write_event, write_labels
+
+
+class FakeServer:
+    """An HTTP server on 127.0.0.1 answering GETs with `answer(path_and_query) -> (status, type,
+    body)`; counts the requests."""
+
+    def __init__(self, answer):
+        server = self
+        self.requests = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                server.requests += 1
+                status, content_type, body = answer(self.path)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_HEAD = do_GET
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def s3_listing(keys, truncated=False, token=""):
+    contents = "".join(f"<Contents><Key>{k}</Key><ETag>\"e{i}\"</ETag><Size>10</Size></Contents>"
+                       for i, k in enumerate(keys))
+    more = (f"<IsTruncated>true</IsTruncated><NextContinuationToken>{token}</NextContinuationToken>"
+            if truncated else "<IsTruncated>false</IsTruncated>")
+    return (f"<?xml version='1.0' encoding='UTF-8'?><ListBucketResult>{contents}{more}"
+            "</ListBucketResult>").encode()
+
+
+def qido_instances(uids):
+    return json.dumps([{"0020000D": {"vr": "UI", "Value": ["1.2"]},
+                        "0020000E": {"vr": "UI", "Value": ["1.2.3"]},
+                        "00080018": {"vr": "UI", "Value": [u]}} for u in uids]).encode()
+
+
+class HostileInputs(MedpipeTestCase):
+    def run_with_server(self, answer, event, timeout=120, env=None):
+        server = FakeServer(answer)
+        try:
+            write_event(self.path("e.json"), {k: (v.replace("PORT", str(server.port))
+                                                  if isinstance(v, str) else v)
+                                              for k, v in event.items()})
+            full_env = {"MEDPIPE_CACHE_DIR": self.path("cache"), "AWS_ACCESS_KEY_ID": "k",
+                        "AWS_SECRET_ACCESS_KEY": "s", **(env or {})}
+            result = self.medpipe("run", "e.json", timeout=timeout, env=full_env)
+            return result, server.requests
+        finally:
+            server.close()
+
+    def assertNothingOutside(self, name):
+        for root, _, files in os.walk(os.path.dirname(self.tmp)):
+            if root.startswith(self.tmp):
+                continue
+            self.assertNotIn(name, files, f"{name} was written outside the run's folders, in {root}")
+
+    # --- writes outside the folder it was given
+    def test_s3_key_climbing_out_of_the_cache_is_refused(self):
+        evil = f"escape_{os.getpid()}.png"
+        answer = lambda path: (200, "application/xml", s3_listing(["in/a.png", f"in/../../../{evil}"]))
+        result, _ = self.run_with_server(answer, {"images_bucket": "s3://bucket/in",
+                                                  "s3_endpoint": "http://127.0.0.1:PORT"})
+        self.assertUsageError(result, "the S3 object key", "..")
+        self.assertNothingOutside(evil)
+
+    def test_pacs_uid_that_is_not_a_uid_is_refused(self):
+        answer = lambda path: (200, "application/dicom+json", qido_instances(["1.2.3.4", "../../x"]))
+        result, _ = self.run_with_server(answer, {"images_bucket": "dicomweb://127.0.0.1:PORT/dicom-web"})
+        self.assertNoCrash(result)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("not a DICOM UID", result.stderr)
+
+    def test_model_name_that_climbs_out_or_is_empty_is_refused(self):
+        make_separable_set(self.path("data"), 8)
+        for name in ("../outside_model", "", "/abs"):
+            write_event(self.path("e.json"), {"images_bucket": "data", "model_bucket_name": name})
+            self.assertUsageError(self.medpipe("run", "e.json"), "model_bucket_name")
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "outside_model")))
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["data", "e.json"])  # nothing was written
+
+    # --- outputs that would overwrite inputs
+    def test_results_among_the_inputs_are_refused_before_anything_is_written(self):
+        make_separable_set(self.path("data"), 12)
+        write_event(self.path("t.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1})
+        self.assertDone(self.medpipe("run", "t.json"))
+        before = {n: os.path.getmtime(self.path("data", "images", n))
+                  for n in os.listdir(self.path("data", "images"))}
+        for results in ("data/images", "data", "models/model", "."):
+            write_event(self.path("p.json"), {"images_bucket": "data", "is_train": False,
+                                              "results_bucket": results})
+            self.assertUsageError(self.medpipe("run", "p.json"), "overlaps")
+        after = {n: os.path.getmtime(self.path("data", "images", n))
+                 for n in os.listdir(self.path("data", "images"))}
+        self.assertEqual(before, after)
+        self.assertFalse(os.path.exists(self.path("data", "images", "predictions.csv")))
+        # a model folder among the training images
+        write_event(self.path("t2.json"), {"images_bucket": "data", "models_bucket": "data/images"})
+        self.assertUsageError(self.medpipe("run", "t2.json"), "overlaps")
+
+    # --- hangs
+    def test_nan_probabilities_are_refused_not_evaluated_forever(self):
+        make_separable_set(self.path("data"), 6)
+        os.makedirs(self.path("results", "model"))
+        names = sorted(n[:-4] for n in os.listdir(self.path("data", "images")))
+        for bad in ("nan", "inf", "-0.5", "1.5"):
+            with open(self.path("results", "model", "predictions.csv"), "w") as f:
+                f.write("image,prediction,prob_0,prob_1\n")
+                for i, n in enumerate(names):
+                    f.write(f"{n},0,{bad if i == 2 else 0.4},0.6\n")
+            r = self.medpipe("evaluate", "--images-bucket", "data", timeout=60)
+            self.assertUsageError(r, "line 4", "not a probability")
+
+    def test_s3_listing_that_repeats_its_token_stops(self):
+        answer = lambda path: (200, "application/xml",
+                               s3_listing(["in/a.png"], truncated=True, token="same"))
+        result, requests = self.run_with_server(answer, {"images_bucket": "s3://bucket/in",
+                                                         "s3_endpoint": "http://127.0.0.1:PORT"},
+                                                timeout=60)
+        self.assertNoCrash(result)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("repeats its continuation token", result.stderr)
+        self.assertLess(requests, 5)
+
+    def test_pacs_that_ignores_offset_stops_paging(self):
+        page = [f"1.2.3.{i}" for i in range(1000)]
+
+        def answer(path):
+            if "/instances?" in path:
+                return 200, "application/dicom+json", qido_instances(page)
+            return 404, "text/plain", b"no"
+        result, requests = self.run_with_server(
+            answer, {"images_bucket": "dicomweb://127.0.0.1:PORT/dicom-web",
+                     "storage_retries": 1}, timeout=120)
+        self.assertNoCrash(result)
+        self.assertIn(result.returncode, (1, 2), result.stderr)
+        # two QIDO pages (the second repeats the first: paging ends), then the first failing
+        # fetches of the storage_concurrency workers
+        self.assertLess(requests, 40)
+
+    def test_stop_signal_ends_a_stage_within_seconds(self):
+        # radiomics of 600 images (pipeline features) takes longer than the signal's delay;
+        # SIGTERM must end the stage with exit 1 and a message, not a kill or a finished run
+        make_separable_set(self.path("data"), 600, size=48)
+        write_event(self.path("e.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1,
+                                          "threads": 1, "pipeline": "features"})
+        p = subprocess.Popen([MEDPIPE, "run", "e.json"], cwd=self.tmp, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             env=dict(os.environ, MEDPIPE_CACHE_DIR=self.path("cache")))
+        events = self.path("models", "model", "events.jsonl")
+        deadline = time.time() + 60
+        while time.time() < deadline and not os.path.exists(events):
+            time.sleep(0.02)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGTERM)
+        start = time.time()
+        _, err = p.communicate(timeout=60)
+        self.assertLess(time.time() - start, 10)
+        if p.returncode == 0:
+            self.skipTest("the run finished before the signal landed")
+        self.assertEqual(p.returncode, 1, err)
+        self.assertIn("signal", err)
+        self.assertNotIn("Traceback", err)
+        with open(events) as f:
+            ends = [json.loads(line) for line in f if '"run_end"' in line]
+        self.assertEqual(ends[-1]["exit_code"], 1)
+
+    # --- secrets
+    def test_passwords_in_urls_never_reach_messages_or_outputs(self):
+        make_separable_set(self.path("data"), 8)
+        secret = "hunter2secret"
+        write_event(self.path("e.json"), {
+            "images_bucket": "data", "epochs": 1, "num_machines": 1,
+            "s3_endpoint": f"http://user:{secret}@127.0.0.1:9/",
+            "auth_token": ["not", "a", "string", secret]})
+        r = self.medpipe("run", "e.json")
+        self.assertUsageError(r, "auth_token")
+        self.assertNotIn(secret, r.stderr + r.stdout)
+        write_event(self.path("e.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1,
+                                          "s3_endpoint": f"http://user:{secret}@127.0.0.1:9/"})
+        r = self.medpipe("run", "e.json")
+        self.assertDone(r)  # the endpoint is not used: every bucket is local
+        self.assertNotIn(secret, r.stderr + r.stdout)
+        for root, _, files in os.walk(self.tmp):
+            for name in files:
+                if root == self.tmp and name == "e.json":
+                    continue  # the event itself
+                with open(os.path.join(root, name), "rb") as f:
+                    self.assertNotIn(secret.encode(), f.read(), os.path.join(root, name))
+        # a PACS URL with a password: the message and the cache folder's name keep it out
+        r = self.medpipe("run", "e.json", "--set",
+                         f"images_bucket=dicomweb://u:{secret}@127.0.0.1:9/dicom-web",
+                         "--set", "storage_retries=1", "--set", "storage_timeout_s=2",
+                         env={"MEDPIPE_CACHE_DIR": self.path("cache")})
+        self.assertNoCrash(r)
+        self.assertNotIn(secret, r.stderr + r.stdout)
+        for root, dirs, files in os.walk(self.path("cache")):
+            for name in dirs + files:
+                self.assertNotIn(secret, name)
+
+    # --- bad input used silently
+    def test_numbers_outside_their_type_and_nulls_are_refused(self):
+        make_separable_set(self.path("data"), 8)
+        for key, value in (("epochs", 4294967297), ("epochs", -4294967295), ("seed", 1e30),
+                           ("learning_rate", None), ("epochs", None)):
+            write_event(self.path("e.json"), {"images_bucket": "data", key: value})
+            self.assertUsageError(self.medpipe("run", "e.json"), key)
+
+    def test_duplicated_level_column_is_refused(self):
+        make_separable_set(self.path("data"), 8)
+        rows = [l.rstrip("\n").split(",") for l in open(self.path("data", "labels.csv"))][1:]
+        write_labels(self.path("data", "labels.csv"), [r + [1 - int(r[1])] for r in rows],
+                     header=("image", "level", "level"))
+        write_event(self.path("e.json"), {"images_bucket": "data", "epochs": 1})
+        self.assertUsageError(self.medpipe("run", "e.json"), "more than once", "level")
+
+    def test_a_dicomdir_in_the_images_folder_is_not_an_image(self):
+        make_separable_set(self.path("data"), 8)
+        with open(self.path("data", "images", "DICOMDIR"), "wb") as f:
+            f.write(b"\0" * 128 + b"DICM" + b"\0" * 64)
+        write_event(self.path("e.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1})
+        self.assertDone(self.medpipe("run", "e.json"))
+
+    def test_num_machines_far_above_the_cores_is_refused(self):
+        make_separable_set(self.path("data"), 8)
+        write_event(self.path("e.json"), {"images_bucket": "data", "num_machines": 1000})
+        self.assertUsageError(self.medpipe("run", "e.json"), "num_machines", "cores")
+
+    # --- "can be resumed" that never recovered
+    def test_damaged_cache_entry_is_rebuilt(self):
+        make_separable_set(self.path("data"), 12)
+        write_event(self.path("e.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1,
+                                          "val_fraction": 0})
+        env = {"MEDPIPE_CACHE_DIR": self.path("c")}
+        self.assertDone(self.medpipe("run", "e.json", env=env))
+        cache = self.path("models", ".cache")
+        for name in os.listdir(cache):
+            path = os.path.join(cache, name)
+            if name.endswith(".json"):
+                with open(path, "w") as f:
+                    f.write('{"count": 3')  # cut short
+            elif name.endswith(".bin"):
+                os.truncate(path, 10)
+        r = self.medpipe("run", "e.json", env=env)
+        self.assertDone(r)
+        self.assertIn("damaged", r.stderr)
+
+    def test_long_image_names_and_stale_temps(self):
+        make_separable_set(self.path("data"), 8)
+        long_name = "x" * 240  # legal (under 255 bytes), but name + ".json.tmp.<pid>.<n>" is not
+        os.rename(self.path("data", "images", "img_0000.png"), self.path("data", "images", long_name + ".png"))
+        rows = [l.rstrip("\n").split(",") for l in open(self.path("data", "labels.csv"))][1:]
+        rows = [[long_name if r[0] == "img_0000" else r[0], r[1]] for r in rows]
+        write_labels(self.path("data", "labels.csv"), rows)
+        write_event(self.path("t.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1})
+        self.assertDone(self.medpipe("run", "t.json"))
+        os.makedirs(self.path("results", "model"))
+        stale = self.path("results", "model", "predictions.csv.tmp.999999.0")
+        open(stale, "w").close()
+        write_event(self.path("p.json"), {"images_bucket": "data", "is_train": False})
+        self.assertDone(self.medpipe("run", "p.json"))
+        self.assertTrue(os.path.exists(self.path("results", "model", long_name + ".json")))
+        self.assertFalse(os.path.exists(stale))
+        self.assertEqual([n for n in os.listdir(self.path("results", "model")) if ".tmp." in n], [])
+
+
+if __name__ == "__main__":
+    unittest.main()
