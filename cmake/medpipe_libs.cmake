@@ -14,7 +14,7 @@ target_link_libraries(medpipe_core PUBLIC nlohmann_json::nlohmann_json spdlog::s
 
 add_library(medpipe_io STATIC
   ${SRC}/io/image_io.cpp ${SRC}/io/dicom_reader.cpp ${SRC}/io/dicom_series.cpp ${SRC}/io/dicom_seg.cpp
-  ${SRC}/io/gdcm_decoder.cpp ${SRC}/io/rtstruct.cpp ${SRC}/io/dicom_sr.cpp
+  ${SRC}/io/gdcm_decoder.cpp ${SRC}/io/rtstruct.cpp ${SRC}/io/dicom_sr.cpp ${SRC}/io/dicom_guard.cpp
   ${SRC}/io/raster_io.cpp ${SRC}/io/nifti_io.cpp ${SRC}/io/npy.cpp ${SRC}/io/csv.cpp ${SRC}/io/dicom_writer.cpp)
 target_include_directories(medpipe_io SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR} ${NIFTI_INCLUDE_DIR} ${GDCM_INCLUDE_DIR} ${DCMTK_INCLUDE_DIRS})
 target_link_libraries(medpipe_io PUBLIC medpipe_core PRIVATE

@@ -179,6 +179,16 @@ void parse_json_value(const std::string& key, const json& value, std::string& ou
   }
 }
 
+json parse_json_bounded(const std::string& text, const std::string& what, int max_depth) {
+  auto bounded = [&](int depth, json::parse_event_t, json&) {
+    if (depth > max_depth)
+      throw UsageError(what + ": a value nests more than " + std::to_string(max_depth) +
+                       " levels deep; that is not a file medpipe writes or reads");
+    return true;
+  };
+  return json::parse(text, bounded);
+}
+
 bool parse_bool_text(const std::string& text) {
   std::string lower = text;
   std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
@@ -249,7 +259,7 @@ Config load_event_file(const std::string& path) {
   std::string text = read_text_file(path);
   json event;
   try {
-    event = json::parse(text);
+    event = parse_json_bounded(text, path);
   } catch (const json::parse_error& e) {
     throw UsageError(path + " is not valid JSON (" + std::string(e.what()) +
                      "); fix the syntax, e.g. with `python3 -m json.tool " + path + "`");

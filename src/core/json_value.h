@@ -12,4 +12,10 @@ void parse_json_value(const std::string& key, const nlohmann::json& value, int& 
 void parse_json_value(const std::string& key, const nlohmann::json& value, double& out);
 void parse_json_value(const std::string& key, const nlohmann::json& value, std::string& out);
 
+// JSON from outside (an event, a settings file, a server's answer), refused while it is parsed
+// when a value nests more than `max_depth` levels, before anything recursive meets it. Throws
+// UsageError naming `what` for that, and nlohmann's parse_error for bad syntax.
+nlohmann::json parse_json_bounded(const std::string& text, const std::string& what,
+                                  int max_depth = 16);
+
 }  // namespace medpipe

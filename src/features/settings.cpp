@@ -111,7 +111,9 @@ FeatureSettings load_feature_settings(const std::string& path) {
   }
   json object;
   try {
-    in >> object;
+    std::stringstream text;
+    text << in.rdbuf();
+    object = parse_json_bounded(text.str(), path);
   } catch (const json::exception& e) {
     throw UsageError(path + ": not valid JSON (" + e.what() + ")");
   }

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 
+#include "io/dicom_guard.h"
 #include "io/formats.h"
 
 namespace medpipe::io_detail {
@@ -221,6 +222,8 @@ void fix_big_endian_32bit(DcmDataset* ds, E_TransferSyntax xfer) {
 
 Result<Image> read_dicom(const fs::path& path) {
   register_codecs_once();
+  if (std::string problem = dicom_nesting_problem(path); !problem.empty())
+    return Result<Image>::failure("not a usable DICOM file: " + problem);
   DcmFileFormat file;
   OFCondition status = file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
   if (status.bad()) {

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/version.h"
+#include "io/dicom_guard.h"
 #include "io/image_io.h"
 
 namespace medpipe {
@@ -41,7 +42,9 @@ std::vector<SourceInstance> source_instances(const fs::path& source, const Image
   std::vector<SourceInstance> out;
   for (const auto& f : files) {
     DcmFileFormat file;
-    if (file.loadFile(f.c_str(), EXS_Unknown, EGL_noChange, 256).bad()) continue;
+    if (!dicom_nesting_problem(f).empty() ||
+        file.loadFile(f.c_str(), EXS_Unknown, EGL_noChange, 256).bad())
+      continue;
     DcmDataset* ds = file.getDataset();
     OFString cls, inst, series;
     ds->findAndGetOFString(DCM_SOPClassUID, cls);

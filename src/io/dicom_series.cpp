@@ -7,6 +7,7 @@
 #include <cmath>
 #include <set>
 
+#include "io/dicom_guard.h"
 #include "io/formats.h"
 #include "io/image_io.h"
 
@@ -17,7 +18,9 @@ namespace {
 std::string series_uid_of(const fs::path& path) {
   DcmFileFormat file;
   // 256: element values longer than that (pixel data) stay on disk
-  if (file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, 256).bad()) return "";
+  if (!dicom_nesting_problem(path).empty() ||
+      file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, 256).bad())
+    return "";
   OFString uid;
   file.getDataset()->findAndGetOFString(DCM_SeriesInstanceUID, uid);
   return uid.c_str();

@@ -136,8 +136,9 @@ Result<NpyArray> read_npy(const fs::path& path) {
   // the shape is checked against the file before anything is allocated for it
   if (ec || h.count > file_bytes / h.item ||
       h.count * h.item > file_bytes - static_cast<std::uintmax_t>(in.tellg()))
-    return Result<NpyArray>::failure("truncated .npy data (the header's shape is larger than "
-                                     "the file)");
+    return Result<NpyArray>::failure(
+        "truncated .npy data (the header's shape is larger than "
+        "the file)");
   std::vector<char> raw(h.count * h.item);
   if (!in.read(raw.data(), static_cast<std::streamsize>(raw.size())))
     return Result<NpyArray>::failure("truncated .npy data");

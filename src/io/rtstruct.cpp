@@ -10,6 +10,7 @@
 #include <cmath>
 #include <map>
 
+#include "io/dicom_guard.h"
 #include "io/image_io.h"
 
 namespace medpipe {
@@ -19,7 +20,7 @@ namespace {
 using Polygon = std::vector<std::array<double, 2>>;  // (column, row) in voxel indices
 
 bool load(const fs::path& path, DcmFileFormat& file) {
-  return file.loadFile(path.c_str()).good();
+  return dicom_nesting_problem(path).empty() && file.loadFile(path.c_str()).good();
 }
 
 struct Roi {

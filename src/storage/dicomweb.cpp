@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/json_value.h"
 #include "core/location.h"
 #include "core/log.h"
 #include "core/parallel.h"
@@ -71,8 +72,12 @@ std::vector<InstanceRef> search_instances(const DicomWebUri& uri, bool verify_tl
                       "limit=" + std::to_string(page) + "&offset=" + std::to_string(offset);
     HttpResponse r = get(url, "application/dicom+json", verify_tls, max_attempts, uri.base_url);
     nlohmann::json items = nlohmann::json::array();
-    if (!r.body.empty()) items = nlohmann::json::parse(r.body, nullptr, false);
-    if (items.is_discarded() || !items.is_array())
+    try {
+      if (!r.body.empty()) items = parse_json_bounded(r.body, "the QIDO-RS answer", 32);
+    } catch (const std::exception&) {
+      items = nullptr;  // not JSON, or nested as no instance list is
+    }
+    if (!items.is_array())
       throw RunError("the DICOMweb service's QIDO-RS answer to " + uri.base_url +
                      "/instances is not a JSON array of instances; check the service root");
     std::size_t fresh = 0;

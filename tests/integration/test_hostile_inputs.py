@@ -62,6 +62,16 @@ def qido_instances(uids):
                         "00080018": {"vr": "UI", "Value": [u]}} for u in uids]).encode()
 
 
+def nested_sequences_dicom(path, depth):
+    """A DICOM file whose one sequence nests `depth` deep (undefined lengths, explicit VR LE)."""
+    uid = b"1.2.840.10008.1.2.1\0"
+    meta = b"\x02\x00\x10\x00UI" + len(uid).to_bytes(2, "little") + uid
+    open_level = b"\x08\x00\x15\x11SQ\x00\x00\xff\xff\xff\xff" + b"\xfe\xff\x00\xe0\xff\xff\xff\xff"
+    close_level = b"\xfe\xff\x0d\xe0\x00\x00\x00\x00" + b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+    with open(path, "wb") as f:
+        f.write(b"\0" * 128 + b"DICM" + meta + open_level * depth + close_level * depth)
+
+
 class HostileInputs(MedpipeTestCase):
     def run_with_server(self, answer, event, timeout=120, env=None):
         server = FakeServer(answer)
@@ -124,6 +134,39 @@ class HostileInputs(MedpipeTestCase):
         # a model folder among the training images
         write_event(self.path("t2.json"), {"images_bucket": "data", "models_bucket": "data/images"})
         self.assertUsageError(self.medpipe("run", "t2.json"), "overlaps")
+
+    # --- one bad file ends the whole process
+    def test_deeply_nested_dicom_is_refused_not_a_stack_overflow(self):
+        nested_sequences_dicom(self.path("nested.dcm"), 10000)  # 360 KB
+        self.assertGreater(os.path.getsize(self.path("nested.dcm")), 300000)
+        r = self.medpipe("convert", "--info", "nested.dcm")
+        self.assertUsageError(r, "nest more than 64")
+        nested_sequences_dicom(self.path("shallow.dcm"), 5)  # no pixel data, but well formed
+        r = self.medpipe("convert", "--info", "shallow.dcm")
+        self.assertUsageError(r, "no pixel data")
+        # in a run it is one skipped image among the others
+        make_separable_set(self.path("data"), 10)
+        nested_sequences_dicom(self.path("data", "images", "img_0001.dcm"), 10000)
+        os.remove(self.path("data", "images", "img_0001.png"))
+        write_event(self.path("e.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1})
+        r = self.medpipe("run", "e.json")
+        self.assertDone(r)
+        with open(self.path("models", "model", "skipped.csv")) as f:
+            skipped = f.read()
+        self.assertIn("img_0001", skipped)
+        self.assertIn("nest more than 64", skipped)
+
+    def test_event_nested_200000_deep_is_refused(self):
+        depth = 200000
+        with open(self.path("e.json"), "w") as f:
+            f.write('{"images_bucket": "x", "epochs": ' + "[" * depth + "]" * depth + "}")
+        self.assertUsageError(self.medpipe("run", "e.json"), "nests more than")
+        with open(self.path("s.json"), "w") as f:
+            f.write('{"families": ' + "[" * depth + "]" * depth + "}")
+        make_separable_set(self.path("data"), 4)
+        r = self.medpipe("features", "--image", "data/images/img_0000.png", "--out", "f.csv",
+                         "--config", "s.json")
+        self.assertUsageError(r, "nests more than")
 
     # --- hangs
     def test_nan_probabilities_are_refused_not_evaluated_forever(self):

@@ -1,0 +1,140 @@
+#include "io/dicom_guard.h"
+
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+namespace medpipe {
+
+namespace {
+
+constexpr std::uint32_t kUndefined = 0xFFFFFFFFu;
+constexpr std::uint64_t kOpenEnded = ~std::uint64_t{0};
+
+struct Level {
+  std::uint64_t end;  // where its value ends (kOpenEnded: at its delimiter)
+  bool fragments;     // encapsulated pixel data: its items hold bytes, not elements
+};
+
+class Walker {
+ public:
+  explicit Walker(const fs::path& path) : in_(path, std::ios::binary) {
+    std::error_code ec;
+    size_ = fs::file_size(path, ec);
+    if (ec) size_ = 0;
+  }
+  std::string walk();
+
+ private:
+  bool read(std::uint64_t at, void* out, std::size_t n) {
+    if (at + n > size_) return false;
+    in_.seekg(static_cast<std::streamoff>(at));
+    return static_cast<bool>(in_.read(static_cast<char*>(out), static_cast<std::streamsize>(n)));
+  }
+  std::uint32_t number(const unsigned char* b, int bytes, bool little) const {
+    std::uint32_t v = 0;
+    for (int i = 0; i < bytes; ++i) v |= std::uint32_t{b[little ? i : bytes - 1 - i]} << (8 * i);
+    return v;
+  }
+  void start_dataset(std::uint64_t pos);
+  bool element(std::uint64_t& pos);
+
+  std::ifstream in_;
+  std::uint64_t size_ = 0;
+  bool meta_ = true, little_ = true, explicit_ = true;
+  std::string syntax_;
+  std::vector<Level> stack_;
+};
+
+// Group 0002 is explicit little endian; the rest is encoded as its transfer syntax says.
+void Walker::start_dataset(std::uint64_t pos) {
+  meta_ = false;
+  little_ = syntax_ != "1.2.840.10008.1.2.2";
+  explicit_ = syntax_ != "1.2.840.10008.1.2";
+  if (syntax_.empty()) {  // no meta header: explicit if a VR's two letters follow the tag
+    unsigned char vr[2];
+    explicit_ =
+        read(pos + 4, vr, 2) && vr[0] >= 'A' && vr[0] <= 'Z' && vr[1] >= 'A' && vr[1] <= 'Z';
+  }
+}
+
+// One element header at `pos`: steps over its value, or into it for a sequence or an item.
+bool Walker::element(std::uint64_t& pos) {
+  unsigned char h[12];
+  if (!read(pos, h, 8)) return false;
+  if (meta_ && number(h, 2, true) != 0x0002) start_dataset(pos);
+  if (!meta_ && syntax_ == "1.2.840.10008.1.2.1.99") return false;  // deflated: not walked here
+  const bool little = meta_ ? true : little_;
+  const std::uint32_t group = number(h, 2, little), tag = number(h + 2, 2, little);
+  if (group == 0xFFFE) {  // item and delimiters: always a 4-byte length
+    const std::uint32_t length = number(h + 4, 4, little_);
+    pos += 8;
+    if (tag == 0xE000) {
+      const bool bytes = !stack_.empty() && stack_.back().fragments;
+      if (bytes && length != kUndefined) return pos += length, true;
+      stack_.push_back({length == kUndefined ? kOpenEnded : pos + length, false});
+    } else if (!stack_.empty() && stack_.back().end == kOpenEnded) {
+      stack_.pop_back();  // item or sequence delimiter
+    }
+    return true;
+  }
+  const bool expl = meta_ || explicit_;
+  std::string vr = expl ? std::string(reinterpret_cast<char*>(h + 4), 2) : "";
+  const bool long_form = !expl || vr == "OB" || vr == "OW" || vr == "OF" || vr == "SQ" ||
+                         vr == "UT" || vr == "UN" || vr == "OD" || vr == "OL" || vr == "OV" ||
+                         vr == "SV" || vr == "UV" || vr == "UC" || vr == "UR";
+  std::uint32_t length = 0;
+  if (!expl) {
+    length = number(h + 4, 4, little);
+    pos += 8;
+  } else if (long_form) {
+    if (!read(pos + 8, h + 8, 4)) return false;
+    length = number(h + 8, 4, little);
+    pos += 12;
+  } else {
+    length = number(h + 6, 2, little);
+    pos += 8;
+  }
+  if (meta_ && tag == 0x0010 && length < 128) {  // TransferSyntaxUID
+    char uid[128] = {};
+    if (!read(pos, uid, length)) return false;
+    syntax_ = std::string(uid, strnlen(uid, length));
+    while (!syntax_.empty() && (syntax_.back() == ' ' || syntax_.back() == '\0'))
+      syntax_.pop_back();
+  }
+  unsigned char first[4] = {};
+  const bool starts_with_item = length >= 8 && read(pos, first, 4) &&
+                                number(first, 2, little) == 0xFFFE &&
+                                number(first + 2, 2, little) == 0xE000;
+  const bool pixel_data = group == 0x7FE0 && tag == 0x0010;
+  if (vr == "SQ" || length == kUndefined || (!expl && starts_with_item && !pixel_data)) {
+    stack_.push_back({length == kUndefined ? kOpenEnded : pos + length, pixel_data});
+    return true;
+  }
+  pos += length;
+  return true;
+}
+
+std::string Walker::walk() {
+  char preamble[132];
+  std::uint64_t pos =
+      read(0, preamble, 132) && std::memcmp(preamble + 128, "DICM", 4) == 0 ? 132 : 0;
+  if (pos == 0) meta_ = false, start_dataset(0);
+  while (pos + 8 <= size_) {
+    while (!stack_.empty() && pos >= stack_.back().end) stack_.pop_back();
+    if (static_cast<int>(stack_.size()) > 2 * kMaxDicomNesting)
+      return "its sequences nest more than " + std::to_string(kMaxDicomNesting) +
+             " deep (a damaged or crafted file)";
+    if (!element(pos)) return "";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string dicom_nesting_problem(const fs::path& path) {
+  return Walker(path).walk();
+}
+
+}  // namespace medpipe
