@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "core/version.h"
+#include "io/image_io.h"
 #include "storage/storage.h"
 
 namespace medpipe::cli {
@@ -77,6 +78,7 @@ Config resolve_config(const std::string& event_path, const ConfigFlags* flags,
   storage.s3.timeout_s = config.storage_timeout_s;
   storage.concurrency = config.storage_concurrency;
   configure_storage(storage);
+  set_max_image_pixels(config.max_image_pixels);
   return config;
 }
 

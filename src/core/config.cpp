@@ -179,6 +179,10 @@ void parse_json_value(const std::string& key, const json& value, std::string& ou
   }
 }
 
+std::string json_text(const json& value, int indent) {
+  return value.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
 json parse_json_bounded(const std::string& text, const std::string& what, int max_depth) {
   auto bounded = [&](int depth, json::parse_event_t, json&) {
     if (depth > max_depth)

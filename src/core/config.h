@@ -146,6 +146,9 @@ namespace medpipe {
   X(int, storage_retries, 5, RANGE(1, 20),                                                        \
     "attempts per request on 5xx, 429, timeouts (exponential backoff)")                           \
   /* run */                                                                                       \
+  X(double, max_image_pixels, 1073741824.0, RANGE(1, 1e13),                                       \
+    "the most values (voxels x channels) one image may hold; checked against its header before "  \
+    "it is decoded (the default fits a whole-body CT)")                                           \
   X(std::string, cache_dir, "", ANY,                                                              \
     "disk cache of preprocessed tensors (default <models>/cache)")                                \
   X(LogLevel, log_level, LogLevel::kInfo, CHOICE, "debug, info, warn or error")

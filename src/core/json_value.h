@@ -12,6 +12,10 @@ void parse_json_value(const std::string& key, const nlohmann::json& value, int& 
 void parse_json_value(const std::string& key, const nlohmann::json& value, double& out);
 void parse_json_value(const std::string& key, const nlohmann::json& value, std::string& out);
 
+// JSON as text for a file or a message; text that is not UTF-8 (a Latin-1 file name) is
+// replaced by U+FFFD instead of failing the run.
+std::string json_text(const nlohmann::json& value, int indent = -1);
+
 // JSON from outside (an event, a settings file, a server's answer), refused while it is parsed
 // when a value nests more than `max_depth` levels, before anything recursive meets it. Throws
 // UsageError naming `what` for that, and nlohmann's parse_error for bad syntax.

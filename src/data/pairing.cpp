@@ -22,9 +22,10 @@ std::string list_some(const std::vector<std::string>& items) {
 // A folder with at least one DICOM file (.dcm or no extension) is one series: one image.
 bool is_dicom_series_folder(const fs::path& folder) {
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(folder, ec)) {
-    if (entry.is_regular_file() && looks_like_image_file(entry.path()) &&
-        guess_image_format(entry.path()) == ImageFormat::kDicom)
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    if (it->is_regular_file(entry_ec) && looks_like_image_file(it->path()) &&
+        guess_image_format(it->path()) == ImageFormat::kDicom)
       return true;
   }
   return false;
@@ -34,8 +35,9 @@ bool is_dicom_series_folder(const fs::path& folder) {
 fs::path images_folder(const fs::path& bucket) {
   std::error_code ec;
   if (!fs::is_directory(bucket / "images", ec)) return bucket;
-  for (const auto& entry : fs::directory_iterator(bucket, ec)) {
-    if (entry.is_regular_file() && looks_like_image_file(entry.path())) return bucket;
+  for (fs::directory_iterator it(bucket, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    if (it->is_regular_file(entry_ec) && looks_like_image_file(it->path())) return bucket;
   }
   return bucket / "images";
 }
@@ -48,8 +50,10 @@ std::vector<Sample> list_images(const fs::path& images_dir, const std::string& k
   for (const auto& folder : list_subfolders(images_dir))
     if (is_dicom_series_folder(folder)) entries.push_back(folder);
   for (const auto& file : entries) {
-    if (!fs::is_directory(file) && !looks_like_image_file(file)) continue;
-    std::string name = fs::is_directory(file) ? file.filename().string() : stem_name(file);
+    std::error_code ec;
+    const bool folder = fs::is_directory(file, ec);
+    if (!folder && !looks_like_image_file(file)) continue;
+    std::string name = folder ? file.filename().string() : stem_name(file);
     auto [it, inserted] = by_name.emplace(name, file);
     if (!inserted) {
       duplicates.push_back(name + " (" + it->second.filename().string() + " and " +

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_value.h"
 #include "core/runtime.h"
 #include "io/csv.h"
 #include "models/predict.h"
@@ -70,7 +71,7 @@ void write_predictions(const fs::path& results_dir, const Predictions& p) {
     nlohmann::json object = {
         {"image", p.images[i]}, {"prediction", p.predicted(i)}, {"probabilities", probs}};
     atomic_write_text(safe_join(results_dir, p.images[i] + ".json", "the image name"),
-                      object.dump() + "\n");
+                      json_text(object) + "\n");
     csv << csv_quote(p.images[i]) << "," << p.predicted(i);
     for (double v : probs) csv << "," << v;
     csv << "\n";

@@ -3,6 +3,7 @@
 #include <torch/version.h>
 
 #include "core/error.h"
+#include "core/json_value.h"
 #include "core/version.h"
 
 namespace medpipe {
@@ -90,7 +91,7 @@ SavedModel SavedModel::from_json(const nlohmann::json& j, const std::string& whe
 
 void write_saved_model(const fs::path& dir, torch::jit::Module& module, const SavedModel& model) {
   save_module(module, (dir / "model.pt").string());
-  atomic_write_text(dir / "model.json", model.to_json().dump(2) + "\n");
+  atomic_write_text(dir / "model.json", json_text(model.to_json(), 2) + "\n");
 }
 
 SavedModel read_saved_model(const fs::path& dir) {

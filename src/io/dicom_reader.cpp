@@ -21,6 +21,7 @@
 
 #include "io/dicom_guard.h"
 #include "io/formats.h"
+#include "io/image_io.h"
 
 namespace medpipe::io_detail {
 
@@ -149,11 +150,38 @@ std::string read_color(DicomImage& dicom, Image& image) {
   return "";
 }
 
+// The header's claims checked before anything is decoded or allocated for them: the size
+// against max_image_pixels, and uncompressed pixel data against Rows x Columns x frames (a cut
+// file would otherwise be zero-filled).
+std::string pixel_data_problem(DcmDataset* ds) {
+  Uint16 rows = 0, columns = 0, samples = 1, bits_allocated = 0;
+  ds->findAndGetUint16(DCM_Rows, rows);
+  ds->findAndGetUint16(DCM_Columns, columns);
+  ds->findAndGetUint16(DCM_SamplesPerPixel, samples);
+  ds->findAndGetUint16(DCM_BitsAllocated, bits_allocated);
+  Sint32 frames = 1;
+  if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1) frames = 1;
+  std::string problem = image_size_problem(columns, rows, frames, samples);
+  if (!problem.empty()) return problem;
+  DcmElement* pixels = nullptr;
+  if (DcmXfer(ds->getOriginalXfer()).isEncapsulated() || bits_allocated == 0 ||
+      ds->findAndGetElement(DCM_PixelData, pixels).bad() || !pixels)
+    return "";
+  const double needed = static_cast<double>(rows) * columns * frames * samples * bits_allocated / 8;
+  if (static_cast<double>(pixels->getLength()) + 1 < needed)
+    return "its pixel data holds " + std::to_string(pixels->getLength()) + " bytes, but Rows x " +
+           "Columns x frames needs " + std::to_string(static_cast<long long>(needed)) +
+           " (a cut file)";
+  return "";
+}
+
 Result<Image> decode_loaded(DcmFileFormat& file, const fs::path& path) {
   DcmDataset* ds = file.getDataset();
   if (!ds->tagExists(DCM_PixelData) && !ds->tagExists(DCM_FloatPixelData)) {
     return Result<Image>::failure("DICOM file has no pixel data (not an image object)");
   }
+  if (std::string problem = pixel_data_problem(ds); !problem.empty())
+    return Result<Image>::failure(problem);
   OFString photometric;
   ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric);
   bool monochrome1 = photometric == "MONOCHROME1";

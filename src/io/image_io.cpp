@@ -1,7 +1,10 @@
 #include "io/image_io.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "io/formats.h"
@@ -56,6 +59,32 @@ Result<Image> read_npy_image(const fs::path& path) {
   return image;
 }
 }  // namespace
+
+namespace {
+std::atomic<double> max_values{1073741824.0};
+}  // namespace
+
+void set_max_image_pixels(double values) {
+  max_values = values;
+  // OpenCV's own limit on what it decodes (read at its first use): the same number
+  const std::string text = std::to_string(static_cast<unsigned long long>(values));
+  ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", text.c_str(), 1);
+}
+
+double max_image_pixels() {
+  return max_values;
+}
+
+std::string image_size_problem(double width, double height, double depth, double channels) {
+  const double values = width * height * std::max(1.0, depth) * std::max(1.0, channels);
+  if (width >= 1 && height >= 1 && values <= max_values) return "";
+  char text[160];
+  std::snprintf(text, sizeof text,
+                "its header claims %.0f x %.0f x %.0f x %.0f values, %s max_image_pixels (%.0f)",
+                width, height, depth, channels, values > max_values ? "more than" : "not within",
+                max_values.load());
+  return std::string(text) + "; a damaged file, or raise max_image_pixels";
+}
 
 Result<Image> read_image(const fs::path& path) {
   std::error_code ec;

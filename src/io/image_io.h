@@ -1,6 +1,7 @@
 // io/image_io.h: reading any supported image into an Image, writing Images, and their facts.
 #pragma once
 #include <nlohmann/json_fwd.hpp>
+#include <string>
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -24,6 +25,13 @@ Result<Image> read_image(const fs::path& path);
 // Writes by the extension of `path`: .npy (float32 [D,]H,W[,C]), .png (8/16 bit, scaled when
 // values fall outside the type), .nii / .nii.gz. Atomic. Throws UsageError/RunError.
 void write_image(const fs::path& path, const Image& image);
+
+// The most values (voxels x channels) one image may hold, checked against its header before it
+// is decoded: event key max_image_pixels (2^30 until set; a whole-body CT fits).
+void set_max_image_pixels(double values);
+double max_image_pixels();
+// "" when an image of these dimensions may be decoded, else why not.
+std::string image_size_problem(double width, double height, double depth, double channels);
 
 // Geometry and pixel facts as JSON; no patient identifiers.
 nlohmann::json image_info(const Image& image);

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "io/formats.h"
+#include "io/image_io.h"
 
 namespace medpipe::io_detail {
 
@@ -24,6 +25,22 @@ void convert(const void* data, std::size_t count, std::vector<float>& out, doubl
 
 Result<Image> read_nifti(const fs::path& path) {
   nifti_set_debug_level(0);
+  {  // the header first: its dimensions are checked before the data is read
+    std::unique_ptr<nifti_image, NiftiDeleter> header(nifti_image_read(path.c_str(), 0));
+    if (!header) return Result<Image>::failure("not a readable NIfTI file");
+    std::string problem = image_size_problem(
+        static_cast<double>(header->nx), static_cast<double>(std::max<int64_t>(1, header->ny)),
+        static_cast<double>(std::max<int64_t>(1, header->nz)),
+        static_cast<double>(std::max<int64_t>(1, header->nt) * std::max<int64_t>(1, header->nu)));
+    if (!problem.empty()) return Result<Image>::failure(problem);
+    std::error_code ec;
+    const double bytes = static_cast<double>(header->nvox) * header->nbyper;
+    if (full_extension(path) == ".nii" &&
+        static_cast<double>(fs::file_size(path, ec)) < header->iname_offset + bytes)
+      return Result<Image>::failure(
+          "the NIfTI file is shorter than its header's dimensions need "
+          "(a cut file)");
+  }
   std::unique_ptr<nifti_image, NiftiDeleter> nim(nifti_image_read(path.c_str(), 1));
   if (!nim || !nim->data) return Result<Image>::failure("not a readable NIfTI file");
   if (nim->nt > 1 || nim->nu > 1) return Result<Image>::failure("4D/5D NIfTI is not supported");

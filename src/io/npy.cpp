@@ -5,6 +5,8 @@
 #include <fstream>
 #include <regex>
 
+#include "io/image_io.h"
+
 namespace medpipe {
 
 namespace {
@@ -84,11 +86,20 @@ Result<NpyHeader> read_npy_header(std::istream& in) {
   if (!std::regex_search(text, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
     return R::failure("no shape in the .npy header");
   std::string dims = m[1];
-  static const std::regex digits("\\d+");
+  static const std::regex digits("-?\\d+");
+  double values = 1;  // in floating point: a lying header cannot wrap it
   for (std::sregex_iterator it(dims.begin(), dims.end(), digits), end; it != end; ++it) {
-    header.shape.push_back(std::stoll(it->str()));
+    const std::string text = it->str();
+    if (text[0] == '-' || text.size() > 12)
+      return R::failure("the .npy header's shape " + dims + " is not an array's");
+    header.shape.push_back(std::stoll(text));
+    values *= static_cast<double>(header.shape.back());
     header.count *= static_cast<std::size_t>(header.shape.back());
   }
+  if (values > max_image_pixels())
+    return R::failure("the .npy header's shape (" + dims +
+                      ") holds more values than "
+                      "max_image_pixels; a damaged file, or raise max_image_pixels");
   if (header.dtype[0] == '>') return R::failure("big-endian .npy arrays are not supported");
   static const std::vector<std::pair<std::string, std::size_t>> sizes = {
       {"b1", 1}, {"u1", 1}, {"i1", 1}, {"u2", 2}, {"i2", 2}, {"u4", 4},

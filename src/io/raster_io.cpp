@@ -1,19 +1,68 @@
 // PNG, JPEG, TIFF, BMP through OpenCV's imgcodecs. 8 or 16 bit, gray or RGB (alpha dropped).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <mutex>
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "io/formats.h"
+#include "io/image_io.h"
 
 namespace medpipe::io_detail {
+
+// OpenCV's own log lines (its internal error dumps) stay out of medpipe's output: the failure
+// comes back as a reason instead.
+void silence_opencv_once() {
+  static std::once_flag once;
+  std::call_once(once,
+                 [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
+}
+
+namespace {
+
+// What the file's own header says, checked before OpenCV decodes it: a PNG's size (IHDR; a small
+// file may claim gigapixels), a JPEG's end-of-image marker (a cut file decodes half grey).
+std::string header_problem(const fs::path& path, const std::string& ext) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char h[26] = {};
+  in.read(reinterpret_cast<char*>(h), sizeof h);
+  if (ext == ".png" && in.gcount() == sizeof h && std::memcmp(h + 12, "IHDR", 4) == 0) {
+    auto be32 = [&](int at) {
+      return static_cast<double>((std::uint32_t{h[at]} << 24) | (std::uint32_t{h[at + 1]} << 16) |
+                                 (std::uint32_t{h[at + 2]} << 8) | h[at + 3]);
+    };
+    static const int channels_of_color_type[7] = {1, 0, 3, 1, 2, 0, 4};
+    const int channels = h[25] < 7 ? channels_of_color_type[h[25]] : 4;
+    return image_size_problem(be32(16), be32(20), 1, std::max(1, channels));
+  }
+  if (ext == ".jpg" || ext == ".jpeg") {  // the end-of-image marker, maybe followed by padding
+    std::error_code ec;
+    const auto size = static_cast<std::streamoff>(fs::file_size(path, ec));
+    const std::streamoff tail = std::min<std::streamoff>(size, 1024);
+    std::string last(static_cast<std::size_t>(tail), '\0');
+    in.clear();
+    in.seekg(size - tail);
+    in.read(last.data(), tail);
+    if (ec || last.find("\xFF\xD9") == std::string::npos)
+      return "the JPEG file is cut short (no end-of-image marker); it would decode partly grey";
+  }
+  return "";
+}
+
+}  // namespace
 
 Result<Image> read_raster(const fs::path& path) {
   std::error_code ec;
   if (fs::file_size(path, ec) == 0 || ec) {
     return Result<Image>::failure(ec ? "cannot read the file" : "the file is empty (0 bytes)");
   }
+  silence_opencv_once();
+  if (std::string problem = header_problem(path, full_extension(path)); !problem.empty())
+    return Result<Image>::failure(problem);
   cv::Mat mat;
   try {
     mat = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
@@ -27,7 +76,8 @@ Result<Image> read_raster(const fs::path& path) {
   else if (mat.channels() == 3)
     cv::cvtColor(mat, mat, cv::COLOR_BGR2RGB);
   else if (mat.channels() != 1)
-    return Result<Image>::failure("unsupported channel count");
+    return Result<Image>::failure("has " + std::to_string(mat.channels()) +
+                                  " channels; medpipe reads gray, RGB or RGBA images");
   Image image;
   std::string ext = full_extension(path);
   image.source_format = ext == ".png"                       ? "png"

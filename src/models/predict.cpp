@@ -30,8 +30,10 @@ std::vector<double> predict_probabilities(torch::jit::Module& module, const Tens
     at::Tensor input = load_batch(cache, chunk);
     at::Tensor logits = module.forward({input}).toTensor();
     if (logits.dim() != 2 || logits.size(1) != num_classes) {
-      throw RunError("the model's output has shape " + std::to_string(logits.dim()) +
-                     "-d; expected [batch, " + std::to_string(num_classes) + "]");
+      throw UsageError("the model's output has shape " + std::to_string(logits.dim()) + "-d with " +
+                       std::to_string(logits.dim() == 2 ? logits.size(1) : 0) +
+                       " classes; model.json expects [batch, " + std::to_string(num_classes) +
+                       "]: model.pt and model.json do not belong together, retrain the model");
     }
     at::Tensor probs = at::softmax(logits.to(at::kDouble), 1);
     if (mirror_average) {

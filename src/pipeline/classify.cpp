@@ -25,10 +25,14 @@ namespace {
 std::pair<int, int> infer_input_shape(const Config& config, const std::vector<Sample>& samples,
                                       const std::string& arch) {
   int channels = config.num_channels, size = config.image_size;
+  std::string first_error;
   for (const auto& s : samples) {
     if (channels && size) break;
     Result<Image> image = read_image(s.path);
-    if (!image) continue;
+    if (!image) {
+      if (first_error.empty()) first_error = " (" + s.name + ": " + image.error() + ")";
+      continue;
+    }
     if (!channels) channels = image.value().channels == 1 ? 1 : 3;
     if (!size)
       size = arch == "alexnet" ? 224
@@ -37,7 +41,8 @@ std::pair<int, int> infer_input_shape(const Config& config, const std::vector<Sa
   if (!channels || !size) {
     throw UsageError(
         "none of the " + std::to_string(samples.size()) +
-        " images could be decoded; check images_bucket holds DICOM, PNG, JPEG or TIFF files");
+        " images could be decoded" + first_error +
+        "; check images_bucket holds DICOM, PNG, JPEG or TIFF files");
   }
   return {channels, size};
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/json_value.h"
 #include "core/log.h"
 #include "core/runtime.h"
 #include "core/world.h"
@@ -82,7 +83,7 @@ void start_run(const Config& config, const fs::path& run_dir, const std::string&
   start["workers"] = config.process_threads();
   start["threads_per_worker"] = config.resolved_threads();
   log_event("run_start", start);
-  atomic_write_text(run_dir / "config.json", config_to_json(config).dump(2) + "\n");
+  atomic_write_text(run_dir / "config.json", json_text(config_to_json(config), 2) + "\n");
 }
 
 void add_skipped(SkippedList& list, const std::vector<SkippedInput>& skipped) {
@@ -165,7 +166,7 @@ LoopSettings loop_settings(const Config& c, int member) {
 }
 
 std::string training_fingerprint(const Config& config, const std::vector<Sample>& train) {
-  std::string text = config_to_json(config).dump();
+  std::string text = json_text(config_to_json(config));
   for (const Sample& s : train) {
     text += "|" + s.path.string();
     if (const auto* mask = std::get_if<MaskTarget>(&s.target)) text += "|" + mask->path.string();

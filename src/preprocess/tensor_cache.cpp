@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "core/json_value.h"
 #include "core/log.h"
 #include "core/parallel.h"
 #include "core/world.h"
@@ -100,7 +101,7 @@ nlohmann::json fill_cache_over_ranks(const std::vector<Sample>& samples, const P
            std::to_string(ranks.size()) + " ranks, each decoding every " +
            std::to_string(ranks.size()) + "th");
   nlohmann::json mine = fill_cache(samples, spec, temp, workers, stage, ranks.rank(), ranks.size());
-  atomic_write_text(part(ranks.rank()), mine.dump());
+  atomic_write_text(part(ranks.rank()), json_text(mine));
   ranks.barrier();
   nlohmann::json meta;
   if (ranks.rank() == 0) {
@@ -113,7 +114,7 @@ nlohmann::json fill_cache_over_ranks(const std::vector<Sample>& samples, const P
       }
     }
     fs::rename(temp, bin);
-    atomic_write_text(fs::path(bin).replace_extension(".json"), meta.dump());
+    atomic_write_text(fs::path(bin).replace_extension(".json"), json_text(meta));
     for (int r = 0; r < ranks.size(); ++r) fs::remove(part(r));
   }
   ranks.barrier();
@@ -168,7 +169,7 @@ TensorCache TensorCache::build(const std::vector<Sample>& samples, const Preproc
     temp += ".tmp." + std::to_string(::getpid());
     meta = fill_cache(samples, spec, temp, workers, stage, 0, 1);
     fs::rename(temp, bin);
-    atomic_write_text(meta_path, meta.dump());
+    atomic_write_text(meta_path, json_text(meta));
   }
   TensorCache cache;
   cache.samples_ = samples;

@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/json_value.h"
 #include "core/version.h"
 #include "io/csv.h"
 #include "report/sections.h"
@@ -252,7 +253,7 @@ std::string problems_section(const ReportInput& in) {
 }  // namespace
 
 void write_metrics_json(const fs::path& dir, const nlohmann::json& metrics) {
-  atomic_write_text(dir / "metrics.json", metrics.dump(2) + "\n");
+  atomic_write_text(dir / "metrics.json", json_text(metrics, 2) + "\n");
 }
 
 void write_skipped_csv(const fs::path& dir, const SkippedList& skipped) {
@@ -283,10 +284,10 @@ std::string render_report_html(const ReportInput& in) {
   s << problems_section(in);
   s << "<section id='settings'><h2>Settings</h2><details><summary>this run's "
        "settings</summary><pre>"
-    << escape_html(in.config.dump(2)) << "</pre></details>";
+    << escape_html(json_text(in.config, 2)) << "</pre></details>";
   if (in.model.is_object() && in.model.contains("training"))
     s << "<details><summary>the model's training settings</summary><pre>"
-      << escape_html(in.model["training"].dump(2)) << "</pre></details>";
+      << escape_html(json_text(in.model["training"], 2)) << "</pre></details>";
   s << "</section>";
   s << "<script>" << kSortScript << "</script></body></html>\n";
   return s.str();

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/json_value.h"
 #include "core/location.h"
 #include "core/log.h"
 #include "core/parallel.h"
@@ -100,11 +101,11 @@ fs::path mirror_s3(const std::string& location, const std::string& key) {
                    index[o.key] = o.etag;
                  });
   } catch (...) {
-    atomic_write_text(index_path, index.dump());  // what was fetched stays fetched
+    atomic_write_text(index_path, json_text(index));  // what was fetched stays fetched
     throw;
   }
   if (folder) prune_mirror(local, wanted, destination, index);
-  atomic_write_text(index_path, index.dump());
+  atomic_write_text(index_path, json_text(index));
   log_info(location + ": " + std::to_string(wanted.size()) + " object(s), " +
            std::to_string(fetched.load()) + " fetched, the rest from the cache " + local.string());
   return local;

@@ -16,8 +16,10 @@ std::vector<fs::path> list_folder(const fs::path& dir, const std::string& key) {
     throw UsageError("event key '" + key + "': " + dir.string() + " is not a folder");
   }
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.is_regular_file()) files.push_back(entry.path());
+  // an entry that cannot be followed (a symlink loop, a dangling link) is not a file to use
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    if (it->is_regular_file(entry_ec)) files.push_back(it->path());
   }
   if (ec) throw UsageError("cannot list " + dir.string() + ": " + ec.message());
   std::sort(files.begin(), files.end());
@@ -27,9 +29,11 @@ std::vector<fs::path> list_folder(const fs::path& dir, const std::string& key) {
 std::vector<fs::path> list_subfolders(const fs::path& dir) {
   std::error_code ec;
   std::vector<fs::path> folders;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::string name = entry.path().filename().string();
-    if (entry.is_directory() && !name.empty() && name[0] != '.') folders.push_back(entry.path());
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    std::string name = it->path().filename().string();
+    if (it->is_directory(entry_ec) && !name.empty() && name[0] != '.')
+      folders.push_back(it->path());
   }
   std::sort(folders.begin(), folders.end());
   return folders;

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "core/json_value.h"
 #include "core/log.h"
 #include "core/runtime.h"
 #include "core/world.h"
@@ -37,7 +38,7 @@ void Checkpointer::save(torch::jit::Module& module, torch::optim::Optimizer& opt
                          {"batch", position.batch},       {"step", position.step},
                          {"loss_sum", position.loss_sum}, {"seen", position.seen},
                          {"loop", position.loop},         {"extra", extra.size()}};
-  archive.write("meta", c10::IValue(meta.dump()));
+  archive.write("meta", c10::IValue(json_text(meta)));
   atomic_write(path_, [&](const fs::path& temp) { archive.save_to(temp.string()); });
   log_event("checkpoint", {{"epoch", position.epoch + 1}, {"step", position.step}});
 }

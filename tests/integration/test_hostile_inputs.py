@@ -168,6 +168,81 @@ class HostileInputs(MedpipeTestCase):
                          "--config", "s.json")
         self.assertUsageError(r, "nests more than")
 
+    # --- memory bombs: headers are checked against the file (and max_image_pixels) first
+    def test_headers_that_lie_are_skipped_before_anything_is_allocated(self):
+        import struct
+        import zlib
+        import pydicom
+        from pydicom.dataset import FileDataset, FileMetaDataset
+        from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+        from PIL import Image
+        rows = make_separable_set(self.path("data"), 12)
+        images = self.path("data", "images")
+
+        def chunk(kind, data):
+            return (struct.pack(">I", len(data)) + kind + data +
+                    struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+        with open(os.path.join(images, "bomb.png"), "wb") as f:  # 389 bytes claiming 10^10 pixels
+            f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 0, 0, 0, 0))
+                    + chunk(b"IDAT", zlib.compress(b"\0" * 300)) + chunk(b"IEND", b""))
+
+        def dicom(name, size, pixel_bytes):
+            meta = FileMetaDataset()
+            meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+            meta.MediaStorageSOPInstanceUID = generate_uid()
+            meta.TransferSyntaxUID = ExplicitVRLittleEndian
+            ds = FileDataset(name, {}, file_meta=meta, preamble=b"\0" * 128)
+            ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+            ds.Rows = ds.Columns = size
+            ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+            ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+            ds.PixelData = b"\x01" * pixel_bytes
+            ds.save_as(os.path.join(images, name), write_like_original=False)
+        dicom("huge.dcm", 65535, 100)      # 65535 x 65535 claimed, 100 bytes held
+        dicom("cut.dcm", 64, 100)          # 64 x 64 claimed, 100 bytes held
+        Image.fromarray(np.full((32, 32), 128, np.uint8)).save(os.path.join(images, "cut.jpg"))
+        with open(os.path.join(images, "cut.jpg"), "rb") as f:
+            data = f.read()
+        with open(os.path.join(images, "cut.jpg"), "wb") as f:
+            f.write(data[: len(data) // 2])
+        bad = ["bomb", "huge", "cut", "cut"]
+        write_labels(self.path("data", "labels.csv"),
+                     [list(r) for r in rows] + [["bomb", 0], ["huge", 1], ["cut", 0]])
+        os.rename(os.path.join(images, "cut.jpg"), os.path.join(images, "cutj.jpg"))
+        write_labels(self.path("data", "labels.csv"),
+                     [list(r) for r in rows] + [["bomb", 0], ["huge", 1], ["cut", 0], ["cutj", 1]])
+        write_event(self.path("e.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1})
+        r = self.medpipe("run", "e.json")
+        self.assertDone(r)
+        with open(self.path("models", "model", "skipped.csv")) as f:
+            skipped = {row.split(",")[0]: row for row in f.read().splitlines()[1:]}
+        self.assertEqual(sorted(skipped), ["bomb", "cut", "cutj", "huge"])
+        self.assertIn("max_image_pixels", skipped["bomb"])
+        self.assertIn("max_image_pixels", skipped["huge"])
+        self.assertIn("a cut file", skipped["cut"])
+        self.assertIn("cut short", skipped["cutj"])
+        del bad
+        # a label array whose header claims 10^10 values, or a shape that overflows
+        os.makedirs(self.path("seg", "images"))
+        os.makedirs(self.path("seg", "masks"))
+        for i in range(3):
+            Image.fromarray(np.full((16, 16), 10 * i, np.uint8)).save(self.path("seg", "images", f"s{i}.png"))
+            np.save(self.path("seg", "masks", f"s{i}.npy"), np.zeros((16, 16), np.uint8))
+        for shape in ("(100000, 100000)", "(4611686018427387904, 4)"):
+            header = "{'descr': '|u1', 'fortran_order': False, 'shape': " + shape + ", }"
+            header += " " * (118 - len(header)) + "\n"
+            with open(self.path("seg", "masks", "s1.npy"), "wb") as f:
+                f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + b"\0" * 900)
+            write_event(self.path("s.json"), {"images_bucket": "seg", "label_style": "array",
+                                              "epochs": 1, "num_machines": 1})
+            r = self.medpipe("run", "s.json")
+            self.assertUsageError(r, "s1.npy")
+
+    def test_max_image_pixels_is_honoured(self):
+        make_separable_set(self.path("data"), 8)
+        write_event(self.path("e.json"), {"images_bucket": "data", "max_image_pixels": 100})
+        self.assertUsageError(self.medpipe("run", "e.json"), "could be decoded", "max_image_pixels")
+
     # --- hangs
     def test_nan_probabilities_are_refused_not_evaluated_forever(self):
         make_separable_set(self.path("data"), 6)
@@ -314,6 +389,45 @@ class HostileInputs(MedpipeTestCase):
         r = self.medpipe("run", "e.json", env=env)
         self.assertDone(r)
         self.assertIn("damaged", r.stderr)
+
+    def test_latin1_file_name_is_used_not_fatal(self):
+        rows = make_separable_set(self.path("data"), 10)
+        latin1 = b"caf\xe9"  # not UTF-8
+        images = os.fsencode(self.path("data", "images"))
+        os.rename(os.path.join(images, b"img_0000.png"), os.path.join(images, latin1 + b".png"))
+        with open(self.path("data", "labels.csv"), "wb") as f:
+            f.write(b"image,level\n" + b"".join(
+                (latin1 if n == "img_0000" else n.encode()) + b"," + str(l).encode() + b"\n"
+                for n, l in rows))
+        write_event(self.path("t.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1})
+        self.assertDone(self.medpipe("run", "t.json"))
+        write_event(self.path("p.json"), {"images_bucket": "data", "is_train": False})
+        self.assertDone(self.medpipe("run", "p.json"))
+        self.assertTrue(os.path.exists(os.path.join(os.fsencode(self.path("results", "model")),
+                                                    latin1 + b".json")))
+        self.assertDone(self.medpipe("evaluate", "--images-bucket", "data"))
+
+    def test_symlink_loops_in_the_images_folder_are_passed_over(self):
+        make_separable_set(self.path("data"), 10)
+        os.symlink("loop", self.path("data", "images", "loop"))
+        os.symlink("b.png", self.path("data", "images", "a.png"))
+        os.symlink("a.png", self.path("data", "images", "b.png"))
+        write_event(self.path("e.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1})
+        self.assertDone(self.medpipe("run", "e.json"))
+
+    def test_model_pt_and_model_json_that_disagree_are_a_usage_error(self):
+        make_separable_set(self.path("data"), 10)
+        write_event(self.path("t.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1})
+        self.assertDone(self.medpipe("run", "t.json"))
+        meta_path = self.path("models", "model", "model.json")
+        with open(meta_path) as f:
+            meta = json.load(f)
+        meta["num_classes"] = meta["model"]["num_classes"] = 3
+        with open(meta_path, "w") as f:
+            json.dump(meta, f)
+        write_event(self.path("p.json"), {"images_bucket": "data", "is_train": False,
+                                          "has_labels": False})
+        self.assertUsageError(self.medpipe("run", "p.json"), "do not belong together")
 
     def test_long_image_names_and_stale_temps(self):
         make_separable_set(self.path("data"), 8)
