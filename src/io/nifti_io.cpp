@@ -21,26 +21,66 @@ void convert(const void* data, std::size_t count, std::vector<float>& out, doubl
   out.resize(count);
   for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<float>(p[i] * slope + inter);
 }
+// The voxels as floats, rescaled; false for a data type medpipe does not read.
+bool convert_values(const nifti_image& nim, double slope, double inter, std::vector<float>& out) {
+  const std::size_t count = static_cast<std::size_t>(nim.nvox);
+  switch (nim.datatype) {
+    case NIFTI_TYPE_UINT8:
+      convert<uint8_t>(nim.data, count, out, slope, inter);
+      break;
+    case NIFTI_TYPE_INT8:
+      convert<int8_t>(nim.data, count, out, slope, inter);
+      break;
+    case NIFTI_TYPE_UINT16:
+      convert<uint16_t>(nim.data, count, out, slope, inter);
+      break;
+    case NIFTI_TYPE_INT16:
+      convert<int16_t>(nim.data, count, out, slope, inter);
+      break;
+    case NIFTI_TYPE_UINT32:
+      convert<uint32_t>(nim.data, count, out, slope, inter);
+      break;
+    case NIFTI_TYPE_INT32:
+      convert<int32_t>(nim.data, count, out, slope, inter);
+      break;
+    case NIFTI_TYPE_INT64:
+      convert<int64_t>(nim.data, count, out, slope, inter);
+      break;
+    case NIFTI_TYPE_FLOAT32:
+      convert<float>(nim.data, count, out, slope, inter);
+      break;
+    case NIFTI_TYPE_FLOAT64:
+      convert<double>(nim.data, count, out, slope, inter);
+      break;
+    default:
+      return false;
+  }
+  return true;
+}
+
+// The header first: its dimensions are checked before the data is read.
+std::string header_problem(const fs::path& path) {
+  std::unique_ptr<nifti_image, NiftiDeleter> header(nifti_image_read(path.c_str(), 0));
+  if (!header) return "not a readable NIfTI file";
+  std::string problem = image_size_problem(
+      static_cast<double>(header->nx), static_cast<double>(std::max<int64_t>(1, header->ny)),
+      static_cast<double>(std::max<int64_t>(1, header->nz)),
+      static_cast<double>(std::max<int64_t>(1, header->nt) * std::max<int64_t>(1, header->nu)));
+  if (!problem.empty()) return problem;
+  std::error_code ec;
+  const double bytes = static_cast<double>(header->nvox) * header->nbyper;
+  if (full_extension(path) == ".nii" &&
+      static_cast<double>(fs::file_size(path, ec)) < header->iname_offset + bytes)
+    return "the NIfTI file is shorter than its header's dimensions need (a cut file)";
+  return "";
+}
+
 }  // namespace
 
 Result<Image> read_nifti(const fs::path& path) {
   nifti_set_debug_level(0);
-  {  // the header first: its dimensions are checked before the data is read
-    std::unique_ptr<nifti_image, NiftiDeleter> header(nifti_image_read(path.c_str(), 0));
-    if (!header) return Result<Image>::failure("not a readable NIfTI file");
-    std::string problem = image_size_problem(
-        static_cast<double>(header->nx), static_cast<double>(std::max<int64_t>(1, header->ny)),
-        static_cast<double>(std::max<int64_t>(1, header->nz)),
-        static_cast<double>(std::max<int64_t>(1, header->nt) * std::max<int64_t>(1, header->nu)));
-    if (!problem.empty()) return Result<Image>::failure(problem);
-    std::error_code ec;
-    const double bytes = static_cast<double>(header->nvox) * header->nbyper;
-    if (full_extension(path) == ".nii" &&
-        static_cast<double>(fs::file_size(path, ec)) < header->iname_offset + bytes)
-      return Result<Image>::failure(
-          "the NIfTI file is shorter than its header's dimensions need "
-          "(a cut file)");
-  }
+  if (std::string problem = header_problem(path); !problem.empty())
+    return Result<Image>::failure(problem);
   std::unique_ptr<nifti_image, NiftiDeleter> nim(nifti_image_read(path.c_str(), 1));
   if (!nim || !nim->data) return Result<Image>::failure("not a readable NIfTI file");
   if (nim->nt > 1 || nim->nu > 1) return Result<Image>::failure("4D/5D NIfTI is not supported");
@@ -54,38 +94,8 @@ Result<Image> read_nifti(const fs::path& path) {
   image.spacing_known = nim->dx > 0;
   double slope = nim->scl_slope != 0 && std::isfinite(nim->scl_slope) ? nim->scl_slope : 1.0;
   double inter = std::isfinite(nim->scl_inter) && nim->scl_slope != 0 ? nim->scl_inter : 0.0;
-  std::size_t count = static_cast<std::size_t>(nim->nvox);
-  switch (nim->datatype) {
-    case NIFTI_TYPE_UINT8:
-      convert<uint8_t>(nim->data, count, image.pixels, slope, inter);
-      break;
-    case NIFTI_TYPE_INT8:
-      convert<int8_t>(nim->data, count, image.pixels, slope, inter);
-      break;
-    case NIFTI_TYPE_UINT16:
-      convert<uint16_t>(nim->data, count, image.pixels, slope, inter);
-      break;
-    case NIFTI_TYPE_INT16:
-      convert<int16_t>(nim->data, count, image.pixels, slope, inter);
-      break;
-    case NIFTI_TYPE_UINT32:
-      convert<uint32_t>(nim->data, count, image.pixels, slope, inter);
-      break;
-    case NIFTI_TYPE_INT32:
-      convert<int32_t>(nim->data, count, image.pixels, slope, inter);
-      break;
-    case NIFTI_TYPE_INT64:
-      convert<int64_t>(nim->data, count, image.pixels, slope, inter);
-      break;
-    case NIFTI_TYPE_FLOAT32:
-      convert<float>(nim->data, count, image.pixels, slope, inter);
-      break;
-    case NIFTI_TYPE_FLOAT64:
-      convert<double>(nim->data, count, image.pixels, slope, inter);
-      break;
-    default:
-      return Result<Image>::failure("unsupported NIfTI data type " + std::to_string(nim->datatype));
-  }
+  if (!convert_values(*nim, slope, inter, image.pixels))
+    return Result<Image>::failure("unsupported NIfTI data type " + std::to_string(nim->datatype));
   // Orientation from the sform/qform matrix. NIfTI's world is RAS+; medpipe's Image, like
   // DICOM and ITK, is LPS+: x and y change sign.
   nifti_dmat44 m = nim->sform_code > 0 ? nim->sto_xyz : nim->qto_xyz;

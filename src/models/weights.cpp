@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -157,7 +158,11 @@ std::vector<std::string> load_pretrained(torch::jit::Module& module, const std::
 }
 
 void save_module(torch::jit::Module& module, const std::string& path) {
-  atomic_write(path, [&](const fs::path& temp) { module.save(temp.string()); });
+  // serialised in memory, then written by the checked writer: a full disk is a RunError with
+  // the old file intact, never an abort from LibTorch's file writer
+  std::ostringstream bytes;
+  module.save(bytes);
+  atomic_write_text(path, bytes.str());
 }
 
 }  // namespace medpipe

@@ -5,6 +5,7 @@
 #include <torch/serialize/output-archive.h>
 
 #include <mutex>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/json_value.h"
@@ -39,7 +40,9 @@ void Checkpointer::save(torch::jit::Module& module, torch::optim::Optimizer& opt
                          {"loss_sum", position.loss_sum}, {"seen", position.seen},
                          {"loop", position.loop},         {"extra", extra.size()}};
   archive.write("meta", c10::IValue(json_text(meta)));
-  atomic_write(path_, [&](const fs::path& temp) { archive.save_to(temp.string()); });
+  std::ostringstream bytes;  // in memory first: see save_module
+  archive.save_to(bytes);
+  atomic_write_text(path_, bytes.str());
   log_event("checkpoint", {{"epoch", position.epoch + 1}, {"step", position.step}});
 }
 

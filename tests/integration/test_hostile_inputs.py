@@ -429,6 +429,26 @@ class HostileInputs(MedpipeTestCase):
                                           "has_labels": False})
         self.assertUsageError(self.medpipe("run", "p.json"), "do not belong together")
 
+    def test_disk_full_while_the_model_is_written_is_a_resumable_exit_1(self):
+        make_separable_set(self.path("data"), 24)
+        write_event(self.path("e.json"), {"images_bucket": "data", "epochs": 2, "num_machines": 1})
+        os.makedirs(self.path("models"))
+        # the model folder on a 256 KB tmpfs of a private mount namespace: the 11 MB model.pt
+        # (and the training states) cannot fit
+        script = (f"mount -t tmpfs -o size=256k tmpfs {self.path('models')} && "
+                  f"cd {self.tmp} && MEDPIPE_CACHE_DIR={self.path('cache')} {MEDPIPE} run e.json "
+                  f"--set cache_dir={self.path('tensors')}")
+        r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                           timeout=300)
+        if "mount" in r.stderr and r.returncode != 1:
+            self.skipTest("no private mount namespace here: " + r.stderr[-200:])
+        self.assertNoCrash(r)
+        self.assertEqual(r.returncode, 1, r.stderr[-3000:])
+        self.assertIn("disk full", r.stderr)
+        self.assertIn("resumed", r.stderr)
+        # with room again, the same command completes
+        self.assertDone(self.medpipe("run", "e.json", "--set", f"cache_dir={self.path('tensors')}"))
+
     def test_long_image_names_and_stale_temps(self):
         make_separable_set(self.path("data"), 8)
         long_name = "x" * 240  # legal (under 255 bytes), but name + ".json.tmp.<pid>.<n>" is not
