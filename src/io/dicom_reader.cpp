@@ -167,7 +167,15 @@ std::string pixel_data_problem(DcmDataset* ds) {
   if (DcmXfer(ds->getOriginalXfer()).isEncapsulated() || bits_allocated == 0 ||
       ds->findAndGetElement(DCM_PixelData, pixels).bad() || !pixels)
     return "";
-  const double needed = static_cast<double>(rows) * columns * frames * samples * bits_allocated / 8;
+  OFString photometric;
+  ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric);
+  // chroma subsampled in the stored data: 4:2:2 holds two values a pixel, 4:2:0 one and a half
+  const std::string pi = photometric.c_str();
+  const double values_per_pixel = pi.find("422") != std::string::npos   ? 2.0
+                                  : pi.find("420") != std::string::npos ? 1.5
+                                                                        : samples;
+  const double needed =
+      static_cast<double>(rows) * columns * frames * values_per_pixel * bits_allocated / 8;
   if (static_cast<double>(pixels->getLength()) + 1 < needed)
     return "its pixel data holds " + std::to_string(pixels->getLength()) + " bytes, but Rows x " +
            "Columns x frames needs " + std::to_string(static_cast<long long>(needed)) +
