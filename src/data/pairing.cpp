@@ -53,7 +53,7 @@ std::vector<Sample> list_images(const fs::path& images_dir, const std::string& k
     std::error_code ec;
     const bool folder = fs::is_directory(file, ec);
     if (!folder && !looks_like_image_file(file)) continue;
-    std::string name = folder ? file.filename().string() : stem_name(file);
+    std::string name = folder ? file.filename().string() : image_name(file);
     auto [it, inserted] = by_name.emplace(name, file);
     if (!inserted) {
       duplicates.push_back(name + " (" + it->second.filename().string() + " and " +

@@ -120,10 +120,10 @@ std::vector<FeatureJob> feature_jobs(const std::vector<std::string>& images,
                          std::none_of(masks.begin(), masks.end(),
                                       [](const std::string& m) { return fs::is_directory(m); });
   std::map<std::string, fs::path> mask_by_name;
-  for (const auto& m : mask_paths) mask_by_name[stem_name(m)] = m;
+  for (const auto& m : mask_paths) mask_by_name[image_name(m)] = m;
   std::vector<FeatureJob> jobs;
   for (std::size_t k = 0; k < image_paths.size(); ++k) {
-    FeatureJob job{stem_name(image_paths[k]), image_paths[k], std::nullopt};
+    FeatureJob job{image_name(image_paths[k]), image_paths[k], std::nullopt};
     if (masks_are_files || (image_paths.size() == 1 && mask_paths.size() == 1)) {
       job.mask = mask_paths[k];  // one --mask per --image, in order
     } else if (!mask_paths.empty()) {

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "io/formats.h"
@@ -21,7 +23,24 @@ ImageFormat guess_image_format(const fs::path& path) {
   }
   if (ext == ".nii" || ext == ".nii.gz") return ImageFormat::kNifti;
   if (ext == ".npy") return ImageFormat::kNpy;
-  return ImageFormat::kUnknown;
+  // DICOM is known by its preamble, whatever the name: PACS exports name files by UID
+  // ("1.2.840.113619.2.55.3.123") and other tools write ".seg" and the like
+  return has_dicom_preamble(path) ? ImageFormat::kDicom : ImageFormat::kUnknown;
+}
+
+bool has_dicom_preamble(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[132];
+  return in.read(head, sizeof head) && std::memcmp(head + 128, "DICM", 4) == 0;
+}
+
+std::string image_name(const fs::path& path) {
+  const std::string ext = full_extension(path);
+  // "1.2.840.113619.2.55.3.123" is a UID, not a name with the extension ".123"
+  const bool uid_like =
+      ext.size() > 1 && ext.find_first_not_of("0123456789", 1) == std::string::npos;
+  return uid_like && guess_image_format(path) == ImageFormat::kDicom ? path.filename().string()
+                                                                     : stem_name(path);
 }
 
 bool looks_like_image_file(const fs::path& path) {

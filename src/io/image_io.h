@@ -14,6 +14,11 @@ enum class ImageFormat { kUnknown, kDicom, kRaster, kNifti, kNpy };
 // By extension: .dcm/.dicom/none -> DICOM; .png/.jpg/.jpeg/.tif/.tiff/.bmp -> raster;
 // .nii/.nii.gz -> NIfTI; .npy -> npy.
 ImageFormat guess_image_format(const fs::path& path);
+// A DICOM file's 128-byte preamble and "DICM": how DICOM is known whatever its name.
+bool has_dicom_preamble(const fs::path& path);
+// The image's name in the contract: the file name without its extension, or the whole file name
+// for a DICOM file named by a UID (its last digits are no extension).
+std::string image_name(const fs::path& path);
 // Whether a file in an images folder is an image to use (hidden files, CSV, JSON... are not).
 bool looks_like_image_file(const fs::path& path);
 

@@ -449,6 +449,26 @@ class HostileInputs(MedpipeTestCase):
         # with room again, the same command completes
         self.assertDone(self.medpipe("run", "e.json", "--set", f"cache_dir={self.path('tensors')}"))
 
+    def test_dicom_is_known_by_its_preamble_whatever_its_name(self):
+        self.assertDone(self.medpipe("synth", "--out", "data", "--count", "12", "--size", "16",
+                                     "--format", "dicom"))
+        images = self.path("data", "images")
+        names = {}
+        for i, n in enumerate(sorted(os.listdir(images))):
+            new = f"1.2.826.0.1.3680043.8.498.{i + 10}" if i % 2 else f"{n[:-4]}.seg"
+            os.rename(os.path.join(images, n), os.path.join(images, new))
+            names[n[:-4]] = new if i % 2 else n[:-4]  # a UID is its whole name; x.seg is x
+        with open(self.path("data", "labels.csv")) as f:
+            rows = [line.split(",") for line in f.read().splitlines()[1:]]
+        write_labels(self.path("data", "labels.csv"), [[names[n], l] for n, l in rows])
+        write_event(self.path("e.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1})
+        self.assertDone(self.medpipe("run", "e.json"))
+        write_event(self.path("p.json"), {"images_bucket": "data", "is_train": False})
+        self.assertDone(self.medpipe("run", "p.json"))
+        with open(self.path("results", "model", "predictions.csv")) as f:
+            predicted = sorted(line.split(",")[0] for line in f.read().splitlines()[1:])
+        self.assertEqual(predicted, sorted(names.values()))
+
     def test_long_image_names_and_stale_temps(self):
         make_separable_set(self.path("data"), 8)
         long_name = "x" * 240  # legal (under 255 bytes), but name + ".json.tmp.<pid>.<n>" is not
