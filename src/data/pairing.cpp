@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "io/image_io.h"
 #include "storage/storage.h"
 
@@ -53,7 +54,8 @@ std::vector<Sample> list_images(const fs::path& images_dir, const std::string& k
     std::error_code ec;
     const bool folder = fs::is_directory(file, ec);
     if (!folder && !looks_like_image_file(file)) continue;
-    std::string name = folder ? file.filename().string() : image_name(file);
+    // trimmed as the labels CSV's names are, so "a .png" is the image "a" of the CSV's "a"
+    std::string name = trim(folder ? file.filename().string() : image_name(file));
     auto [it, inserted] = by_name.emplace(name, file);
     if (!inserted) {
       duplicates.push_back(name + " (" + it->second.filename().string() + " and " +

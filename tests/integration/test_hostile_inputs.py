@@ -469,6 +469,12 @@ class HostileInputs(MedpipeTestCase):
             predicted = sorted(line.split(",")[0] for line in f.read().splitlines()[1:])
         self.assertEqual(predicted, sorted(names.values()))
 
+    def test_file_names_are_trimmed_as_the_csv_names_are(self):
+        make_separable_set(self.path("data"), 8)
+        os.rename(self.path("data", "images", "img_0003.png"), self.path("data", "images", "img_0003 .png"))
+        write_event(self.path("e.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1})
+        self.assertDone(self.medpipe("run", "e.json"))
+
     def test_long_image_names_and_stale_temps(self):
         make_separable_set(self.path("data"), 8)
         long_name = "x" * 240  # legal (under 255 bytes), but name + ".json.tmp.<pid>.<n>" is not
