@@ -97,6 +97,13 @@ class MedpipeTestCase(unittest.TestCase):
         for needle in needles:
             self.assertIn(needle, result.stderr)
 
+    def assertResumableFailure(self, result, *needles):
+        """Exit 1 (the run failed part-way and can be resumed), its message naming `needles`."""
+        self.assertNoCrash(result)
+        self.assertEqual(result.returncode, 1, f"expected exit 1, got {result.returncode}:\n{result.stderr}")
+        for needle in needles:
+            self.assertIn(needle, result.stderr)
+
     def assertDone(self, result):
         self.assertNoCrash(result)
         self.assertEqual(result.returncode, 0, f"exit {result.returncode}:\n{result.stderr[-3000:]}")

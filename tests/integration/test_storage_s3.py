@@ -276,10 +276,7 @@ class S3Storage(MedpipeTestCase):
                                                storage_retries=2, storage_concurrency=1), env=env)
         finally:
             proxy.close()
-        self.assertNoCrash(r)
-        self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn("HTTP 500", r.stderr)
-        self.assertIn("re-run", r.stderr)
+        self.assertResumableFailure(r, "HTTP 500", "re-run")
         mirror = self.path("cache", "s3", "gone", "train")
         kept = [f for _, _, files in os.walk(mirror) for f in files]
         self.assertTrue(kept, "the objects fetched before the failure are kept")
