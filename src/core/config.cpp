@@ -226,13 +226,13 @@ const std::vector<ConfigFieldInfo>& config_fields() {
 #undef ONE_OF
 
 void set_config_value(Config& config, const std::string& key, const json& value) {
-  const bool known = std::any_of(config_fields().begin(), config_fields().end(),
-                                 [&](const ConfigFieldInfo& f) { return f.key == key; });
-  if (known && value.is_null()) {
-    throw UsageError("event key '" + key + "' is null; give it a value or leave the key out");
-  }
+  auto set = [&](auto& field) {
+    if (value.is_null())
+      throw UsageError("event key '" + key + "' is null; give it a value or leave the key out");
+    parse_json_value(key, value, field);
+  };
 #define MEDPIPE_SET_FIELD(type, name, def, rule, help) \
-  if (key == #name) return parse_json_value(key, value, config.name);
+  if (key == #name) return set(config.name);
   MEDPIPE_CONFIG_FIELDS(MEDPIPE_SET_FIELD)
 #undef MEDPIPE_SET_FIELD
   std::string hint = closest_key(key);

@@ -101,8 +101,13 @@ SavedModel read_saved_model(const fs::path& dir) {
                      " (model.pt and model.json); train one first (is_train true) or set "
                      "models_bucket and model_bucket_name to where it is");
   }
-  nlohmann::json j = nlohmann::json::parse(read_text_file(meta), nullptr, false);
-  if (j.is_discarded() || !j.is_object())
+  nlohmann::json j;
+  try {  // a model folder may come from anywhere: the one bounded parser of outside JSON
+    j = parse_json_bounded(read_text_file(meta), meta.string(), 32);
+  } catch (const nlohmann::json::exception&) {
+    j = nullptr;
+  }
+  if (!j.is_object())
     throw UsageError(meta.string() + " is not a medpipe model description (not a JSON object)");
   return SavedModel::from_json(j, meta.string());
 }

@@ -12,13 +12,12 @@
 namespace medpipe {
 
 LoadedSegmenter as_segmenter(LoadedModel model, double tile_overlap, bool mirror) {
-  const auto* spec = std::get_if<SegmentationSpec>(&model.saved.preprocessing);
-  if (!spec) {
+  if (!std::holds_alternative<SegmentationSpec>(model.saved.preprocessing)) {
     throw UsageError("the model is a classifier (model.json task '" + model.saved.task +
                      "') but label_style is 'array'; use a segmentation model or label_style "
                      "single");
   }
-  LoadedSegmenter s{std::move(model.module), model.saved, *spec, model.saved.num_classes(), {}};
+  LoadedSegmenter s{std::move(model.module), std::move(model.saved), {}};
   s.tiles.patch = s.saved.patch_size;
   s.tiles.overlap = tile_overlap;
   s.tiles.mirror = mirror;
@@ -26,7 +25,7 @@ LoadedSegmenter as_segmenter(LoadedModel model, double tile_overlap, bool mirror
 }
 
 Result<LabelVolume> segment_image(LoadedSegmenter& model, const Image& image) {
-  Result<std::vector<float>> pixels = normalize_volume(image, model.spec);
+  Result<std::vector<float>> pixels = normalize_volume(image, model.spec());
   if (!pixels) return Result<LabelVolume>::failure(pixels.error());
   LabelVolume out{image.depth, image.height,     image.width,
                   {},          image.spacing_mm, image.spacing_known};
@@ -34,9 +33,9 @@ Result<LabelVolume> segment_image(LoadedSegmenter& model, const Image& image) {
   const std::size_t plane = static_cast<std::size_t>(image.height) * image.width;
   for (int z = 0; z < image.depth; ++z) {
     auto probs = predict_slice_tiled(
-        model.module, pixels.value().data() + z * model.spec.channels * plane, model.spec.channels,
-        image.height, image.width, model.num_classes, model.tiles);
-    auto labels = argmax_classes(probs, model.num_classes);
+        model.module, pixels.value().data() + z * model.spec().channels * plane,
+        model.spec().channels, image.height, image.width, model.num_classes(), model.tiles);
+    auto labels = argmax_classes(probs, model.num_classes());
     std::copy(labels.begin(), labels.end(), out.labels.begin() + z * plane);
   }
   return out;

@@ -14,10 +14,10 @@ namespace medpipe {
 
 struct LoadedSegmenter {
   torch::jit::Module module;
-  SavedModel saved;  // model.json
-  SegmentationSpec spec;
-  int num_classes = 2;
+  SavedModel saved;  // model.json (its preprocessing a SegmentationSpec)
   TileSettings tiles;
+  const SegmentationSpec& spec() const { return std::get<SegmentationSpec>(saved.preprocessing); }
+  int num_classes() const { return saved.num_classes(); }
 };
 
 // From a loaded model whose model.json says task "segment"; UsageError otherwise.

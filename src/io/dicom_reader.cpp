@@ -153,7 +153,7 @@ std::string read_color(DicomImage& dicom, Image& image) {
 // The header's claims checked before anything is decoded or allocated for them: the size
 // against max_image_pixels, and uncompressed pixel data against Rows x Columns x frames (a cut
 // file would otherwise be zero-filled).
-std::string pixel_data_problem(DcmDataset* ds) {
+std::string pixel_data_problem(DcmDataset* ds, const std::string& photometric) {
   Uint16 rows = 0, columns = 0, samples = 1, bits_allocated = 0;
   ds->findAndGetUint16(DCM_Rows, rows);
   ds->findAndGetUint16(DCM_Columns, columns);
@@ -167,13 +167,10 @@ std::string pixel_data_problem(DcmDataset* ds) {
   if (DcmXfer(ds->getOriginalXfer()).isEncapsulated() || bits_allocated == 0 ||
       ds->findAndGetElement(DCM_PixelData, pixels).bad() || !pixels)
     return "";
-  OFString photometric;
-  ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric);
   // chroma subsampled in the stored data: 4:2:2 holds two values a pixel, 4:2:0 one and a half
-  const std::string pi = photometric.c_str();
-  const double values_per_pixel = pi.find("422") != std::string::npos   ? 2.0
-                                  : pi.find("420") != std::string::npos ? 1.5
-                                                                        : samples;
+  const double values_per_pixel = photometric.find("422") != std::string::npos   ? 2.0
+                                  : photometric.find("420") != std::string::npos ? 1.5
+                                                                                 : samples;
   const double needed =
       static_cast<double>(rows) * columns * frames * values_per_pixel * bits_allocated / 8;
   if (static_cast<double>(pixels->getLength()) + 1 < needed)
@@ -188,10 +185,10 @@ Result<Image> decode_loaded(DcmFileFormat& file, const fs::path& path) {
   if (!ds->tagExists(DCM_PixelData) && !ds->tagExists(DCM_FloatPixelData)) {
     return Result<Image>::failure("DICOM file has no pixel data (not an image object)");
   }
-  if (std::string problem = pixel_data_problem(ds); !problem.empty())
-    return Result<Image>::failure(problem);
   OFString photometric;
   ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric);
+  if (std::string problem = pixel_data_problem(ds, photometric.c_str()); !problem.empty())
+    return Result<Image>::failure(problem);
   bool monochrome1 = photometric == "MONOCHROME1";
   DicomImage dicom(&file, ds->getOriginalXfer(), CIF_IgnoreModalityTransformation, 0, 0);
   if (dicom.getStatus() != EIS_Normal) {

@@ -204,10 +204,10 @@ void predict_images(const Config& config, LoadedSegmenter& model,
     }
     names.push_back(sample.name);
     mask_files.push_back(write_segmentation_outputs(dir, sample.name, sample.path, image.value(),
-                                                    mask.value(), model.num_classes)
+                                                    mask.value(), model.num_classes())
                              .front());
     if (config.has_labels) {
-      LabelVolume truth = truth_for(sample.mask(), image.value(), model.num_classes);
+      LabelVolume truth = truth_for(sample.mask(), image.value(), model.num_classes());
       scored.add(sample.name, image.value(), truth, mask.value());
     }
   }
@@ -228,7 +228,7 @@ int segment_predict(const Config& config) {
   start_run(config, config.results_dir(), "predict");
   log_event("stage_start", {{"stage", "predict"}, {"images", samples.size()}});
   const fs::path dir = config.results_dir();
-  ScoredRun scored(model.num_classes);
+  ScoredRun scored(model.num_classes());
   SkippedList skipped;
   std::vector<std::string> names, mask_files;
   predict_images(config, model, samples, scored, skipped, names, mask_files);

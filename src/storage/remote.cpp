@@ -38,7 +38,8 @@ void prune_mirror(const fs::path& local, const std::vector<S3Object>& listed,
   int removed = 0;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(local, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!it->is_regular_file(ec) || keep.count(it->path().lexically_normal())) continue;
+    std::error_code entry_ec;  // an entry that cannot be followed is left, the walk goes on
+    if (!it->is_regular_file(entry_ec) || keep.count(it->path().lexically_normal())) continue;
     if (it->path().filename().string().find(".tmp.") != std::string::npos) continue;
     std::error_code remove_ec;
     removed += fs::remove(it->path(), remove_ec) ? 1 : 0;
