@@ -12,6 +12,7 @@ target_include_directories(medpipe_core PUBLIC ${SRC} ${CMAKE_BINARY_DIR}/genera
 target_link_libraries(medpipe_core PUBLIC nlohmann_json::nlohmann_json spdlog::spdlog Threads::Threads
   PRIVATE MPI::MPI_CXX)
 
+find_package(ZLIB REQUIRED)
 add_library(medpipe_io STATIC
   ${SRC}/io/image_io.cpp ${SRC}/io/dicom_reader.cpp ${SRC}/io/dicom_series.cpp ${SRC}/io/dicom_seg.cpp
   ${SRC}/io/gdcm_decoder.cpp ${SRC}/io/rtstruct.cpp ${SRC}/io/dicom_sr.cpp ${SRC}/io/dicom_guard.cpp
@@ -19,7 +20,7 @@ add_library(medpipe_io STATIC
 target_include_directories(medpipe_io SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR} ${NIFTI_INCLUDE_DIR} ${GDCM_INCLUDE_DIR} ${DCMTK_INCLUDE_DIRS})
 target_link_libraries(medpipe_io PUBLIC medpipe_core PRIVATE
   ${DCMTK_LIBRARIES} ${GDCM_MSFF} ${GDCM_DSED} ${GDCM_COMMON}
-  ${OPENCV_IMGCODECS} ${OPENCV_IMGPROC} ${OPENCV_CORE} ${NIFTI2_LIB} ${ZNZ_LIB})
+  ${OPENCV_IMGCODECS} ${OPENCV_IMGPROC} ${OPENCV_CORE} ${NIFTI2_LIB} ${ZNZ_LIB} ZLIB::ZLIB)
 
 find_package(CURL REQUIRED)
 find_library(TINYXML2_LIB tinyxml2 REQUIRED)
@@ -51,7 +52,6 @@ target_link_libraries(medpipe_features PUBLIC medpipe_io PRIVATE ${QHULL_R_LIB}
 # The stages that use LibTorch share one precompiled header.
 add_library(medpipe_models STATIC ${SRC}/models/models.cpp ${SRC}/models/weights.cpp ${SRC}/models/predict.cpp
   ${SRC}/models/unet.cpp ${SRC}/models/tiled.cpp)
-find_package(ZLIB REQUIRED)
 # OpenMP here too (the training loop needs it): the precompiled header must be built with the
 # same -fopenmp as every target that reuses it, or GCC ignores it (_OPENMP differs).
 target_link_libraries(medpipe_models PUBLIC medpipe_preprocess ${TORCH_LIBRARIES} OpenMP::OpenMP_CXX

@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config clang-format zlib1g-dev
+  # make fuzz: clang with libFuzzer and the sanitizer runtimes
+  clang libfuzzer-14-dev libclang-rt-14-dev
   # models and training (LibTorch) and a fast BLAS for it; the -openmp variant
   # shares torch's OpenMP threads instead of fighting them
   libtorch-dev libopenblas0-openmp

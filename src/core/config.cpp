@@ -64,7 +64,7 @@ std::string json_type_name(const json& value) {
 
 [[noreturn]] void wrong_type(const std::string& key, const char* want, const json& value) {
   // a secret is never echoed; any other value is shown short, its URLs' passwords redacted
-  std::string shown = key == "auth_token" ? "(hidden)" : value.dump();
+  std::string shown = key == "auth_token" ? "(hidden)" : json_text(value);
   if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
   throw UsageError("event key '" + key + "' must be a " + want + ", got " + json_type_name(value) +
                    " " + redact_secrets(shown) + "; fix the value");
@@ -103,7 +103,7 @@ std::string default_text(const json& value) {
   if (value.is_string()) {
     return value.get<std::string>().empty() ? "\"\"" : value.get<std::string>();
   }
-  return value.dump();
+  return json_text(value);
 }
 
 }  // namespace
@@ -124,7 +124,7 @@ void parse_json_value(const std::string& key, const json& value, int& out) {
   // the value is range-checked before it is converted: 4294967297 does not wrap to 1
   auto whole = [&](long double v) {
     if (!(v >= std::numeric_limits<int>::min() && v <= std::numeric_limits<int>::max()))
-      throw UsageError("event key '" + key + "' is " + value.dump() +
+      throw UsageError("event key '" + key + "' is " + json_text(value) +
                        ", outside the whole numbers medpipe takes; use a smaller value");
     out = static_cast<int>(v);
   };
@@ -259,18 +259,21 @@ void apply_event(Config& config, const json& event, const std::string& source) {
   }
 }
 
-Config load_event_file(const std::string& path) {
-  std::string text = read_text_file(path);
+Config parse_event_text(const std::string& text, const std::string& source) {
   json event;
   try {
-    event = parse_json_bounded(text, path);
-  } catch (const json::parse_error& e) {
-    throw UsageError(path + " is not valid JSON (" + std::string(e.what()) +
-                     "); fix the syntax, e.g. with `python3 -m json.tool " + path + "`");
+    event = parse_json_bounded(text, source);
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number past double
+    throw UsageError(source + " is not valid JSON (" + std::string(e.what()) +
+                     "); fix the syntax, e.g. with `python3 -m json.tool " + source + "`");
   }
   Config config;
-  apply_event(config, event, path);
+  apply_event(config, event, source);
   return config;
+}
+
+Config load_event_file(const std::string& path) {
+  return parse_event_text(read_text_file(path), path);
 }
 
 namespace {

@@ -191,6 +191,8 @@ void set_config_value(Config& config, const std::string& key, const nlohmann::js
 void set_config_text(Config& config, const std::string& key, const std::string& text);
 // Applies an event object; unknown keys are an error naming the closest known key.
 void apply_event(Config& config, const nlohmann::json& event, const std::string& source);
+// An event's JSON text (read from `source`, named in messages), applied to the defaults.
+Config parse_event_text(const std::string& text, const std::string& source);
 Config load_event_file(const std::string& path);
 // Checks values and combinations; throws UsageError.
 void validate_config(const Config& config);

@@ -18,7 +18,8 @@ std::string json_text(const nlohmann::json& value, int indent = -1);
 
 // JSON from outside (an event, a settings file, a server's answer), refused while it is parsed
 // when a value nests more than `max_depth` levels, before anything recursive meets it. Throws
-// UsageError naming `what` for that, and nlohmann's parse_error for bad syntax.
+// UsageError naming `what` for that, and nlohmann's json::exception for bad syntax (parse_error;
+// out_of_range for a number beyond double).
 nlohmann::json parse_json_bounded(const std::string& text, const std::string& what,
                                   int max_depth = 16);
 

@@ -45,6 +45,7 @@ class Walker {
   bool meta_ = true, little_ = true, explicit_ = true;
   std::string syntax_;
   std::vector<Level> stack_;
+  std::string problem_;  // why the walk stopped, when the file is refused
 };
 
 // Group 0002 is explicit little endian; the rest is encoded as its transfer syntax says.
@@ -72,6 +73,10 @@ bool Walker::element(std::uint64_t& pos) {
     pos += 8;
     if (tag == 0xE000) {
       const bool bytes = !stack_.empty() && stack_.back().fragments;
+      if (length != kUndefined && pos + length > size_) {
+        problem_ = "an item claims more bytes than are left in the file (a cut or damaged file)";
+        return false;
+      }
       if (bytes && length != kUndefined) return pos += length, true;
       stack_.push_back({length == kUndefined ? kOpenEnded : pos + length, false});
     } else if (!stack_.empty() && stack_.back().end == kOpenEnded) {
@@ -103,6 +108,11 @@ bool Walker::element(std::uint64_t& pos) {
     while (!syntax_.empty() && (syntax_.back() == ' ' || syntax_.back() == '\0'))
       syntax_.pop_back();
   }
+  if (length != kUndefined && pos + length > size_) {
+    problem_ = "an element claims " + std::to_string(length) + " bytes, more than the " +
+               std::to_string(size_ - pos) + " left in the file (a cut or damaged file)";
+    return false;
+  }
   unsigned char first[4] = {};
   const bool starts_with_item = length >= 8 && read(pos, first, 4) &&
                                 number(first, 2, little) == 0xFFFE &&
@@ -126,14 +136,14 @@ std::string Walker::walk() {
     if (static_cast<int>(stack_.size()) > 2 * kMaxDicomNesting)
       return "its sequences nest more than " + std::to_string(kMaxDicomNesting) +
              " deep (a damaged or crafted file)";
-    if (!element(pos)) return "";
+    if (!element(pos)) return problem_;
   }
   return "";
 }
 
 }  // namespace
 
-std::string dicom_nesting_problem(const fs::path& path) {
+std::string dicom_structure_problem(const fs::path& path) {
   return Walker(path).walk();
 }
 

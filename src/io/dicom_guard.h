@@ -1,7 +1,8 @@
 // io/dicom_guard.h: a DICOM file's structure checked before a recursive parser (DCMTK, GDCM)
 // reads it: sequences nested deeper than any real object (a crafted file of 10,000 nested
-// sequences overflows their stacks) are refused. One linear pass over the element headers;
-// values are skipped, not read.
+// sequences overflows their stacks) and elements longer than the rest of the file (DCMTK
+// allocates what the length claims before it reads) are refused. One linear pass over the
+// element headers; values are skipped, not read.
 #pragma once
 #include <string>
 
@@ -11,8 +12,9 @@ namespace medpipe {
 
 constexpr int kMaxDicomNesting = 64;  // sequences within sequences; real objects use a few
 
-// "" when every sequence of the file nests at most kMaxDicomNesting deep (or the file is not
-// one this pass can walk: the parser then reports it), else the problem.
-std::string dicom_nesting_problem(const fs::path& path);
+// "" when every sequence of the file nests at most kMaxDicomNesting deep and every element fits
+// in the file (or the file is not one this pass can walk: the parser then reports it), else the
+// problem.
+std::string dicom_structure_problem(const fs::path& path);
 
 }  // namespace medpipe

@@ -6,12 +6,12 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmdata/dcvr.h>
 #include <dcmtk/dcmimage/diregist.h>  // colour images
 #include <dcmtk/dcmimgle/dcmimage.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/oflog/oflog.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -35,6 +35,9 @@ void register_codecs_once() {
     DcmRLEDecoderRegistration::registerCodecs();
     // Our messages name the file and the problem; DCMTK's own lines would repeat them.
     OFLog::configure(OFLogger::OFF_LOG_LEVEL);
+    // Elements stored as UN whose VR the dictionary knows (RT Dose's spacing and position, as
+    // some exports write them) are read by that VR.
+    dcmEnableUnknownVRConversion.set(OFTrue);
   });
 }
 
@@ -52,6 +55,12 @@ void read_geometry(DcmDataset* ds, Image& image) {
     image.spacing_known = true;
   }
   double z_mm = get_double(ds, DCM_SpacingBetweenSlices, 0.0);
+  if (z_mm <= 0) {  // RT Dose: the frames' offsets along the normal
+    double first = 0, second = 0;
+    if (ds->findAndGetFloat64(DCM_GridFrameOffsetVector, first, 0).good() &&
+        ds->findAndGetFloat64(DCM_GridFrameOffsetVector, second, 1).good())
+      z_mm = std::fabs(second - first);
+  }
   if (z_mm <= 0) z_mm = get_double(ds, DCM_SliceThickness, 0.0);
   if (z_mm > 0) image.spacing_mm[2] = z_mm;
   for (unsigned i = 0; i < 3; ++i) {
@@ -153,7 +162,8 @@ std::string read_color(DicomImage& dicom, Image& image) {
 // The header's claims checked before anything is decoded or allocated for them: the size
 // against max_image_pixels, and uncompressed pixel data against Rows x Columns x frames (a cut
 // file would otherwise be zero-filled).
-std::string pixel_data_problem(DcmDataset* ds, const std::string& photometric) {
+std::string pixel_data_problem(DcmDataset* ds, E_TransferSyntax xfer,
+                               const std::string& photometric) {
   Uint16 rows = 0, columns = 0, samples = 1, bits_allocated = 0;
   ds->findAndGetUint16(DCM_Rows, rows);
   ds->findAndGetUint16(DCM_Columns, columns);
@@ -164,7 +174,7 @@ std::string pixel_data_problem(DcmDataset* ds, const std::string& photometric) {
   std::string problem = image_size_problem(columns, rows, frames, samples);
   if (!problem.empty()) return problem;
   DcmElement* pixels = nullptr;
-  if (DcmXfer(ds->getOriginalXfer()).isEncapsulated() || bits_allocated == 0 ||
+  if (DcmXfer(xfer).isEncapsulated() || bits_allocated == 0 ||
       ds->findAndGetElement(DCM_PixelData, pixels).bad() || !pixels)
     return "";
   // chroma subsampled in the stored data: 4:2:2 holds two values a pixel, 4:2:0 one and a half
@@ -180,17 +190,22 @@ std::string pixel_data_problem(DcmDataset* ds, const std::string& photometric) {
   return "";
 }
 
-Result<Image> decode_loaded(DcmFileFormat& file, const fs::path& path) {
-  DcmDataset* ds = file.getDataset();
-  if (!ds->tagExists(DCM_PixelData) && !ds->tagExists(DCM_FloatPixelData)) {
-    return Result<Image>::failure("DICOM file has no pixel data (not an image object)");
-  }
+// What the dataset's header refuses before any decoder meets it ("" when nothing).
+std::string header_problem(DcmDataset* ds, E_TransferSyntax xfer) {
+  if (!ds->tagExists(DCM_PixelData) && !ds->tagExists(DCM_FloatPixelData))
+    return "DICOM file has no pixel data (not an image object)";
   OFString photometric;
   ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric);
-  if (std::string problem = pixel_data_problem(ds, photometric.c_str()); !problem.empty())
-    return Result<Image>::failure(problem);
+  return pixel_data_problem(ds, xfer, photometric.c_str());
+}
+
+// The pixel data of `file`, stored in transfer syntax `xfer`, decoded by DCMTK.
+Result<Image> decode_loaded(DcmFileFormat& file, E_TransferSyntax xfer) {
+  DcmDataset* ds = file.getDataset();
+  OFString photometric;
+  ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric);
   bool monochrome1 = photometric == "MONOCHROME1";
-  DicomImage dicom(&file, ds->getOriginalXfer(), CIF_IgnoreModalityTransformation, 0, 0);
+  DicomImage dicom(&file, xfer, CIF_IgnoreModalityTransformation, 0, 0);
   if (dicom.getStatus() != EIS_Normal) {
     return Result<Image>::failure(std::string("DICOM pixel data cannot be decoded: ") +
                                   DicomImage::getString(dicom.getStatus()));
@@ -208,7 +223,6 @@ Result<Image> decode_loaded(DcmFileFormat& file, const fs::path& path) {
   std::string error = image.channels == 1 ? read_monochrome(dicom, ds, monochrome1, image)
                                           : read_color(dicom, image);
   if (!error.empty()) return Result<Image>::failure(error);
-  (void)path;
   return image;
 }
 
@@ -221,20 +235,34 @@ bool needs_gdcm(E_TransferSyntax xfer) {
 
 namespace {
 
-// Decodes through GDCM into an uncompressed copy, then the same DCMTK path.
-Result<Image> read_via_gdcm(const fs::path& path, const std::string& dcmtk_error) {
-  char temp_name[] = "/tmp/medpipe-dicom-XXXXXX";
-  int fd = ::mkstemp(temp_name);
-  if (fd < 0) return Result<Image>::failure("cannot create a temporary file to decode with GDCM");
-  ::close(fd);
-  std::string error = gdcm_decompress(path, temp_name);
-  Result<Image> result = Result<Image>::failure(dcmtk_error.empty() ? error : dcmtk_error);
-  if (error.empty()) {
-    DcmFileFormat plain;
-    if (plain.loadFile(temp_name).good()) result = decode_loaded(plain, path);
-  }
-  std::remove(temp_name);
-  return result;
+// The pixel data as GDCM decodes it, put back uncompressed into the file's own dataset with the
+// decoded pixel format; then the same DCMTK path, so every other attribute (geometry, rescale)
+// is read as for any file.
+Result<Image> read_via_gdcm(DcmFileFormat& file, const fs::path& path,
+                            const std::string& dcmtk_error) {
+  Result<GdcmPixels> decoded = gdcm_decode_pixels(path);
+  if (!decoded) return Result<Image>::failure(dcmtk_error.empty() ? decoded.error() : dcmtk_error);
+  const GdcmPixels& px = decoded.value();
+  DcmDataset* ds = file.getDataset();
+  auto u16 = [](int v) { return static_cast<Uint16>(v); };
+  bool put = ds->putAndInsertString(DCM_PhotometricInterpretation, px.photometric.c_str()).good() &&
+             ds->putAndInsertUint16(DCM_SamplesPerPixel, u16(px.samples)).good() &&
+             ds->putAndInsertUint16(DCM_BitsAllocated, u16(px.bits_allocated)).good() &&
+             ds->putAndInsertUint16(DCM_BitsStored, u16(px.bits_stored)).good() &&
+             ds->putAndInsertUint16(DCM_HighBit, u16(px.high_bit)).good() &&
+             ds->putAndInsertUint16(DCM_PixelRepresentation, u16(px.pixel_representation)).good();
+  if (px.samples > 1)
+    put =
+        put && ds->putAndInsertUint16(DCM_PlanarConfiguration, u16(px.planar_configuration)).good();
+  const auto* bytes = reinterpret_cast<const Uint8*>(px.bytes.data());
+  put =
+      put && (px.bits_allocated <= 8
+                  ? ds->putAndInsertUint8Array(DCM_PixelData, bytes, px.bytes.size())
+                  : ds->putAndInsertUint16Array(
+                        DCM_PixelData, reinterpret_cast<const Uint16*>(bytes), px.bytes.size() / 2))
+                 .good();
+  if (!put) return Result<Image>::failure("GDCM's decoded pixel data could not be used");
+  return decode_loaded(file, EXS_LittleEndianExplicit);
 }
 
 // DCMTK swaps big-endian OW pixel data as 16-bit words, which leaves the two halves of each
@@ -255,7 +283,7 @@ void fix_big_endian_32bit(DcmDataset* ds, E_TransferSyntax xfer) {
 
 Result<Image> read_dicom(const fs::path& path) {
   register_codecs_once();
-  if (std::string problem = dicom_nesting_problem(path); !problem.empty())
+  if (std::string problem = dicom_structure_problem(path); !problem.empty())
     return Result<Image>::failure("not a usable DICOM file: " + problem);
   DcmFileFormat file;
   OFCondition status = file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
@@ -267,11 +295,14 @@ Result<Image> read_dicom(const fs::path& path) {
   // MEDPIPE_DICOM_DECODER=gdcm decodes every file with GDCM (for cross-checks).
   const char* decoder = std::getenv("MEDPIPE_DICOM_DECODER");
   bool force_gdcm = decoder && std::string(decoder) == "gdcm";
-  if (needs_gdcm(xfer) || force_gdcm) return read_via_gdcm(path, "");
+  if (std::string problem = header_problem(ds, xfer); !problem.empty())
+    return Result<Image>::failure(problem);
+  if (needs_gdcm(xfer) || force_gdcm) return read_via_gdcm(file, path, "");
   fix_big_endian_32bit(ds, xfer);
-  Result<Image> decoded = decode_loaded(file, path);
-  if (decoded.ok() || !DcmXfer(xfer).isEncapsulated()) return decoded;
-  return read_via_gdcm(path, decoded.error());  // a codec DCMTK lacks
+  Result<Image> decoded = decode_loaded(file, xfer);
+  if (decoded.ok()) return decoded;
+  // a codec DCMTK lacks, or a layout it refuses (32-bit RGB stored as OB)
+  return read_via_gdcm(file, path, decoded.error());
 }
 
 }  // namespace medpipe::io_detail

@@ -42,7 +42,7 @@ std::vector<SourceInstance> source_instances(const fs::path& source, const Image
   std::vector<SourceInstance> out;
   for (const auto& f : files) {
     DcmFileFormat file;
-    if (!dicom_nesting_problem(f).empty() ||
+    if (!dicom_structure_problem(f).empty() ||
         file.loadFile(f.c_str(), EXS_Unknown, EGL_noChange, 256).bad())
       continue;
     DcmDataset* ds = file.getDataset();

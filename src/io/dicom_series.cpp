@@ -18,7 +18,7 @@ namespace {
 std::string series_uid_of(const fs::path& path) {
   DcmFileFormat file;
   // 256: element values longer than that (pixel data) stay on disk
-  if (!dicom_nesting_problem(path).empty() ||
+  if (!dicom_structure_problem(path).empty() ||
       file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, 256).bad())
     return "";
   OFString uid;

@@ -38,7 +38,7 @@ void write_classification_sr(const fs::path& out_path, const fs::path& source, i
                              const std::vector<double>& probabilities,
                              const std::string& model_name) {
   DcmFileFormat input;
-  if (!dicom_nesting_problem(source).empty() ||
+  if (!dicom_structure_problem(source).empty() ||
       input.loadFile(source.c_str(), EXS_Unknown, EGL_noChange, 256).bad()) {
     throw RunError("cannot write a DICOM SR: the source " + source.string() + " is unreadable");
   }

@@ -1,6 +1,7 @@
 // io/formats.h: the per-format readers and writers behind image_io.h (internal to io).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -11,9 +12,16 @@ namespace medpipe::io_detail {
 Result<Image> read_dicom(const fs::path& path);
 // A folder of single-frame instances of one series, as one volume (dicom_series.cpp).
 Result<Image> read_dicom_series(const fs::path& dir);
-// Re-encodes a file DCMTK cannot decode (e.g. JPEG 2000) with GDCM into an uncompressed DICOM
-// at `out_path`; returns an empty string or the reason it failed.
-std::string gdcm_decompress(const fs::path& path, const fs::path& out_path);
+// A file's pixel data as GDCM decodes it (what DCMTK cannot decode, e.g. JPEG 2000), with the
+// pixel format of the decoded bytes: the caller puts them back into the file's own dataset, so
+// geometry, rescale and every other attribute are read as DCMTK reads them.
+struct GdcmPixels {
+  std::string photometric;
+  int planar_configuration = 0, bits_allocated = 0, bits_stored = 0, high_bit = 0;
+  int pixel_representation = 0, samples = 1;
+  std::vector<char> bytes;
+};
+Result<GdcmPixels> gdcm_decode_pixels(const fs::path& path);
 
 Result<Image> read_raster(const fs::path& path);
 void write_png(const fs::path& path, const Image& image);

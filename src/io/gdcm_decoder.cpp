@@ -1,15 +1,34 @@
-// GDCM, for the transfer syntaxes Debian's DCMTK cannot decode (JPEG 2000).
+// GDCM, for the pixel data Debian's DCMTK cannot decode (JPEG 2000, and codestreams DCMTK's
+// codecs refuse). GDCM runs in a child process: Debian builds it with assertions on, and some
+// damaged codestreams end in assert() (abort), and openjpeg writes its own lines to stderr.
+// In the child, an abort, a hang or a stray line costs that one image, not the run.
+#include <fcntl.h>
 #include <gdcmImageChangeTransferSyntax.h>
 #include <gdcmImageReader.h>
-#include <gdcmImageWriter.h>
 #include <gdcmTrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "io/formats.h"
+#include "io/image_io.h"
 
 namespace medpipe::io_detail {
 
-std::string gdcm_decompress(const fs::path& path, const fs::path& out_path) {
-  gdcm::Trace::SetWarning(false);  // our message names the file and the problem
+namespace {
+
+constexpr unsigned kChildSeconds = 300;  // a decoder that hangs is stopped after this
+
+// What the child writes: one line of facts ("ok PI planar allocated stored high rep samples")
+// or "error reason", then the decoded bytes.
+std::string decode_in_child(const fs::path& path, std::ofstream& out) {
+  gdcm::Trace::SetWarning(false);
   gdcm::Trace::SetError(false);
   gdcm::ImageReader reader;
   reader.SetFileName(path.c_str());
@@ -18,12 +37,86 @@ std::string gdcm_decompress(const fs::path& path, const fs::path& out_path) {
   change.SetTransferSyntax(gdcm::TransferSyntax::ExplicitVRLittleEndian);
   change.SetInput(reader.GetImage());
   if (!change.Change()) return "DICOM pixel data cannot be decoded (GDCM failed too)";
-  gdcm::ImageWriter writer;
-  writer.SetFileName(out_path.c_str());
-  writer.SetFile(reader.GetFile());
-  writer.SetImage(change.GetOutput());
-  if (!writer.Write()) return "cannot write GDCM's decoded copy";
-  return "";
+  const gdcm::Image& image = change.GetOutput();
+  const gdcm::PixelFormat& format = image.GetPixelFormat();
+  const unsigned long long bytes = image.GetBufferLength();
+  if (static_cast<double>(bytes) > 8.0 * max_image_pixels())
+    return "the decoded pixel data would exceed max_image_pixels";
+  std::vector<char> buffer(bytes);
+  if (!image.GetBuffer(buffer.data()))
+    return "DICOM pixel data cannot be decoded (GDCM failed too)";
+  const char* pi =
+      gdcm::PhotometricInterpretation::GetPIString(image.GetPhotometricInterpretation());
+  out << "ok " << (pi ? pi : "MONOCHROME2") << ' ' << image.GetPlanarConfiguration() << ' '
+      << format.GetBitsAllocated() << ' ' << format.GetBitsStored() << ' ' << format.GetHighBit()
+      << ' ' << format.GetPixelRepresentation() << ' ' << format.GetSamplesPerPixel() << '\n';
+  out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  return out ? "" : "cannot write GDCM's decoded pixels";
+}
+
+[[noreturn]] void run_child(const fs::path& path, const fs::path& result_path) {
+  int null_fd = ::open("/dev/null", O_WRONLY);
+  if (null_fd >= 0) ::dup2(null_fd, STDERR_FILENO);  // openjpeg's and libjpeg's own lines
+  ::alarm(kChildSeconds);
+  int code = 1;
+  try {
+    std::ofstream out(result_path, std::ios::binary | std::ios::trunc);
+    std::string error = decode_in_child(path, out);
+    if (error.empty()) {
+      code = 0;
+    } else {
+      out.seekp(0);
+      out << "error " << error << '\n';
+    }
+  } catch (...) {
+  }
+  ::_exit(code);
+}
+
+Result<GdcmPixels> read_child_result(const fs::path& result_path) {
+  std::ifstream in(result_path, std::ios::binary);
+  std::string status;
+  in >> status;
+  if (status != "ok") {
+    std::string reason;
+    std::getline(in, reason);
+    return Result<GdcmPixels>::failure(reason.empty() ? "GDCM could not decode the pixel data"
+                                                      : reason.substr(1));
+  }
+  GdcmPixels pixels;
+  in >> pixels.photometric >> pixels.planar_configuration >> pixels.bits_allocated >>
+      pixels.bits_stored >> pixels.high_bit >> pixels.pixel_representation >> pixels.samples;
+  if (!in || in.get() != '\n' || pixels.bits_allocated == 0)
+    return Result<GdcmPixels>::failure("GDCM's decoded pixels could not be read back");
+  pixels.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return pixels;
+}
+
+}  // namespace
+
+Result<GdcmPixels> gdcm_decode_pixels(const fs::path& path) {
+  std::string temp = (fs::temp_directory_path() / "medpipe-gdcm-XXXXXX").string();
+  int fd = ::mkstemp(temp.data());
+  if (fd < 0)
+    return Result<GdcmPixels>::failure("cannot create a temporary file to decode with GDCM");
+  ::close(fd);
+  std::fflush(nullptr);  // nothing buffered is written twice
+  const pid_t child = ::fork();
+  if (child == 0) run_child(path, temp);
+  Result<GdcmPixels> result = Result<GdcmPixels>::failure("cannot start GDCM's decoder process");
+  if (child > 0) {
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(status))
+      result = Result<GdcmPixels>::failure("GDCM stopped on the damaged pixel data (" +
+                                           std::string(strsignal(WTERMSIG(status))) +
+                                           "); the file cannot be decoded");
+    else
+      result = read_child_result(temp);
+  }
+  std::remove(temp.c_str());
+  return result;
 }
 
 }  // namespace medpipe::io_detail

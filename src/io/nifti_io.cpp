@@ -1,7 +1,9 @@
 // NIfTI-1 and NIfTI-2 through niftilib (nifti2_io reads both). scl_slope/inter applied.
 #include <nifti2_io.h>
+#include <zlib.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "io/formats.h"
@@ -58,14 +60,56 @@ bool convert_values(const nifti_image& nim, double slope, double inter, std::vec
   return true;
 }
 
+// The raw header's own fields, checked before niftilib meets them (its NIfTI-2 reader trusts
+// dim[0] and writes past its arrays): the version, the number of dimensions, each dimension,
+// the data type. zlib reads .nii and .nii.gz alike.
+std::string raw_header_problem(const fs::path& path) {
+  unsigned char h[540] = {};
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (!file) return "cannot read the file";
+  const int got = gzread(file, h, sizeof h);
+  gzclose(file);
+  auto field = [&](int at, int bytes, bool swap) {
+    std::int64_t v = 0;  // little-endian as stored, or swapped
+    for (int i = 0; i < bytes; ++i) {
+      const int b = swap ? at + i : at + bytes - 1 - i;
+      v = (v << 8) | h[b];
+    }
+    if (bytes == 2) return std::int64_t{static_cast<std::int16_t>(v)};
+    if (bytes == 4) return std::int64_t{static_cast<std::int32_t>(v)};
+    return v;
+  };
+  if (got < 348) return "not a NIfTI file (shorter than its header)";
+  const bool swap = field(0, 4, false) != 348 && field(0, 4, false) != 540;
+  const std::int64_t header_bytes = field(0, 4, swap);
+  if (header_bytes != 348 && !(header_bytes == 540 && got == 540))
+    return "not a NIfTI file (its header size is neither 348 nor 540)";
+  const bool v2 = header_bytes == 540;
+  const int dim_at = v2 ? 16 : 40, dim_bytes = v2 ? 8 : 2;
+  const std::int64_t dims = field(dim_at, dim_bytes, swap);
+  if (dims < 1 || dims > 7) return "the NIfTI header's dim[0] is not 1 to 7";
+  for (int i = 1; i <= dims; ++i)
+    if (field(dim_at + i * dim_bytes, dim_bytes, swap) < 1)
+      return "the NIfTI header has a dimension below 1";
+  const std::int64_t datatype = field(v2 ? 12 : 70, 2, swap);
+  nifti_image probe{};  // the types convert_values reads, asked with no voxels
+  probe.datatype = static_cast<int>(datatype);
+  std::vector<float> none;
+  if (!convert_values(probe, 1.0, 0.0, none))
+    return "unsupported NIfTI data type " + std::to_string(datatype);
+  return "";
+}
+
 // The header first: its dimensions are checked before the data is read.
 std::string header_problem(const fs::path& path) {
+  if (std::string problem = raw_header_problem(path); !problem.empty()) return problem;
   std::unique_ptr<nifti_image, NiftiDeleter> header(nifti_image_read(path.c_str(), 0));
   if (!header) return "not a readable NIfTI file";
   std::string problem = image_size_problem(
       static_cast<double>(header->nx), static_cast<double>(std::max<int64_t>(1, header->ny)),
       static_cast<double>(std::max<int64_t>(1, header->nz)),
-      static_cast<double>(std::max<int64_t>(1, header->nt) * std::max<int64_t>(1, header->nu)));
+      static_cast<double>(std::max<int64_t>(1, header->nt)) *
+          static_cast<double>(std::max<int64_t>(1, header->nu)));
   if (!problem.empty()) return problem;
   std::error_code ec;
   const double bytes = static_cast<double>(header->nvox) * header->nbyper;

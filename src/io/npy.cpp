@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <regex>
 
 #include "io/image_io.h"
 
@@ -61,6 +60,22 @@ struct NpyHeader {
   std::size_t item = 0;   // bytes per value
 };
 
+constexpr std::uint32_t kMaxHeaderBytes = 10000;
+
+// The text after `'key':` in a header's dict, up to (not including) the first of `stops`
+// (a string value without its opening quote); "" when the key is not there.
+std::string dict_entry(const std::string& text, const std::string& key, const char* stops) {
+  std::size_t at = text.find("'" + key + "'");
+  if (at == std::string::npos) return "";
+  at = text.find_first_not_of(" \t", at + key.size() + 2);
+  if (at == std::string::npos || text[at] != ':') return "";
+  at = text.find_first_not_of(" \t", at + 1);
+  if (at == std::string::npos) return "";
+  if (text[at] == '\'') ++at;
+  const std::size_t end = text.find_first_of(stops, at);
+  return end == std::string::npos ? "" : text.substr(at, end - at);
+}
+
 // The header of a .npy stream, left positioned at the data.
 Result<NpyHeader> read_npy_header(std::istream& in) {
   using R = Result<NpyHeader>;
@@ -73,25 +88,31 @@ Result<NpyHeader> read_npy_header(std::istream& in) {
   if (!in.read(reinterpret_cast<char*>(len_bytes), len_size))
     return R::failure("truncated .npy header");
   for (int i = len_size - 1; i >= 0; --i) header_len = header_len * 256 + len_bytes[i];
+  // NumPy itself refuses headers over 10000 bytes: a longer claim is a damaged file, and no
+  // allocation follows it
+  if (header_len > kMaxHeaderBytes)
+    return R::failure("the .npy header claims " + std::to_string(header_len) +
+                      " bytes; NumPy writes at most 10000");
   std::string text(header_len, '\0');
   if (!in.read(text.data(), header_len)) return R::failure("truncated .npy header");
-  std::smatch m;
   NpyHeader header;
-  if (!std::regex_search(text, m, std::regex("'descr':\\s*'([^']+)'")))
-    return R::failure("no dtype in the .npy header");
-  header.dtype = m[1];
-  if (std::regex_search(text, m, std::regex("'fortran_order':\\s*True")))
+  std::string descr = dict_entry(text, "descr", "'");
+  if (descr.empty()) return R::failure("no dtype in the .npy header");
+  header.dtype = descr;
+  if (dict_entry(text, "fortran_order", ",}").rfind("True", 0) == 0)
     return R::failure(
         "Fortran-ordered .npy arrays are not supported; save with np.ascontiguousarray");
-  if (!std::regex_search(text, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
-    return R::failure("no shape in the .npy header");
-  std::string dims = m[1];
-  static const std::regex digits("-?\\d+");
+  std::string dims = dict_entry(text, "shape", ")");
+  if (dims.empty() || dims[0] != '(') return R::failure("no shape in the .npy header");
+  dims = dims.substr(1);
   double values = 1;  // in floating point: a lying header cannot wrap it
-  for (std::sregex_iterator it(dims.begin(), dims.end(), digits), end; it != end; ++it) {
-    const std::string text = it->str();
-    if (text[0] == '-' || text.size() > 12)
-      return R::failure("the .npy header's shape " + dims + " is not an array's");
+  for (std::size_t at = dims.find_first_of("-0123456789"); at != std::string::npos;
+       at = dims.find_first_of("-0123456789", at)) {
+    const std::size_t end = dims.find_first_not_of("-0123456789", at);
+    const std::string text = dims.substr(at, end == std::string::npos ? end : end - at);
+    at = end;
+    if (text[0] == '-' || text.find('-') != std::string::npos || text.size() > 12)
+      return R::failure("the .npy header's shape (" + dims + ") is not an array's");
     header.shape.push_back(std::stoll(text));
     values *= static_cast<double>(header.shape.back());
     header.count *= static_cast<std::size_t>(header.shape.back());

@@ -1,6 +1,7 @@
 // PNG, JPEG, TIFF, BMP through OpenCV's imgcodecs. 8 or 16 bit, gray or RGB (alpha dropped).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -24,31 +25,86 @@ void silence_opencv_once() {
 
 namespace {
 
-// What the file's own header says, checked before OpenCV decodes it: a PNG's size (IHDR; a small
-// file may claim gigapixels), a JPEG's end-of-image marker (a cut file decodes half grey).
-std::string header_problem(const fs::path& path, const std::string& ext) {
-  std::ifstream in(path, std::ios::binary);
-  unsigned char h[26] = {};
-  in.read(reinterpret_cast<char*>(h), sizeof h);
-  if (ext == ".png" && in.gcount() == sizeof h && std::memcmp(h + 12, "IHDR", 4) == 0) {
-    auto be32 = [&](int at) {
-      return static_cast<double>((std::uint32_t{h[at]} << 24) | (std::uint32_t{h[at + 1]} << 16) |
-                                 (std::uint32_t{h[at + 2]} << 8) | h[at + 3]);
-    };
-    static const int channels_of_color_type[7] = {1, 0, 3, 1, 2, 0, 4};
-    const int channels = h[25] < 7 ? channels_of_color_type[h[25]] : 4;
-    return image_size_problem(be32(16), be32(20), 1, std::max(1, channels));
+std::uint32_t be(const std::string& b, std::size_t at, int bytes) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
+  return v;
+}
+std::uint32_t le(const std::string& b, std::size_t at, int bytes) {
+  std::uint32_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
+  return v;
+}
+
+// A JPEG's size from its first start-of-frame marker; a cut file (no end-of-image marker, maybe
+// followed by padding) decodes half grey, so it is refused too.
+std::string jpeg_problem(const std::string& head, const std::string& tail) {
+  if (tail.find("\xFF\xD9") == std::string::npos)
+    return "the JPEG file is cut short (no end-of-image marker); it would decode partly grey";
+  for (std::size_t at = 2; at + 9 < head.size();) {
+    if (static_cast<unsigned char>(head[at]) != 0xFF) return "";
+    const unsigned marker = static_cast<unsigned char>(head[at + 1]);
+    if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)
+      return image_size_problem(be(head, at + 7, 2), be(head, at + 5, 2), 1,
+                                std::max(1u, static_cast<unsigned char>(head[at + 9]) + 0u));
+    at += 2 + be(head, at + 2, 2);
   }
-  if (ext == ".jpg" || ext == ".jpeg") {  // the end-of-image marker, maybe followed by padding
+  return "";
+}
+
+// A TIFF's first image: width, length and samples from its first directory.
+std::string tiff_problem(const std::string& head) {
+  const bool little = head[0] == 'I';
+  auto num = [&](std::size_t at, int bytes) {
+    return little ? le(head, at, bytes) : be(head, at, bytes);
+  };
+  const std::uint32_t ifd = num(4, 4);
+  if (ifd + 2 > head.size()) return "";  // beyond what was read: OpenCV's own limit applies
+  double width = 0, height = 0, samples = 1;
+  const std::uint32_t entries = num(ifd, 2);
+  for (std::uint32_t i = 0; i < entries && ifd + 2 + 12 * (i + 1) <= head.size(); ++i) {
+    const std::size_t e = ifd + 2 + 12 * i;
+    const std::uint32_t tag = num(e, 2), type = num(e + 2, 2);
+    const double value = type == 3 ? num(e + 8, 2) : num(e + 8, 4);
+    if (tag == 256) width = value;
+    if (tag == 257) height = value;
+    if (tag == 277) samples = std::max(1.0, value);
+  }
+  return image_size_problem(width, height, 1, samples);
+}
+
+// What the file's own header says, checked before OpenCV decodes it (a small file may claim
+// gigapixels): recognised by its first bytes, whatever its name.
+std::string header_problem(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(64 * 1024, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  if (head.size() >= 26 && head.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0 &&
+      head.compare(12, 4, "IHDR") == 0) {
+    static const int channels_of_color_type[7] = {1, 0, 3, 1, 2, 0, 4};
+    const unsigned color = static_cast<unsigned char>(head[25]);
+    const int channels = color < 7 ? channels_of_color_type[color] : 4;
+    return image_size_problem(be(head, 16, 4), be(head, 20, 4), 1, std::max(1, channels));
+  }
+  if (head.size() >= 4 && head.compare(0, 2, "\xFF\xD8") == 0) {
     std::error_code ec;
     const auto size = static_cast<std::streamoff>(fs::file_size(path, ec));
-    const std::streamoff tail = std::min<std::streamoff>(size, 1024);
-    std::string last(static_cast<std::size_t>(tail), '\0');
+    const std::streamoff tail_bytes = std::min<std::streamoff>(size, 1024);
+    std::string tail(static_cast<std::size_t>(tail_bytes), '\0');
     in.clear();
-    in.seekg(size - tail);
-    in.read(last.data(), tail);
-    if (ec || last.find("\xFF\xD9") == std::string::npos)
-      return "the JPEG file is cut short (no end-of-image marker); it would decode partly grey";
+    in.seekg(size - tail_bytes);
+    in.read(tail.data(), tail_bytes);
+    return jpeg_problem(head, ec ? "" : tail);
+  }
+  if (head.size() >= 8 &&
+      (head.compare(0, 4, "II*\0", 4) == 0 || head.compare(0, 4, "MM\0*", 4) == 0))
+    return tiff_problem(head);
+  if (head.size() >= 30 && head.compare(0, 2, "BM") == 0) {
+    const double height =
+        std::fabs(static_cast<double>(static_cast<std::int32_t>(le(head, 22, 4))));
+    return image_size_problem(static_cast<std::int32_t>(le(head, 18, 4)), height, 1,
+                              std::max(1u, le(head, 28, 2) / 8));
   }
   return "";
 }
@@ -61,7 +117,7 @@ Result<Image> read_raster(const fs::path& path) {
     return Result<Image>::failure(ec ? "cannot read the file" : "the file is empty (0 bytes)");
   }
   silence_opencv_once();
-  if (std::string problem = header_problem(path, full_extension(path)); !problem.empty())
+  if (std::string problem = header_problem(path); !problem.empty())
     return Result<Image>::failure(problem);
   cv::Mat mat;
   try {

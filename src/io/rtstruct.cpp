@@ -20,7 +20,7 @@ namespace {
 using Polygon = std::vector<std::array<double, 2>>;  // (column, row) in voxel indices
 
 bool load(const fs::path& path, DcmFileFormat& file) {
-  return dicom_nesting_problem(path).empty() && file.loadFile(path.c_str()).good();
+  return dicom_structure_problem(path).empty() && file.loadFile(path.c_str()).good();
 }
 
 struct Roi {

@@ -21,7 +21,7 @@ std::string cell_number(const nlohmann::json& v, int digits) {
   if (v.is_null()) return "n/a";
   if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
   if (v.is_string()) return escape_html(v.get<std::string>());
-  if (!v.is_number()) return escape_html(v.dump());
+  if (!v.is_number()) return escape_html(json_text(v));
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.*f", digits, v.get<double>());
   return buffer;
@@ -223,7 +223,7 @@ std::string summary_section(const ReportInput& in) {
   if (model.contains("versions"))
     for (const auto& [k, v] : model["versions"].items())
       versions += ", " + escape_html(k) + " " +
-                  escape_html(v.is_string() ? v.get<std::string>() : v.dump()) + " (model)";
+                  escape_html(v.is_string() ? v.get<std::string>() : json_text(v)) + " (model)";
   s << row("versions", versions);
   s << row("generated", utc_now());
   s << "</table></section>";

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "core/json_value.h"
 #include "core/progress.h"
 
 namespace medpipe {
@@ -11,7 +12,7 @@ namespace medpipe {
 namespace {
 
 std::string value_text(const nlohmann::json& v, int digits = 4) {
-  if (!v.is_number()) return v.is_null() ? "n/a" : v.dump();
+  if (!v.is_number()) return v.is_null() ? "n/a" : json_text(v);
   if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.*f", digits, v.get<double>());

@@ -17,10 +17,6 @@ namespace medpipe {
 
 namespace {
 
-struct InstanceRef {
-  std::string study, series, sop;
-};
-
 // The first string value of `tag` in a DICOM JSON object; "" where the answer has none (or
 // not of the types DICOM JSON gives it).
 std::string tag_value(const nlohmann::json& item, const char* tag) {
@@ -71,19 +67,9 @@ std::vector<InstanceRef> search_instances(const DicomWebUri& uri, bool verify_tl
     std::string url = uri.base_url + "/instances?" + (uri.query.empty() ? "" : uri.query + "&") +
                       "limit=" + std::to_string(page) + "&offset=" + std::to_string(offset);
     HttpResponse r = get(url, "application/dicom+json", verify_tls, max_attempts, uri.base_url);
-    nlohmann::json items = nlohmann::json::array();
-    try {
-      if (!r.body.empty()) items = parse_json_bounded(r.body, "the QIDO-RS answer", 32);
-    } catch (const std::exception&) {
-      items = nullptr;  // not JSON, or nested as no instance list is
-    }
-    if (!items.is_array())
-      throw RunError("the DICOMweb service's QIDO-RS answer to " + uri.base_url +
-                     "/instances is not a JSON array of instances; check the service root");
+    std::vector<InstanceRef> items = parse_qido_instances(r.body, uri.base_url + "/instances");
     std::size_t fresh = 0;
-    for (const auto& item : items) {
-      InstanceRef ref{tag_value(item, "0020000D"), tag_value(item, "0020000E"),
-                      tag_value(item, "00080018")};
+    for (const InstanceRef& ref : items) {
       if (!seen.insert(ref.sop).second) continue;
       out.push_back(ref);
       ++fresh;
@@ -104,6 +90,23 @@ const std::string& checked_uid(const std::string& uid) {
 }
 
 }  // namespace
+
+std::vector<InstanceRef> parse_qido_instances(const std::string& body, const std::string& what) {
+  nlohmann::json items = nlohmann::json::array();
+  try {
+    if (!body.empty()) items = parse_json_bounded(body, "the QIDO-RS answer", 32);
+  } catch (const std::exception&) {
+    items = nullptr;  // not JSON, or nested as no instance list is
+  }
+  if (!items.is_array())
+    throw RunError("the DICOMweb service's QIDO-RS answer to " + what +
+                   " is not a JSON array of instances; check the service root");
+  std::vector<InstanceRef> out;
+  for (const auto& item : items)
+    out.push_back(
+        {tag_value(item, "0020000D"), tag_value(item, "0020000E"), tag_value(item, "00080018")});
+  return out;
+}
 
 DicomWebUri parse_dicomweb_uri(const std::string& uri, const std::string& what) {
   const Location where = parse_location(uri);

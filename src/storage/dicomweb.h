@@ -5,6 +5,7 @@
 // again). dicomwebs:// uses TLS.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "core/fs.h"
 
@@ -15,6 +16,15 @@ struct DicomWebUri {
   std::string query;     // QIDO-RS attribute filters, as given
 };
 DicomWebUri parse_dicomweb_uri(const std::string& uri, const std::string& what);
+
+// One instance a QIDO-RS search lists: its UIDs as the answer gives them ("" where it has none;
+// the caller checks them before they name a file or a URL).
+struct InstanceRef {
+  std::string study, series, sop;
+};
+// The instances of one QIDO-RS answer (a DICOM JSON array). Throws RunError naming `what` when
+// the body is not one.
+std::vector<InstanceRef> parse_qido_instances(const std::string& body, const std::string& what);
 
 // Mirrors every instance the query selects; returns the local folder.
 fs::path mirror_dicomweb(const std::string& location, const std::string& key, int concurrency,

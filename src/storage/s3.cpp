@@ -149,6 +149,21 @@ HttpResponse S3Client::call(HttpRequest request, const std::string& what) const 
                  " after " + std::to_string(r.attempts) + " attempt(s); re-run to resume");
 }
 
+S3ListingPage parse_s3_listing(const std::string& xml, const std::string& what) {
+  tinyxml2::XMLDocument doc;
+  if (doc.Parse(xml.c_str(), xml.size()) != tinyxml2::XML_SUCCESS || !doc.RootElement())
+    throw RunError("S3 listing of " + what + " is not valid XML");
+  const tinyxml2::XMLElement* root = doc.RootElement();
+  S3ListingPage page;
+  for (auto* c = root->FirstChildElement("Contents"); c; c = c->NextSiblingElement("Contents")) {
+    page.objects.push_back({child_text(c, "Key"), child_text(c, "ETag"),
+                            std::strtoull(child_text(c, "Size").c_str(), nullptr, 10)});
+  }
+  if (child_text(root, "IsTruncated") == "true")
+    page.next_token = child_text(root, "NextContinuationToken");
+  return page;
+}
+
 std::vector<S3Object> S3Client::list(const std::string& bucket, const std::string& prefix) const {
   std::vector<S3Object> out;
   std::string token;
@@ -159,17 +174,9 @@ std::vector<S3Object> S3Client::list(const std::string& bucket, const std::strin
     HttpRequest request;
     request.url = url(bucket, "", query);
     HttpResponse r = call(request, "s3://" + bucket + "/" + prefix);
-    tinyxml2::XMLDocument doc;
-    if (doc.Parse(r.body.c_str(), r.body.size()) != tinyxml2::XML_SUCCESS || !doc.RootElement()) {
-      throw RunError("S3 listing of s3://" + bucket + "/" + prefix + " is not valid XML");
-    }
-    const tinyxml2::XMLElement* root = doc.RootElement();
-    for (auto* c = root->FirstChildElement("Contents"); c; c = c->NextSiblingElement("Contents")) {
-      out.push_back({child_text(c, "Key"), child_text(c, "ETag"),
-                     std::strtoull(child_text(c, "Size").c_str(), nullptr, 10)});
-    }
-    token =
-        child_text(root, "IsTruncated") == "true" ? child_text(root, "NextContinuationToken") : "";
+    S3ListingPage listed = parse_s3_listing(r.body, "s3://" + bucket + "/" + prefix);
+    out.insert(out.end(), listed.objects.begin(), listed.objects.end());
+    token = listed.next_token;
     if (!token.empty() && !tokens_seen.insert(token).second)
       throw RunError("S3 listing of s3://" + bucket + "/" + prefix +
                      " repeats its continuation token: the server pages in a circle; check the "

@@ -44,6 +44,14 @@ struct S3Object {
   std::uint64_t size = 0;
 };
 
+// One page of a ListObjectsV2 answer: its objects and, when the listing is truncated, the token
+// of the next page ("" on the last). Throws RunError naming `what` when the answer is not XML.
+struct S3ListingPage {
+  std::vector<S3Object> objects;
+  std::string next_token;
+};
+S3ListingPage parse_s3_listing(const std::string& xml, const std::string& what);
+
 class S3Client {
  public:
   S3Client(S3Settings settings, AwsCredentials credentials);

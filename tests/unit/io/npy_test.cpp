@@ -32,5 +32,30 @@ TEST(Npy, RejectsNonNpy) {
   fs::remove(path);
 }
 
+// The header's dict as numpy writes it, and headers that lie: a length beyond numpy's 10000
+// bytes is refused before anything is allocated for it, shapes are read without a regex.
+TEST(Npy, HeaderFieldsAndLyingHeaders) {
+  fs::path path = fs::temp_directory_path() / "medpipe_npy_header.npy";
+  auto write = [&](const std::string& magic_and_len, const std::string& dict, std::size_t data) {
+    std::ofstream(path, std::ios::binary) << magic_and_len << dict << std::string(data, '\0');
+  };
+  const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n";
+  write(std::string("\x93NUMPY\x01\x00", 8) + char(dict.size()) + '\0', dict, 24);
+  auto ok = read_npy(path);
+  ASSERT_TRUE(ok.ok()) << ok.error();
+  EXPECT_EQ(ok.value().shape, (std::vector<std::int64_t>{2, 3}));
+  write(std::string("\x93NUMPY\x02\x00\xff\xff\xff\x7f", 12), "{}", 0);
+  auto huge = read_npy(path);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().find("10000"), std::string::npos) << huge.error();
+  const std::string fortran = "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }\n";
+  write(std::string("\x93NUMPY\x01\x00", 8) + char(fortran.size()) + '\0', fortran, 24);
+  EXPECT_FALSE(read_npy(path).ok());
+  const std::string negative = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }\n";
+  write(std::string("\x93NUMPY\x01\x00", 8) + char(negative.size()) + '\0', negative, 24);
+  EXPECT_FALSE(read_npy(path).ok());
+  fs::remove(path);
+}
+
 }  // namespace
 }  // namespace medpipe
