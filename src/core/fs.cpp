@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "core/error.h"
@@ -175,6 +177,29 @@ bool is_remote_location(const std::string& location) {
   return parse_location(location).remote();
 }
 
+namespace {
+std::mutex scope_mutex;
+std::string& s3_scope() {
+  static std::string scope = "aws";
+  return scope;
+}
+}  // namespace
+
+void set_s3_mirror_scope(const std::string& endpoint_url) {
+  std::string rest = endpoint_url;
+  if (auto scheme = rest.find("://"); scheme != std::string::npos) rest.erase(0, scheme + 3);
+  const std::size_t slash = rest.find('/');
+  std::string host = rest.substr(0, slash);
+  if (auto at = host.rfind('@'); at != std::string::npos) host.erase(0, at + 1);
+  for (char& c : host)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
+  std::string path = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  if (host.empty() || host == "." || host == "..") host = "endpoint";
+  std::lock_guard<std::mutex> lock(scope_mutex);
+  s3_scope() = path.empty() ? host : host + "-" + hex_digest(path).substr(0, 8);
+}
+
 fs::path local_path_for(const std::string& location) {
   const Location where = parse_location(location);
   std::string rest = where.rest;
@@ -185,7 +210,10 @@ fs::path local_path_for(const std::string& location) {
       return fs::path(rest);
     case Scheme::kS3:
       while (!rest.empty() && rest.back() == '/') rest.pop_back();
-      return medpipe_cache_root() / "s3" / rest;
+      {
+        std::lock_guard<std::mutex> lock(scope_mutex);
+        return medpipe_cache_root() / "s3" / s3_scope() / rest;
+      }
     case Scheme::kDicomWeb:
       break;
   }

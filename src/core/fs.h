@@ -31,9 +31,13 @@ int remove_stale_temps(const fs::path& dir);
 // medpipe's cache folder: MEDPIPE_CACHE_DIR, else $XDG_CACHE_HOME/medpipe, else
 // ~/.cache/medpipe. Remote buckets are mirrored (and staged for upload) under it.
 fs::path medpipe_cache_root();
-// The local folder (or file) standing for a remote location: <cache>/s3/<bucket>/<key>;
-// local locations and file:// URIs map to themselves.
+// The local folder (or file) standing for a remote location: <cache>/s3/<endpoint>/<bucket>/<key>
+// (two endpoints with a bucket of the same name never share a mirror); local locations and
+// file:// URIs map to themselves.
 fs::path local_path_for(const std::string& location);
+// The S3 endpoint whose buckets s3:// names (its URL; credentials in it are never part of the
+// folder's name), set by the storage configuration. Until then: "aws".
+void set_s3_mirror_scope(const std::string& endpoint_url);
 bool is_remote_location(const std::string& location);
 
 // A short key of `text` (16 hex digits of its std::hash), for cache and state file identity.

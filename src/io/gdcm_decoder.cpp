@@ -55,6 +55,10 @@ std::string decode_in_child(const fs::path& path, std::ofstream& out) {
 }
 
 [[noreturn]] void run_child(const fs::path& path, const fs::path& result_path) {
+  // the parent's handlers (its stop signals; a fuzzer's or sanitizer's crash reports) are not
+  // the child's: an abort here ends the child, and the parent reads that as the image's failure
+  for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTERM, SIGINT, SIGALRM})
+    std::signal(sig, SIG_DFL);
   int null_fd = ::open("/dev/null", O_WRONLY);
   if (null_fd >= 0) ::dup2(null_fd, STDERR_FILENO);  // openjpeg's and libjpeg's own lines
   ::alarm(kChildSeconds);

@@ -58,11 +58,11 @@ std::string tiff_problem(const std::string& head) {
   auto num = [&](std::size_t at, int bytes) {
     return little ? le(head, at, bytes) : be(head, at, bytes);
   };
-  const std::uint32_t ifd = num(4, 4);
+  const std::uint64_t ifd = num(4, 4);
   if (ifd + 2 > head.size()) return "";  // beyond what was read: OpenCV's own limit applies
   double width = 0, height = 0, samples = 1;
   const std::uint32_t entries = num(ifd, 2);
-  for (std::uint32_t i = 0; i < entries && ifd + 2 + 12 * (i + 1) <= head.size(); ++i) {
+  for (std::uint64_t i = 0; i < entries && ifd + 2 + 12 * (i + 1) <= head.size(); ++i) {
     const std::size_t e = ifd + 2 + 12 * i;
     const std::uint32_t tag = num(e, 2), type = num(e + 2, 2);
     const double value = type == 3 ? num(e + 8, 2) : num(e + 8, 4);

@@ -75,7 +75,8 @@ fs::path mirror_s3(const std::string& location, const std::string& key) {
     throw UsageError("event key '" + key + "': " + location +
                      " holds no object; check the bucket and prefix");
   }
-  fs::path index_path = medpipe_cache_root() / "s3-etags" / (hex_digest(location) + ".json");
+  fs::path index_path =  // per endpoint, as the mirror is
+      medpipe_cache_root() / "s3-etags" / (hex_digest(local.string()) + ".json");
   nlohmann::json index =  // a damaged index only costs a re-fetch
       fs::exists(index_path) ? nlohmann::json::parse(read_text_file(index_path), nullptr, false)
                              : nlohmann::json::object();
@@ -117,6 +118,7 @@ fs::path mirror_s3(const std::string& location, const std::string& key) {
 void configure_storage(const StorageSettings& s) {
   settings() = s;
   set_default_http_timeout_s(s.s3.timeout_s);  // DICOMweb's requests too
+  set_s3_mirror_scope(s3_endpoint(s.s3));
 }
 
 fs::path resolve_location(const std::string& location, const std::string& key) {

@@ -83,17 +83,27 @@ S3Uri parse_s3_uri(const std::string& uri, const std::string& what) {
   return out;
 }
 
+std::string s3_region(const S3Settings& settings) {
+  return !settings.region.empty()             ? settings.region
+         : !env("AWS_REGION").empty()         ? env("AWS_REGION")
+         : !env("AWS_DEFAULT_REGION").empty() ? env("AWS_DEFAULT_REGION")
+                                              : "us-east-1";
+}
+
+std::string s3_endpoint(const S3Settings& settings) {
+  std::string endpoint = !settings.endpoint.empty()            ? settings.endpoint
+                         : !env("AWS_ENDPOINT_URL_S3").empty() ? env("AWS_ENDPOINT_URL_S3")
+                         : !env("AWS_ENDPOINT_URL").empty()
+                             ? env("AWS_ENDPOINT_URL")
+                             : "https://s3." + s3_region(settings) + ".amazonaws.com";
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  return endpoint;
+}
+
 S3Client::S3Client(S3Settings settings, AwsCredentials credentials)
     : settings_(std::move(settings)), credentials_(std::move(credentials)) {
-  region_ = !settings_.region.empty()            ? settings_.region
-            : !env("AWS_REGION").empty()         ? env("AWS_REGION")
-            : !env("AWS_DEFAULT_REGION").empty() ? env("AWS_DEFAULT_REGION")
-                                                 : "us-east-1";
-  endpoint_ = !settings_.endpoint.empty()           ? settings_.endpoint
-              : !env("AWS_ENDPOINT_URL_S3").empty() ? env("AWS_ENDPOINT_URL_S3")
-              : !env("AWS_ENDPOINT_URL").empty()    ? env("AWS_ENDPOINT_URL")
-                                                    : "https://s3." + region_ + ".amazonaws.com";
-  while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
+  region_ = s3_region(settings_);
+  endpoint_ = s3_endpoint(settings_);
   bool custom = endpoint_.find(".amazonaws.com") == std::string::npos;
   path_style_ = settings_.addressing == "path" || (settings_.addressing == "auto" && custom);
 }

@@ -25,6 +25,11 @@ struct S3Settings {
   std::uint64_t part_size = 16ull << 20;
 };
 
+// The region and endpoint URL the settings select: the settings' own, else the standard AWS
+// environment variables, else us-east-1 and AWS's regional endpoint.
+std::string s3_region(const S3Settings& settings);
+std::string s3_endpoint(const S3Settings& settings);
+
 struct AwsCredentials {
   std::string access_key_id, secret_access_key, session_token;
 };

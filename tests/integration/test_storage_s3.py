@@ -1,6 +1,7 @@
 """s3:// buckets against a real S3 endpoint started here: moto's server on loopback with
 signature checking on (an IAM user and key are made first; a wrong secret must fail)."""
 import csv
+import glob
 import json
 import os
 import shutil
@@ -64,6 +65,7 @@ class FlakyProxy:
         proxy = self
         self.failures = 0
         self.count = 0
+        self.down_after = down_after  # None: healthy (a test may heal it)
         lock = threading.Lock()
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -78,7 +80,7 @@ class FlakyProxy:
                 with lock:
                     proxy.count += 1
                     fail = proxy.count % every == 1 or (
-                        down_after is not None and proxy.count > down_after)
+                        proxy.down_after is not None and proxy.count > proxy.down_after)
                     proxy.failures += fail
                 if fail and slow_s:
                     import time
@@ -274,24 +276,49 @@ class S3Storage(MedpipeTestCase):
             env = dict(self.s3_env(), AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy.port}")
             r = self.medpipe("run", self.event("e.json", images_bucket="s3://gone/train",
                                                storage_retries=2, storage_concurrency=1), env=env)
+            self.assertResumableFailure(r, "HTTP 500", "re-run")
+            mirror = self.mirror("gone", "train")
+            kept = [f for _, _, files in os.walk(mirror) for f in files]
+            self.assertTrue(kept, "the objects fetched before the failure are kept")
+            self.assertFalse([f for f in kept if ".tmp." in f], "no partial file is left")
+            # the server is back (the same endpoint): the re-run fetches only what is missing
+            proxy.down_after = None
+            r = self.medpipe("run", "e.json", env=env)
         finally:
             proxy.close()
-        self.assertResumableFailure(r, "HTTP 500", "re-run")
-        mirror = self.path("cache", "s3", "gone", "train")
-        kept = [f for _, _, files in os.walk(mirror) for f in files]
-        self.assertTrue(kept, "the objects fetched before the failure are kept")
-        self.assertFalse([f for f in kept if ".tmp." in f], "no partial file is left")
-        # the server is back: the re-run fetches only what is missing
-        r = self.medpipe("run", "e.json", env=self.s3_env())
         self.assertDone(r)
         self.assertIn(f"31 object(s), {31 - len(kept)} fetched", r.stderr)
+
+    def mirror(self, bucket, prefix):
+        """The one mirror of s3://bucket/prefix in the cache (under its endpoint's folder)."""
+        found = glob.glob(self.path("cache", "s3", "*", bucket, prefix))
+        self.assertEqual(len(found), 1, found)
+        return found[0]
+
+    def test_two_endpoints_with_the_same_bucket_name_do_not_share_a_mirror(self):
+        make_separable_set(self.path("train"), 12, size=16, seed=1)
+        self.upload(self.path("train"), "twin", "train")
+        event = self.event("e.json", images_bucket="s3://twin/train", epochs=1)
+        self.assertDone(self.medpipe("run", event, env=self.s3_env()))
+        port = int(self.endpoint.rsplit(":", 1)[1])
+        proxy = FlakyProxy(port, every=10 ** 9)  # another endpoint, same bucket behind it
+        try:
+            env = dict(self.s3_env(), AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy.port}")
+            r = self.medpipe("run", event, env=env)
+        finally:
+            proxy.close()
+        self.assertDone(r)
+        self.assertIn("13 object(s), 13 fetched", r.stderr)  # nothing taken from the other's mirror
+        mirrors = glob.glob(self.path("cache", "s3", "*", "twin", "train"))
+        self.assertEqual(len(mirrors), 2, mirrors)
+        self.assertIn(f"127.0.0.1_{proxy.port}", "".join(mirrors))
 
     def test_an_object_deleted_from_the_bucket_is_not_used_from_the_cache(self):
         rows = make_separable_set(self.path("train"), 12, size=16, seed=1)
         self.upload(self.path("train"), "pruned", "train")
         event = self.event("e.json", images_bucket="s3://pruned/train", epochs=1)
         self.assertDone(self.medpipe("run", event, env=self.s3_env()))
-        mirror = self.path("cache", "s3", "pruned", "train")
+        mirror = self.mirror("pruned", "train")
         self.assertTrue(os.path.exists(os.path.join(mirror, "images", "img_0000.png")))
         with open(self.path("train", "labels.csv"), "w") as f:
             f.write("image,level\n" + "".join(f"{n},{l}\n" for n, l in rows if n != "img_0000"))
