@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
@@ -24,6 +25,31 @@ void silence_opencv_once() {
 }
 
 namespace {
+
+// OpenCV 4.6's imread writes "imread_(...): can't read data: ..." for a damaged file to
+// std::cerr itself, past its logger. medpipe writes nothing to std::cerr during a run (its
+// lines go through stdio), so while any thread decodes, std::cerr is muted; the failure comes
+// back as the reason instead.
+class MutedCerr {
+ public:
+  MutedCerr() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (users_++ == 0) saved_ = std::cerr.rdbuf(&null_);
+  }
+  ~MutedCerr() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--users_ == 0) std::cerr.rdbuf(saved_);
+  }
+
+ private:
+  struct NullBuffer : std::streambuf {
+    int overflow(int c) override { return c; }
+  };
+  static inline std::mutex mutex_;
+  static inline int users_ = 0;
+  static inline std::streambuf* saved_ = nullptr;
+  static inline NullBuffer null_;
+};
 
 std::uint32_t be(const std::string& b, std::size_t at, int bytes) {
   std::uint32_t v = 0;
@@ -121,6 +147,7 @@ Result<Image> read_raster(const fs::path& path) {
     return Result<Image>::failure(problem);
   cv::Mat mat;
   try {
+    MutedCerr muted;
     mat = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
   } catch (const cv::Exception&) {
     mat = cv::Mat();

@@ -2,8 +2,10 @@
 exit 1, never a crash, a hang, a write outside the given folders, a secret in an output, or a
 good file destroyed. Servers are Python fakes on loopback, started here."""
 import http.server
+import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -204,14 +206,36 @@ class HostileInputs(MedpipeTestCase):
         with open(os.path.join(images, "cut.jpg"), "wb") as f:
             f.write(data[: len(data) // 2])
         os.rename(os.path.join(images, "cut.jpg"), os.path.join(images, "cutj.jpg"))
+        # the PNG bomb named .jpg; a JPEG whose start-of-frame claims 65000 x 65000; a TIFF
+        # whose directory claims 100000 x 100000; a TIFF cut in half (OpenCV's own stderr line)
+        shutil.copy(os.path.join(images, "bomb.png"), os.path.join(images, "bombj.jpg"))
+        jpeg = io.BytesIO()
+        Image.fromarray(np.full((32, 32), 9, np.uint8)).save(jpeg, "JPEG")
+        jpeg = bytearray(jpeg.getvalue())
+        sof = jpeg.find(b"\xff\xc0")
+        jpeg[sof + 5:sof + 9] = struct.pack(">HH", 65000, 65000)
+        with open(os.path.join(images, "sof.jpg"), "wb") as f:
+            f.write(bytes(jpeg))
+        with open(os.path.join(images, "tiffbomb.tif"), "wb") as f:
+            f.write(b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", 3) +
+                    struct.pack("<HHII", 256, 4, 1, 100000) + struct.pack("<HHII", 257, 4, 1, 100000) +
+                    struct.pack("<HHIHH", 277, 3, 1, 1, 0) + struct.pack("<I", 0) + b"\0" * 64)
+        tiff = io.BytesIO()
+        Image.fromarray(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64).astype(np.uint8)).save(tiff, "TIFF")
+        with open(os.path.join(images, "cutt.tif"), "wb") as f:
+            f.write(tiff.getvalue()[: len(tiff.getvalue()) // 2])
+        extra = ["bomb", "huge", "cut", "cutj", "bombj", "sof", "tiffbomb", "cutt"]
         write_labels(self.path("data", "labels.csv"),
-                     [list(r) for r in rows] + [["bomb", 0], ["huge", 1], ["cut", 0], ["cutj", 1]])
+                     [list(r) for r in rows] + [[name, i % 2] for i, name in enumerate(extra)])
         write_event(self.path("e.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1})
         r = self.medpipe("run", "e.json")
         self.assertDone(r)
+        self.assertNotIn("imread_", r.stderr)  # OpenCV's own line stays out
         with open(self.path("models", "model", "skipped.csv")) as f:
             skipped = {row.split(",")[0]: row for row in f.read().splitlines()[1:]}
-        self.assertEqual(sorted(skipped), ["bomb", "cut", "cutj", "huge"])
+        self.assertEqual(sorted(skipped), sorted(extra))
+        for name in ("bombj", "sof", "tiffbomb"):
+            self.assertIn("max_image_pixels", skipped[name])
         self.assertIn("max_image_pixels", skipped["bomb"])
         self.assertIn("max_image_pixels", skipped["huge"])
         self.assertIn("a cut file", skipped["cut"])
