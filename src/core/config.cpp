@@ -16,6 +16,7 @@
 #include "core/location.h"
 #include "core/text.h"
 #include "core/world.h"
+#include "core/field_rule_columns.h"  // last: the table's column words
 
 namespace medpipe {
 
@@ -199,13 +200,6 @@ bool parse_bool_text(const std::string& text) {
   return !(lower.empty() || lower == "0" || lower == "false" || lower == "no");
 }
 
-// The allowed-values column of the table (config.h).
-#define ANY FieldRule::any()
-#define CHOICE FieldRule::any()
-#define RANGE(lo, hi) FieldRule::range(lo, hi)
-#define ABOVE(lo) FieldRule::above(lo)
-#define ONE_OF(...) FieldRule::one_of({__VA_ARGS__})
-
 const std::vector<ConfigFieldInfo>& config_fields() {
   static const std::vector<ConfigFieldInfo> fields = [] {
     std::vector<ConfigFieldInfo> out;
@@ -219,11 +213,6 @@ const std::vector<ConfigFieldInfo>& config_fields() {
   return fields;
 }
 
-#undef ANY
-#undef CHOICE
-#undef RANGE
-#undef ABOVE
-#undef ONE_OF
 
 void set_config_value(Config& config, const std::string& key, const json& value) {
   auto set = [&](auto& field) {

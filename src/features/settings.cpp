@@ -8,6 +8,7 @@
 #include "core/field_rule.h"
 #include "core/json_value.h"
 #include "core/text.h"
+#include "core/field_rule_columns.h"  // last: the table's column words
 
 namespace medpipe {
 
@@ -25,11 +26,6 @@ std::vector<std::string> split_list(const std::string& text) {
   }
   return out;
 }
-
-#define ANY FieldRule::any()
-#define ABOVE(lo) FieldRule::above(lo)
-#define ONE_OF(...) FieldRule::one_of({__VA_ARGS__})
-#define LIST_OF(...) FieldRule::list_of({__VA_ARGS__})
 
 // Each field against the allowed values of its row in the table (settings.h); then the rules
 // across fields.
@@ -53,10 +49,6 @@ std::string allowed_text(const std::string& key) {
   return "";
 }
 
-#undef ANY
-#undef ABOVE
-#undef ONE_OF
-#undef LIST_OF
 
 }  // namespace
 
