@@ -1,15 +1,21 @@
 #include "io/dicom_guard.h"
 
+#include <zlib.h>
+
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <vector>
+
+#include "io/image_io.h"
 
 namespace medpipe {
 
 namespace {
 
 constexpr std::uint32_t kUndefined = 0xFFFFFFFFu;
+constexpr const char* kDeflated = "1.2.840.10008.1.2.1.99";
 constexpr std::uint64_t kOpenEnded = ~std::uint64_t{0};
 
 struct Level {
@@ -29,9 +35,14 @@ class Walker {
  private:
   bool read(std::uint64_t at, void* out, std::size_t n) {
     if (at + n > size_) return false;
+    if (inflated_from_ && at >= *inflated_from_) {  // a deflated dataset, walked inflated
+      std::memcpy(out, inflated_.data() + (at - *inflated_from_), n);
+      return true;
+    }
     in_.seekg(static_cast<std::streamoff>(at));
     return static_cast<bool>(in_.read(static_cast<char*>(out), static_cast<std::streamsize>(n)));
   }
+  bool inflate_dataset(std::uint64_t pos);
   std::uint32_t number(const unsigned char* b, int bytes, bool little) const {
     std::uint32_t v = 0;
     for (int i = 0; i < bytes; ++i) v |= std::uint32_t{b[little ? i : bytes - 1 - i]} << (8 * i);
@@ -45,8 +56,42 @@ class Walker {
   bool meta_ = true, little_ = true, explicit_ = true;
   std::string syntax_;
   std::vector<Level> stack_;
-  std::string problem_;  // why the walk stopped, when the file is refused
+  std::string problem_;                         // why the walk stopped, when the file is refused
+  std::optional<std::uint64_t> inflated_from_;  // where a deflated dataset starts
+  std::string inflated_;
 };
+
+// The deflated dataset (raw deflate after the meta header), inflated into memory to be walked as
+// any other: refused when it inflates beyond what one image may hold (a decompression bomb;
+// DCMTK would inflate it all).
+bool Walker::inflate_dataset(std::uint64_t pos) {
+  const double limit = 4.0 * max_image_pixels() + (16 << 20);
+  std::string packed(size_ - pos, '\0');
+  in_.seekg(static_cast<std::streamoff>(pos));
+  if (!in_.read(packed.data(), static_cast<std::streamsize>(packed.size()))) return false;
+  z_stream z{};
+  if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return false;
+  z.next_in = reinterpret_cast<Bytef*>(packed.data());
+  z.avail_in = static_cast<uInt>(packed.size());
+  char chunk[1 << 16];
+  int status = Z_OK;
+  while (status == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(chunk);
+    z.avail_out = sizeof chunk;
+    status = inflate(&z, Z_NO_FLUSH);
+    inflated_.append(chunk, sizeof chunk - z.avail_out);
+    if (static_cast<double>(inflated_.size()) > limit) {
+      inflateEnd(&z);
+      problem_ = "its deflated dataset inflates beyond what one image may hold (max_image_pixels)";
+      return false;
+    }
+  }
+  inflateEnd(&z);
+  if (status != Z_STREAM_END && status != Z_BUF_ERROR) return false;  // the parser says why
+  inflated_from_ = pos;
+  size_ = pos + inflated_.size();
+  return true;
+}
 
 // Group 0002 is explicit little endian; the rest is encoded as its transfer syntax says.
 void Walker::start_dataset(std::uint64_t pos) {
@@ -65,7 +110,9 @@ bool Walker::element(std::uint64_t& pos) {
   unsigned char h[12];
   if (!read(pos, h, 8)) return false;
   if (meta_ && number(h, 2, true) != 0x0002) start_dataset(pos);
-  if (!meta_ && syntax_ == "1.2.840.10008.1.2.1.99") return false;  // deflated: not walked here
+  if (!meta_ && syntax_ == kDeflated && !inflated_from_) {
+    if (!inflate_dataset(pos) || !read(pos, h, 8)) return false;  // its first header, inflated
+  }
   const bool little = meta_ ? true : little_;
   const std::uint32_t group = number(h, 2, little), tag = number(h + 2, 2, little);
   if (group == 0xFFFE) {  // item and delimiters: always a 4-byte length

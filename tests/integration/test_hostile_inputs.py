@@ -256,6 +256,33 @@ class HostileInputs(MedpipeTestCase):
             r = self.medpipe("run", "s.json")
             self.assertUsageError(r, "s1.npy")
 
+    def test_deflated_dicom_bomb_is_skipped(self):
+        """A deflated DICOM whose dataset inflates far beyond what one image may hold."""
+        import pydicom
+        from pydicom.dataset import FileDataset, FileMetaDataset
+        from pydicom.uid import DeflatedExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+        rows = make_separable_set(self.path("data"), 8)
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+        ds = FileDataset("bomb", {}, file_meta=meta, preamble=b"\0" * 128)
+        ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+        ds.add_new(0x00091010, "OB", b"\0" * (64 << 20))  # 64 MB of zeros: about 64 KB deflated
+        ds.Rows = ds.Columns = 16
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+        ds.PixelData = b"\1" * 256
+        ds.is_little_endian, ds.is_implicit_VR = True, False
+        ds.save_as(self.path("data", "images", "bomb.dcm"), write_like_original=False)
+        self.assertLess(os.path.getsize(self.path("data", "images", "bomb.dcm")), 1 << 20)
+        write_labels(self.path("data", "labels.csv"), [list(r) for r in rows] + [["bomb", 1]])
+        write_event(self.path("e.json"), {"images_bucket": "data", "epochs": 1, "num_machines": 1,
+                                          "max_image_pixels": 1000000})
+        self.assertDone(self.medpipe("run", "e.json"))
+        with open(self.path("models", "model", "skipped.csv")) as f:
+            self.assertIn("inflates beyond", f.read())
+
     def test_max_image_pixels_is_honoured(self):
         make_separable_set(self.path("data"), 8)
         write_event(self.path("e.json"), {"images_bucket": "data", "max_image_pixels": 100})
