@@ -4,7 +4,10 @@
 # whichever comes first. What a run finds that adds coverage is merged, minimised, into the
 # saved corpus fuzz/corpus/<harness> (replayed by CI); a crash stops that harness and is left in
 # build-fuzz/crashes/<harness>/ (fix it, then keep the reproducer in fuzz/crashes/<harness>/).
-# Prints one line per harness: executions, rate, corpus size and crashes.
+# GDCM decodes in a child process; an abort or sanitizer report there is written as a crash
+# artifact by the child, though the harness goes on: artifacts that replay cleanly are moved to
+# build-fuzz/contained/<harness>/ and counted as "contained" (a library's fault, one image lost).
+# Prints one line per harness: executions, rate, corpus size, crashes, contained.
 #   make fuzz FUZZ_SECONDS=1800 FUZZ_RUNS=1000000 FUZZ_HARNESSES="dicom npy"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +27,7 @@ cmake --build "$BUILD" -j"$(nproc)" --target "${targets[@]}"
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0
 export LSAN_OPTIONS=suppressions=$PWD/fuzz/lsan.supp
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-printf '%-12s %12s %10s %8s %8s\n' harness execs "execs/s" corpus crashes
+printf '%-12s %12s %10s %8s %8s %10s\n' harness execs "execs/s" corpus crashes contained
 for h in $HARNESSES; do
   work="$BUILD/corpus/$h" crashes="$BUILD/crashes/$h" saved="fuzz/corpus/$h"
   mkdir -p "$work" "$crashes" "$saved" "$BUILD/logs"
@@ -39,7 +42,15 @@ for h in $HARNESSES; do
   "$BUILD/fuzz/fuzz_$h" -merge=1 -max_len=65536 -rss_limit_mb=2560 -timeout=20 "$merged" \
     "$saved" "$work" "$BUILD/seeds/$h" >"$BUILD/logs/$h.merge.log" 2>&1 || true
   if [ -n "$(ls -A "$merged")" ]; then rm -rf "$saved" && mv "$merged" "$saved"; fi
+  mkdir -p "$BUILD/contained/$h"
+  for artifact in "$crashes"/*; do
+    [ -f "$artifact" ] || continue
+    if "$BUILD/fuzz/fuzz_$h" -rss_limit_mb=2560 "$artifact" >/dev/null 2>&1; then
+      mv "$artifact" "$BUILD/contained/$h/"
+    fi
+  done
   found=$(find "$crashes" -type f | wc -l)
   [ "$status" -ne 0 ] && [ "$found" -eq 0 ] && found="exit $status"
-  printf '%-12s %12s %10s %8s %8s\n' "$h" "${execs:-?}" "${rate:-?}" "$(ls "$saved" | wc -l)" "$found"
+  printf '%-12s %12s %10s %8s %8s %10s\n' "$h" "${execs:-?}" "${rate:-?}" "$(ls "$saved" | wc -l)" \
+    "$found" "$(ls "$BUILD/contained/$h" | wc -l)"
 done
