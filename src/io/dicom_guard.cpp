@@ -50,6 +50,7 @@ class Walker {
   }
   void start_dataset(std::uint64_t pos);
   bool element(std::uint64_t& pos);
+  bool item_or_delimiter(std::uint64_t& pos, std::uint32_t tag, std::uint32_t length);
 
   std::ifstream in_;
   std::uint64_t size_ = 0;
@@ -105,6 +106,24 @@ void Walker::start_dataset(std::uint64_t pos) {
   }
 }
 
+// An item (into it; over it when it holds fragment bytes) or a delimiter at `pos`: always a
+// 4-byte length.
+bool Walker::item_or_delimiter(std::uint64_t& pos, std::uint32_t tag, std::uint32_t length) {
+  pos += 8;
+  if (tag == 0xE000) {
+    const bool bytes = !stack_.empty() && stack_.back().fragments;
+    if (length != kUndefined && pos + length > size_) {
+      problem_ = "an item claims more bytes than are left in the file (a cut or damaged file)";
+      return false;
+    }
+    if (bytes && length != kUndefined) return pos += length, true;
+    stack_.push_back({length == kUndefined ? kOpenEnded : pos + length, false});
+  } else if (!stack_.empty() && stack_.back().end == kOpenEnded) {
+    stack_.pop_back();  // item or sequence delimiter
+  }
+  return true;
+}
+
 // One element header at `pos`: steps over its value, or into it for a sequence or an item.
 bool Walker::element(std::uint64_t& pos) {
   unsigned char h[12];
@@ -115,22 +134,7 @@ bool Walker::element(std::uint64_t& pos) {
   }
   const bool little = meta_ ? true : little_;
   const std::uint32_t group = number(h, 2, little), tag = number(h + 2, 2, little);
-  if (group == 0xFFFE) {  // item and delimiters: always a 4-byte length
-    const std::uint32_t length = number(h + 4, 4, little_);
-    pos += 8;
-    if (tag == 0xE000) {
-      const bool bytes = !stack_.empty() && stack_.back().fragments;
-      if (length != kUndefined && pos + length > size_) {
-        problem_ = "an item claims more bytes than are left in the file (a cut or damaged file)";
-        return false;
-      }
-      if (bytes && length != kUndefined) return pos += length, true;
-      stack_.push_back({length == kUndefined ? kOpenEnded : pos + length, false});
-    } else if (!stack_.empty() && stack_.back().end == kOpenEnded) {
-      stack_.pop_back();  // item or sequence delimiter
-    }
-    return true;
-  }
+  if (group == 0xFFFE) return item_or_delimiter(pos, tag, number(h + 4, 4, little_));
   const bool expl = meta_ || explicit_;
   std::string vr = expl ? std::string(reinterpret_cast<char*>(h + 4), 2) : "";
   const bool long_form = !expl || vr == "OB" || vr == "OW" || vr == "OF" || vr == "SQ" ||

@@ -100,14 +100,16 @@ std::string tiff_problem(const std::string& head) {
 }
 
 // What the file's own header says, checked before OpenCV decodes it (a small file may claim
-// gigapixels): recognised by its first bytes, whatever its name.
+// gigapixels): recognised by its first bytes, whatever its name; what is none of the four
+// formats is refused here.
 std::string header_problem(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::string head(64 * 1024, '\0');
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<std::size_t>(in.gcount()));
-  if (head.size() >= 26 && head.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0 &&
-      head.compare(12, 4, "IHDR") == 0) {
+  if (head.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0) {
+    if (head.size() < 26 || head.compare(12, 4, "IHDR") != 0)
+      return "a damaged PNG file (no image header)";
     static const int channels_of_color_type[7] = {1, 0, 3, 1, 2, 0, 4};
     const unsigned color = static_cast<unsigned char>(head[25]);
     const int channels = color < 7 ? channels_of_color_type[color] : 4;
@@ -132,7 +134,9 @@ std::string header_problem(const fs::path& path) {
     return image_size_problem(static_cast<std::int32_t>(le(head, 18, 4)), height, 1,
                               std::max(1u, le(head, 28, 2) / 8));
   }
-  return "";
+  // Debian's OpenCV would try its other decoders on anything else (GDCM for DICOM, GDAL, and
+  // more), in this process and with their own stderr lines: only these four reach it
+  return "not a PNG, JPEG, TIFF or BMP file (by its first bytes)";
 }
 
 }  // namespace

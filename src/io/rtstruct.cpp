@@ -58,8 +58,10 @@ void fill_slice(const std::vector<Polygon>& polygons, Image& mask, int z) {
     }
     std::sort(crossings.begin(), crossings.end());
     for (std::size_t k = 0; k + 1 < crossings.size(); k += 2) {
-      int first = std::max(0, static_cast<int>(std::ceil(crossings[k])));
-      int last = std::min(mask.width - 1, static_cast<int>(std::ceil(crossings[k + 1])) - 1);
+      // clamped to the row before the conversion: a contour far off the image stays in range
+      const double width = mask.width;
+      int first = static_cast<int>(std::ceil(std::clamp(crossings[k], 0.0, width)));
+      int last = static_cast<int>(std::ceil(std::clamp(crossings[k + 1], 0.0, width))) - 1;
       for (int col = first; col <= last; ++col) {
         float& v = mask.at(z, row, col, 0);
         v = 1.0f - v;  // even-odd across overlapping runs
@@ -92,6 +94,8 @@ Polygon contour_in_voxels(DcmItem* contour, const Image& reference, double& slic
       }
       ijk[axis] = dot / reference.spacing_mm[axis];
     }
+    if (!std::isfinite(ijk[0]) || !std::isfinite(ijk[1]) || !std::isfinite(ijk[2]))
+      return {};  // a point that is not a number: the contour is not used
     polygon.push_back({ijk[0], ijk[1]});
     slice_index = ijk[2];
   }
@@ -117,8 +121,10 @@ std::map<int, std::vector<Polygon>> contours_by_slice(DcmDataset* ds, long roi_n
     for (unsigned long c = 0; c < contours->card(); ++c) {
       double slice_index = 0;
       Polygon polygon = contour_in_voxels(contours->getItem(c), reference, slice_index);
-      int slice = static_cast<int>(std::lround(slice_index));
-      if (std::abs(slice_index - slice) > 0.25 || slice < 0 || slice >= reference.depth) {
+      const bool on_image = polygon.empty() || (slice_index > -1 && slice_index < reference.depth);
+      const int slice = on_image ? static_cast<int>(std::lround(slice_index)) : -1;
+      if (!on_image || std::abs(slice_index - slice) > 0.25 || slice < 0 ||
+          slice >= reference.depth) {
         ++off_plane;
       } else if (polygon.size() >= 3) {
         by_slice[slice].push_back(std::move(polygon));

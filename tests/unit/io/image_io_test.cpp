@@ -49,6 +49,21 @@ TEST(ImageIo, BrokenFilesAreFailuresNotExceptions) {
   }
 }
 
+// OpenCV is given only the four raster formats medpipe reads, known by their first bytes: a GIF
+// (or a DICOM, or anything its other decoders would try) named .png is refused before it.
+TEST(ImageIo, OnlyTheFourRasterFormatsReachOpenCv) {
+  std::ofstream(temp("gif.png"), std::ios::binary) << "GIF89a\x01\x00\x01\x00";
+  std::ofstream(temp("cut.png"), std::ios::binary) << "\x89PNG\r\n\x1a\n";
+  auto gif = read_image(temp("gif.png"));
+  ASSERT_FALSE(gif.ok());
+  EXPECT_NE(gif.error().find("not a PNG, JPEG, TIFF or BMP"), std::string::npos) << gif.error();
+  auto cut = read_image(temp("cut.png"));
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.error().find("damaged PNG"), std::string::npos) << cut.error();
+  fs::remove(temp("gif.png"));
+  fs::remove(temp("cut.png"));
+}
+
 TEST(ImageIo, NiftiRoundTripKeepsGeometry) {
   Image image;
   image.depth = 2;
