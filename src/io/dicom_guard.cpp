@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -51,10 +52,12 @@ class Walker {
   void start_dataset(std::uint64_t pos);
   bool element(std::uint64_t& pos);
   bool item_or_delimiter(std::uint64_t& pos, std::uint32_t tag, std::uint32_t length);
+  bool jpeg_fragment_ok(std::uint64_t pos, std::uint32_t length);
 
   std::ifstream in_;
   std::uint64_t size_ = 0;
   bool meta_ = true, little_ = true, explicit_ = true;
+  bool jpeg_ = false;  // a JPEG transfer syntax (DCMTK's IJG decoder)
   std::string syntax_;
   std::vector<Level> stack_;
   std::string problem_;                         // why the walk stopped, when the file is refused
@@ -97,6 +100,11 @@ bool Walker::inflate_dataset(std::uint64_t pos) {
 // Group 0002 is explicit little endian; the rest is encoded as its transfer syntax says.
 void Walker::start_dataset(std::uint64_t pos) {
   meta_ = false;
+  const std::string jpeg_prefix = "1.2.840.10008.1.2.4.";
+  if (syntax_.rfind(jpeg_prefix, 0) == 0) {
+    const int process = std::atoi(syntax_.c_str() + jpeg_prefix.size());
+    jpeg_ = process >= 50 && process <= 70;
+  }
   little_ = syntax_ != "1.2.840.10008.1.2.2";
   explicit_ = syntax_ != "1.2.840.10008.1.2";
   if (syntax_.empty()) {  // no meta header: explicit if a VR's two letters follow the tag
@@ -116,10 +124,43 @@ bool Walker::item_or_delimiter(std::uint64_t& pos, std::uint32_t tag, std::uint3
       problem_ = "an item claims more bytes than are left in the file (a cut or damaged file)";
       return false;
     }
-    if (bytes && length != kUndefined) return pos += length, true;
+    if (bytes && length != kUndefined) {
+      if (jpeg_ && !jpeg_fragment_ok(pos, length)) return false;
+      return pos += length, true;
+    }
     stack_.push_back({length == kUndefined ? kOpenEnded : pos + length, false});
   } else if (!stack_.empty() && stack_.back().end == kOpenEnded) {
     stack_.pop_back();  // item or sequence delimiter
+  }
+  return true;
+}
+
+// A JPEG fragment's markers walked as DCMTK's decoder walks them looking for the bit depth
+// (DJCodecDecoder::scanJpegDataForBitDepth), which never advances past a TEM marker (FF01):
+// a fragment that would send it into that endless loop is refused. The walk ends, as DCMTK's
+// does, at a start-of-frame or at what is no marker.
+bool Walker::jpeg_fragment_ok(std::uint64_t pos, std::uint32_t length) {
+  std::uint64_t offset = 0;
+  for (int markers = 0; offset + 4 < length; ++markers) {
+    unsigned char m[4];
+    if (markers > 100000 || !read(pos + offset, m, 4)) return true;  // DCMTK ends too
+    const unsigned code = (unsigned{m[0]} << 8) | m[1];
+    const bool sof =
+        code >= 0xFFC0 && code <= 0xFFCF && code != 0xFFC4 && code != 0xFFC8 && code != 0xFFCC;
+    if (sof) return true;
+    if (code == 0xFF01) {
+      problem_ = "its JPEG data holds a TEM marker where DCMTK's decoder would loop forever";
+      return false;
+    }
+    if (code == 0xFFFF) {
+      offset += 1;
+    } else if ((code >= 0xFFD0 && code <= 0xFFD9) || (m[0] == 0xFF && m[1] > 2 && m[1] <= 0xBF)) {
+      offset += 2;
+    } else if (code >= 0xFFC4) {  // a segment with a length
+      offset += 2 + ((unsigned{m[2]} << 8) | m[3]);
+    } else {
+      return true;  // no marker: DCMTK stops here
+    }
   }
   return true;
 }
