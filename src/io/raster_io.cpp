@@ -107,6 +107,9 @@ std::string header_problem(const fs::path& path) {
   std::string head(64 * 1024, '\0');
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<std::size_t>(in.gcount()));
+  // OpenCV's GDCM decoder claims any file with DICOM's preamble before its JPEG or PNG decoder
+  if (head.size() >= 132 && head.compare(128, 4, "DICM") == 0)
+    return "a DICOM file (its preamble) in a raster image's place";
   if (head.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0) {
     if (head.size() < 26 || head.compare(12, 4, "IHDR") != 0)
       return "a damaged PNG file (no image header)";

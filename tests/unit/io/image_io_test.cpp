@@ -57,6 +57,12 @@ TEST(ImageIo, OnlyTheFourRasterFormatsReachOpenCv) {
   auto gif = read_image(temp("gif.png"));
   ASSERT_FALSE(gif.ok());
   EXPECT_NE(gif.error().find("not a PNG, JPEG, TIFF or BMP"), std::string::npos) << gif.error();
+  std::string jpeg_dicom = "\xFF\xD8" + std::string(126, '\0') + "DICM" + std::string(64, '\0');
+  std::ofstream(temp("dicom.jpg"), std::ios::binary) << jpeg_dicom;  // OpenCV would give it GDCM
+  auto dicom = read_image(temp("dicom.jpg"));
+  ASSERT_FALSE(dicom.ok());
+  EXPECT_NE(dicom.error().find("DICOM"), std::string::npos) << dicom.error();
+  fs::remove(temp("dicom.jpg"));
   auto cut = read_image(temp("cut.png"));
   ASSERT_FALSE(cut.ok());
   EXPECT_NE(cut.error().find("damaged PNG"), std::string::npos) << cut.error();
