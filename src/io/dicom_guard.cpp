@@ -178,9 +178,12 @@ bool Walker::element(std::uint64_t& pos) {
   if (group == 0xFFFE) return item_or_delimiter(pos, tag, number(h + 4, 4, little_));
   const bool expl = meta_ || explicit_;
   std::string vr = expl ? std::string(reinterpret_cast<char*>(h + 4), 2) : "";
-  const bool long_form = !expl || vr == "OB" || vr == "OW" || vr == "OF" || vr == "SQ" ||
-                         vr == "UT" || vr == "UN" || vr == "OD" || vr == "OL" || vr == "OV" ||
-                         vr == "SV" || vr == "UV" || vr == "UC" || vr == "UR";
+  // the VRs with a 2-byte length; any other, a non-standard one included, has a 4-byte length,
+  // as DCMTK reads it
+  static const std::string short_vrs =
+      "AE AS AT CS DA DS DT FL FD IS LO LT PN SH SL SS ST TM UI UL US";
+  const bool long_form = !expl || vr.size() != 2 || vr.find(' ') != std::string::npos ||
+                         short_vrs.find(vr) == std::string::npos || short_vrs.find(vr) % 3 != 0;
   std::uint32_t length = 0;
   if (!expl) {
     length = number(h + 4, 4, little);
