@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <cctype>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -178,12 +179,13 @@ bool Walker::element(std::uint64_t& pos) {
   if (group == 0xFFFE) return item_or_delimiter(pos, tag, number(h + 4, 4, little_));
   const bool expl = meta_ || explicit_;
   std::string vr = expl ? std::string(reinterpret_cast<char*>(h + 4), 2) : "";
-  // the VRs with a 2-byte length; any other, a non-standard one included, has a 4-byte length,
-  // as DCMTK reads it
+  // the VRs with a 2-byte length; any other of two capital letters (a non-standard one included)
+  // has a 4-byte length, and what is not two capitals a 2-byte one, as DCMTK reads them
   static const std::string short_vrs =
       "AE AS AT CS DA DS DT FL FD IS LO LT PN SH SL SS ST TM UI UL US";
-  const bool long_form = !expl || vr.size() != 2 || vr.find(' ') != std::string::npos ||
-                         short_vrs.find(vr) == std::string::npos || short_vrs.find(vr) % 3 != 0;
+  const bool capitals = vr.size() == 2 && std::isupper(static_cast<unsigned char>(vr[0])) &&
+                        std::isupper(static_cast<unsigned char>(vr[1]));
+  const bool long_form = !expl || (capitals && short_vrs.find(vr) == std::string::npos);
   std::uint32_t length = 0;
   if (!expl) {
     length = number(h + 4, 4, little);
