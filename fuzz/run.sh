@@ -45,6 +45,7 @@ for h in $HARNESSES; do
   mkdir -p "$BUILD/contained/$h"
   for artifact in "$crashes"/*; do
     [ -f "$artifact" ] || continue
+    case "$(basename "$artifact")" in crash-*) ;; *) continue ;; esac  # ooms, timeouts: ours
     if "$BUILD/fuzz/fuzz_$h" -rss_limit_mb=2560 "$artifact" >/dev/null 2>&1; then
       mv "$artifact" "$BUILD/contained/$h/"
     fi

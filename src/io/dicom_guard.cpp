@@ -92,7 +92,8 @@ bool Walker::inflate_dataset(std::uint64_t pos) {
     }
   }
   inflateEnd(&z);
-  if (status != Z_STREAM_END && status != Z_BUF_ERROR) return false;  // the parser says why
+  // a damaged stream: DCMTK parses what inflated before the damage, so that is walked too
+  if (status != Z_STREAM_END && status != Z_BUF_ERROR && inflated_.empty()) return false;
   inflated_from_ = pos;
   size_ = pos + inflated_.size();
   return true;
@@ -198,6 +199,8 @@ bool Walker::element(std::uint64_t& pos) {
     length = number(h + 6, 2, little);
     pos += 8;
   }
+  // an odd length is read one byte longer, as DCMTK reads it (it accepts odd lengths by padding)
+  if (length != kUndefined && (length & 1) && !meta_) ++length;
   if (meta_ && tag == 0x0010 && length < 128) {  // TransferSyntaxUID
     char uid[128] = {};
     if (!read(pos, uid, length)) return false;
