@@ -43,9 +43,12 @@ for h in $HARNESSES; do
     "$saved" "$work" "$BUILD/seeds/$h" >"$BUILD/logs/$h.merge.log" 2>&1 || true
   if [ -n "$(ls -A "$merged")" ]; then rm -rf "$saved" && mv "$merged" "$saved"; fi
   mkdir -p "$BUILD/contained/$h"
+  # a fuzzer that stopped was stopped by its newest artifact: that one is the harness's own
+  newest=""
+  [ "$status" -ne 0 ] && newest=$(ls -t "$crashes" | head -1)
   for artifact in "$crashes"/*; do
     [ -f "$artifact" ] || continue
-    case "$(basename "$artifact")" in crash-*) ;; *) continue ;; esac  # ooms, timeouts: ours
+    [ "$(basename "$artifact")" = "$newest" ] && continue
     if "$BUILD/fuzz/fuzz_$h" -rss_limit_mb=2560 "$artifact" >/dev/null 2>&1; then
       mv "$artifact" "$BUILD/contained/$h/"
     fi
