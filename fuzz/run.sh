@@ -39,7 +39,8 @@ for h in $HARNESSES; do
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$BUILD/logs/$h.log" | tail -1)
   merged="$BUILD/merged/$h"
   rm -rf "$merged" && mkdir -p "$merged"
-  "$BUILD/fuzz/fuzz_$h" -merge=1 -max_len=65536 -rss_limit_mb=2560 -timeout=20 "$merged" \
+  "$BUILD/fuzz/fuzz_$h" -merge=1 -max_len=65536 -rss_limit_mb=2560 -timeout=20 \
+    -artifact_prefix="$BUILD/merge-artifacts-" "$merged" \
     "$saved" "$work" "$BUILD/seeds/$h" >"$BUILD/logs/$h.merge.log" 2>&1 || true
   if [ -n "$(ls -A "$merged")" ]; then rm -rf "$saved" && mv "$merged" "$saved"; fi
   mkdir -p "$BUILD/contained/$h"
