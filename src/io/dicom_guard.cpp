@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "io/bytes.h"
 #include "io/image_io.h"
 
 namespace medpipe {
@@ -46,9 +47,7 @@ class Walker {
   }
   bool inflate_dataset(std::uint64_t pos);
   std::uint32_t number(const unsigned char* b, int bytes, bool little) const {
-    std::uint32_t v = 0;
-    for (int i = 0; i < bytes; ++i) v |= std::uint32_t{b[little ? i : bytes - 1 - i]} << (8 * i);
-    return v;
+    return static_cast<std::uint32_t>(io_detail::unsigned_at(b, bytes, little));
   }
   void start_dataset(std::uint64_t pos);
   bool element(std::uint64_t& pos);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "io/bytes.h"
 #include "io/formats.h"
 #include "io/image_io.h"
 
@@ -70,11 +71,8 @@ std::string raw_header_problem(const fs::path& path) {
   const int got = gzread(file, h, sizeof h);
   gzclose(file);
   auto field = [&](int at, int bytes, bool swap) {
-    std::int64_t v = 0;  // little-endian as stored, or swapped
-    for (int i = 0; i < bytes; ++i) {
-      const int b = swap ? at + i : at + bytes - 1 - i;
-      v = (v << 8) | h[b];
-    }
+    // little-endian as stored, or swapped; signed, as the header's fields are
+    const auto v = static_cast<std::int64_t>(unsigned_at(h + at, bytes, !swap));
     if (bytes == 2) return std::int64_t{static_cast<std::int16_t>(v)};
     if (bytes == 4) return std::int64_t{static_cast<std::int32_t>(v)};
     return v;

@@ -11,6 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "io/bytes.h"
 #include "io/formats.h"
 #include "io/image_io.h"
 
@@ -52,14 +53,10 @@ class MutedCerr {
 };
 
 std::uint32_t be(const std::string& b, std::size_t at, int bytes) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
-  return v;
+  return static_cast<std::uint32_t>(unsigned_at(b.data() + at, bytes, false));
 }
 std::uint32_t le(const std::string& b, std::size_t at, int bytes) {
-  std::uint32_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
-  return v;
+  return static_cast<std::uint32_t>(unsigned_at(b.data() + at, bytes, true));
 }
 
 // A JPEG's size from its first start-of-frame marker; a cut file (no end-of-image marker, maybe
