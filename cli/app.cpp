@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "core/blas_kernel.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -89,7 +90,8 @@ int run_cli(int argc, char** argv) {
       "predictions and an honest evaluation out.",
       "medpipe"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "medpipe " MEDPIPE_VERSION);
+  app.set_version_flag("--version",
+                       std::string("medpipe " MEDPIPE_VERSION "\n") + blas_kernel_line());
   std::vector<std::pair<CLI::App*, Action>> actions;
   auto add = [&](Action (*adder)(CLI::App&)) {
     Action action = adder(app);

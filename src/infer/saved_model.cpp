@@ -2,6 +2,7 @@
 
 #include <torch/version.h>
 
+#include "core/blas_kernel.h"
 #include "core/error.h"
 #include "core/json_value.h"
 #include "core/version.h"
@@ -53,6 +54,7 @@ nlohmann::json SavedModel::to_json() const {
   } else {
     j["input_size"] = {model.image_size, model.image_size};
   }
+  j["blas"] = blas.is_null() ? blas_kernel_json() : blas;
   if (!parallel.is_null()) j["parallel"] = parallel;
   j.update(extra);
   return j;
@@ -80,6 +82,7 @@ SavedModel SavedModel::from_json(const nlohmann::json& j, const std::string& whe
     m.samples_per_second = j.value("samples_per_second", 0.0);
     m.parallel = j.value("parallel", nlohmann::json());
     m.versions = j.value("versions", nlohmann::json());
+    m.blas = j.value("blas", nlohmann::json());
     for (const char* key : {"pipeline", "features"})
       if (j.contains(key)) m.extra[key] = j[key];
   } catch (const nlohmann::json::exception& e) {

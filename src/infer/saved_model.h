@@ -28,6 +28,7 @@ struct SavedModel {
   double train_seconds = 0, samples_per_second = 0;
   nlohmann::json parallel;  // workers, ranks, sync and where the time went
   nlohmann::json versions;  // medpipe's and LibTorch's that wrote it (null: this build's)
+  nlohmann::json blas;      // the BLAS kernels it was trained with (null: this process's)
   // Task-specific parts a task reads back itself (pipeline features: "features" with its
   // settings and fitted normaliser).
   nlohmann::json extra = nlohmann::json::object();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/blas_kernel.h"
 #include "core/error.h"
 #include "core/json_value.h"
 #include "core/log.h"
@@ -82,6 +83,8 @@ void start_run(const Config& config, const fs::path& run_dir, const std::string&
   start["config"] = config_to_json(config);
   start["workers"] = config.process_threads();
   start["threads_per_worker"] = config.resolved_threads();
+  start["blas"] = blas_kernel_json();
+  if (!blas_kernel().warning.empty()) log_warn(blas_kernel().warning);
   log_event("run_start", start);
   atomic_write_text(run_dir / "config.json", json_text(config_to_json(config), 2) + "\n");
 }
