@@ -1,10 +1,14 @@
 // Preprocessing throughput: decode (DICOM with rescale, or PNG), convert channels, resize,
 // normalise, for every file of a folder, with N worker threads. The Python peer
-// (bench/preprocess_peer.py) does the same steps on the same files.
+// (bench/preprocess_peer.py) does the same steps on the same files. read_and_touch is the limit
+// on the same files: each read whole into memory and every 16-bit word of it converted to float once
+// (into a reused buffer), which any decoder of an uncompressed file has to do at least.
 //   bench_preprocess --benchmark_format=json   (MEDPIPE_BENCH_DIR: the folder; SIZE: output px)
 #include <benchmark/benchmark.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <thread>
 
@@ -43,6 +47,43 @@ void preprocess_folder(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * samples.size()));
   state.counters["threads"] = threads;
 }
+
+void read_and_touch(benchmark::State& state) {
+  static const std::vector<medpipe::Sample> samples = files();
+  const int threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    std::atomic<std::size_t> next{0};
+    std::atomic<double> checksum{0};
+    auto work = [&] {
+      std::vector<std::uint16_t> words;
+      std::vector<float> values;
+      double sum = 0;
+      for (std::size_t i = next++; i < samples.size(); i = next++) {
+        std::FILE* f = std::fopen(samples[i].path.c_str(), "rb");
+        if (!f) continue;
+        std::fseek(f, 0, SEEK_END);
+        const std::size_t size = static_cast<std::size_t>(std::ftell(f));
+        std::fseek(f, 0, SEEK_SET);
+        words.resize(size / 2);
+        values.resize(size / 2);
+        const std::size_t got = std::fread(words.data(), 2, words.size(), f);
+        std::fclose(f);
+        for (std::size_t w = 0; w < got; ++w) values[w] = static_cast<float>(words[w]);
+        sum += got ? values[got / 2] : 0;
+      }
+      double c = checksum.load();
+      checksum.compare_exchange_weak(c, c + sum);
+    };
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+    for (auto& t : pool) t.join();
+    benchmark::DoNotOptimize(checksum.load());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * samples.size()));
+  state.counters["threads"] = threads;
+}
+
+BENCHMARK(read_and_touch)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
 BENCHMARK(preprocess_folder)
     ->Arg(1)

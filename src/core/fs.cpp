@@ -42,14 +42,32 @@ fs::path temp_path_for(const fs::path& path) {
   return path.parent_path() / (name + suffix);
 }
 
-}  // namespace
-
-void atomic_write(const fs::path& path, const std::function<void(const fs::path&)>& write_to) {
-  if (path.has_parent_path()) ensure_writable_dir(path.parent_path(), "output folder");
+void check_name_length(const fs::path& path) {
   if (path.filename().string().size() > kMaxNameBytes) {
     throw UsageError("cannot write " + path.string() + ": its file name is longer than " +
                      std::to_string(kMaxNameBytes) + " bytes; shorten the image name");
   }
+}
+
+void write_text_to(const fs::path& target, const fs::path& path, std::string_view text) {
+  const int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  std::size_t done = 0;
+  while (fd >= 0 && done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  const bool closed = fd >= 0 && ::close(fd) == 0;
+  if (done != text.size() || !closed)
+    throw RunError("cannot write " + path.string() + ": disk full or not writable");
+}
+
+}  // namespace
+
+void atomic_write(const fs::path& path, const std::function<void(const fs::path&)>& write_to) {
+  if (path.has_parent_path()) ensure_writable_dir(path.parent_path(), "output folder");
+  check_name_length(path);
   const fs::path temp = temp_path_for(path);
   try {
     write_to(temp);
@@ -63,12 +81,48 @@ void atomic_write(const fs::path& path, const std::function<void(const fs::path&
 }
 
 void atomic_write_text(const fs::path& path, std::string_view text) {
-  atomic_write(path, [&](const fs::path& temp) {
-    std::ofstream out(temp, std::ios::binary);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.close();
-    if (!out) throw RunError("cannot write " + path.string() + ": disk full or not writable");
-  });
+  atomic_write(path, [&](const fs::path& temp) { write_text_to(temp, path, text); });
+}
+
+AtomicBatch::AtomicBatch(const fs::path& dir) : dir_(dir) {
+  ensure_writable_dir(dir, "output folder");
+}
+
+AtomicBatch::~AtomicBatch() {
+  std::error_code ignored;
+  for (const auto& [temp, path] : pending_) fs::remove(temp, ignored);
+}
+
+void AtomicBatch::add(const fs::path& path, const std::function<void(const fs::path&)>& write_to) {
+  check_name_length(path);
+  const fs::path temp = temp_path_for(path);
+  try {
+    write_to(temp);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    throw;
+  }
+  pending_.emplace_back(temp, path);
+}
+
+void AtomicBatch::add_text(const fs::path& path, std::string_view text) {
+  add(path, [&](const fs::path& temp) { write_text_to(temp, path, text); });
+}
+
+void AtomicBatch::commit() {
+  const int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) throw RunError("cannot open " + dir_.string() + " to flush its results");
+  ::syncfs(dir_fd);  // the files' data reach the disk before any rename names them
+  std::error_code ec;
+  for (const auto& [temp, path] : pending_) {
+    fs::rename(temp, path, ec);
+    if (ec) break;
+  }
+  ::fsync(dir_fd);  // and the renames
+  ::close(dir_fd);
+  if (ec) throw RunError("cannot write results in " + dir_.string() + ": " + ec.message());
+  pending_.clear();
 }
 
 void ensure_writable_dir(const fs::path& dir, std::string_view what) {

@@ -4,6 +4,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace medpipe {
 
@@ -13,6 +15,26 @@ namespace fs = std::filesystem;
 // the whole new one, never a part. Parent folders are created (mode 0700). Throws RunError.
 void atomic_write(const fs::path& path, const std::function<void(const fs::path&)>& write_to);
 void atomic_write_text(const fs::path& path, std::string_view text);
+
+// Many files (per-image results) made durable with one flush to disk: add() writes each to its
+// temporary name, commit() syncs them all with one syncfs(2) and then renames each over its
+// path, so each reader sees a file whole or not at all, as with atomic_write. A fsync per file
+// costs ~0.5 ms on ext4 (5 s for 10,000 results). Temporaries not committed are removed.
+class AtomicBatch {
+ public:
+  explicit AtomicBatch(const fs::path& dir);  // every path added lies directly in `dir`
+  AtomicBatch(const AtomicBatch&) = delete;
+  AtomicBatch& operator=(const AtomicBatch&) = delete;
+  ~AtomicBatch();
+  void add(const fs::path& path, const std::function<void(const fs::path&)>& write_to);
+  void add_text(const fs::path& path, std::string_view text);
+  void commit();  // throws RunError
+  std::size_t pending() const { return pending_.size(); }
+
+ private:
+  fs::path dir_;
+  std::vector<std::pair<fs::path, fs::path>> pending_;  // temporary, final
+};
 
 // Creates `dir` (and parents) if needed; throws UsageError naming `what` when it is not writable.
 void ensure_writable_dir(const fs::path& dir, std::string_view what);

