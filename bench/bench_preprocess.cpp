@@ -1,15 +1,15 @@
 // Preprocessing throughput: decode (DICOM with rescale, or PNG), convert channels, resize,
 // normalise, for every file of a folder, with N worker threads. The Python peer
 // (bench/preprocess_peer.py) does the same steps on the same files. read_and_touch is the limit
-// on the same files: each read whole into memory and every 16-bit word of it converted to float once
-// (into a reused buffer), which any decoder of an uncompressed file has to do at least.
+// on the same files: each read whole into memory and every 16-bit word of it converted to float
+// once (into a reused buffer), which any decoder of an uncompressed file has to do at least.
 //   bench_preprocess --benchmark_format=json   (MEDPIPE_BENCH_DIR: the folder; SIZE: output px)
 #include <benchmark/benchmark.h>
 
 #include <atomic>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "data/pairing.h"
@@ -83,7 +83,12 @@ void read_and_touch(benchmark::State& state) {
   state.counters["threads"] = threads;
 }
 
-BENCHMARK(read_and_touch)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(read_and_touch)
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 BENCHMARK(preprocess_folder)
     ->Arg(1)

@@ -104,3 +104,7 @@ add_executable(example_simple ${CMAKE_SOURCE_DIR}/examples/simple/main.cpp)
 target_link_libraries(example_simple PRIVATE medpipe_pipeline)
 target_precompile_headers(example_simple REUSE_FROM medpipe_models)
 set_target_properties(example_simple PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+
+# The DICOM reader's vectorised Modality LUT (target_clones with FMA) must round as the plain
+# double multiply-then-add the other decode paths and the references use: no contraction.
+set_source_files_properties(${SRC}/io/dicom_reader.cpp PROPERTIES COMPILE_OPTIONS -ffp-contract=off)

@@ -1,6 +1,7 @@
 #include "preprocess/preprocess.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
@@ -107,7 +108,14 @@ void combine_columns(const AreaTaps& cols, const float* row, int out_w, float* o
 // is first the weighted sum of the input rows it covers (contiguous, vectorised), then each
 // output pixel the weighted sum of that row's columns. One pass over the input, no copies.
 void area_downscale(const float* src, int h, int w, int c, int out_h, int out_w, float* dst) {
-  const AreaTaps rows = area_taps(h, out_h), cols = area_taps(w, out_w);
+  // the same sizes come again and again (a folder of slices): keep this thread's last taps
+  thread_local std::array<int, 4> sizes{-1, -1, -1, -1};
+  thread_local AreaTaps rows, cols;
+  if (sizes != std::array<int, 4>{h, out_h, w, out_w}) {
+    rows = area_taps(h, out_h);
+    cols = area_taps(w, out_w);
+    sizes = {h, out_h, w, out_w};
+  }
   const std::size_t row_values = static_cast<std::size_t>(w) * c;
   std::vector<float> summed(row_values + static_cast<std::size_t>(cols.taps) * c, 0.0f);
   for (int y = 0; y < out_h; ++y) {
@@ -120,10 +128,17 @@ void area_downscale(const float* src, int h, int w, int c, int out_h, int out_w,
     float* out = dst + static_cast<std::size_t>(y) * out_w * c;
     if (c == 1 && cols.taps <= 5) {  // gray, up to 4x: the tap loop unrolled
       switch (cols.taps) {
-        case 2: combine_columns<2, 1>(cols, summed.data(), out_w, out); break;
-        case 3: combine_columns<3, 1>(cols, summed.data(), out_w, out); break;
-        case 4: combine_columns<4, 1>(cols, summed.data(), out_w, out); break;
-        default: combine_columns<5, 1>(cols, summed.data(), out_w, out);
+        case 2:
+          combine_columns<2, 1>(cols, summed.data(), out_w, out);
+          break;
+        case 3:
+          combine_columns<3, 1>(cols, summed.data(), out_w, out);
+          break;
+        case 4:
+          combine_columns<4, 1>(cols, summed.data(), out_w, out);
+          break;
+        default:
+          combine_columns<5, 1>(cols, summed.data(), out_w, out);
       }
     } else if (c == 3) {
       combine_columns<0, 3>(cols, summed.data(), out_w, out);

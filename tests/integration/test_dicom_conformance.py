@@ -203,6 +203,47 @@ class DicomConformance(MedpipeTestCase):
         self.assertEqual(info["spacing_mm"], [float(ds.PixelSpacing[1]), float(ds.PixelSpacing[0]), offsets[1] - offsets[0]])
         self.assertEqual(info["origin_mm"], [float(v) for v in ds.ImagePositionPatient])
 
+    def test_uncompressed_grayscale_variants(self):
+        """The direct path for uncompressed grayscale: bits above Bits Stored ignored, signed
+        values sign-extended from Bits Stored, MONOCHROME1 inverted, whole and fractional
+        rescales, 8 and 16 bits, implicit and explicit VR; against numpy on the raw words."""
+        from pydicom.dataset import Dataset, FileMetaDataset
+        rng = np.random.default_rng(3)
+        variants = [  # bits allocated, stored, signed, photometric, slope, intercept, implicit
+            (16, 12, 1, "MONOCHROME2", 1.0, -1024.0, False),
+            (16, 12, 0, "MONOCHROME1", 0.5, 3.25, True),
+            (16, 16, 1, "MONOCHROME1", 1.0, 0.0, False),
+            (16, 10, 0, "MONOCHROME2", 2.0, -7.0, False),
+            (8, 8, 0, "MONOCHROME2", 1.0, 0.0, True),
+            (8, 7, 1, "MONOCHROME1", 0.1, 1.0, False),
+        ]
+        for allocated, stored, signed, photometric, slope, intercept, implicit in variants:
+            with self.subTest(bits=(allocated, stored, signed), photometric=photometric, slope=slope):
+                raw = rng.integers(0, 2 ** allocated, (8, 5), dtype=np.uint16 if allocated == 16 else np.uint8)
+                meta = FileMetaDataset()
+                meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian if implicit else pydicom.uid.ExplicitVRLittleEndian
+                meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+                meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+                ds = Dataset()
+                ds.file_meta = meta
+                ds.is_implicit_VR, ds.is_little_endian = implicit, True
+                ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+                ds.Rows, ds.Columns, ds.SamplesPerPixel = 8, 5, 1
+                ds.PhotometricInterpretation = photometric
+                ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = allocated, stored, stored - 1, signed
+                ds.RescaleSlope, ds.RescaleIntercept = slope, intercept
+                ds.PixelData = raw.tobytes()
+                source = self.path(f"variant_{allocated}_{stored}_{signed}_{photometric}.dcm")
+                ds.save_as(source, write_like_original=False)
+                values = raw.astype(np.int64) & (2 ** stored - 1)
+                if signed:
+                    values = np.where(values >= 2 ** (stored - 1), values - 2 ** stored, values)
+                if photometric == "MONOCHROME1":
+                    values = (-1 - values) if signed else (2 ** stored - 1 - values)
+                reference = (values.astype(np.float64) * slope + intercept).astype(np.float32)
+                _, ours = self.convert(source, os.path.basename(source))
+                np.testing.assert_array_equal(ours, reference)
+
     def test_32bit_rgb_stored_as_ob(self):
         ds = pydicom.dcmread(os.path.join(TEST_FILES, "SC_rgb_rle_32bit.dcm"))
         reference = ds.pixel_array.astype(np.float32)

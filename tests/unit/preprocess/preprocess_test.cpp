@@ -2,10 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <opencv2/imgproc.hpp>
-
 #include <cmath>
 #include <numeric>
+#include <opencv2/imgproc.hpp>
 #include <random>
 
 #include "preprocess/augment.h"
