@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <type_traits>
 
 #include "io/dicom_guard.h"
 #include "io/formats.h"
@@ -78,16 +79,81 @@ void read_geometry(DcmDataset* ds, Image& image) {
   }
 }
 
+// Stored values (bits [bits_stored-1 .. 0] of each raw sample, sign-extended when signed)
+// through MONOCHROME1's inversion and the Modality LUT, as read_monochrome computes them from
+// DicomImage's values: float(stored * slope + intercept) in double. Where slope is 1 and the
+// intercept a whole number (CT's usual -1024), that sum is an integer below 2^24 and float
+// arithmetic gives it exactly. Branch-free loops, compiled for AVX-512, AVX2 and the baseline.
+struct NativeRescale {
+  int bits_stored;
+  bool is_signed;
+  double slope, intercept;
+  bool invert;
+  double invert_sum;
+};
+
+template <bool kSigned, class Raw>
+inline std::int32_t stored_value(Raw raw, int shift) {  // shift = 32 - bits_stored
+  const std::uint32_t high = static_cast<std::uint32_t>(raw) << shift;
+  return kSigned ? static_cast<std::int32_t>(high) >> shift
+                 : static_cast<std::int32_t>(high >> shift);
+}
+
+template <bool kSigned, class Raw>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void native_values_as(
+    const Raw* raw, std::size_t count, const NativeRescale& r, float* out) {
+  const int shift = 32 - r.bits_stored;
+  const bool whole = r.bits_stored <= 16 && r.slope == 1.0 &&
+                     r.intercept == std::nearbyint(r.intercept) &&
+                     std::fabs(r.intercept) < 8388608.0 && std::fabs(r.invert_sum) < 8388608.0;
+  const float sign = r.invert ? -1.0f : 1.0f;
+  if (whole) {
+    const float base = static_cast<float>(r.intercept + (r.invert ? r.invert_sum : 0.0));
+    for (std::size_t i = 0; i < count; ++i)
+      out[i] = base + sign * static_cast<float>(stored_value<kSigned>(raw[i], shift));
+    return;
+  }
+  const double offset = r.invert ? r.invert_sum : 0.0, direction = r.invert ? -1.0 : 1.0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const double stored = offset + direction * stored_value<kSigned>(raw[i], shift);
+    out[i] = static_cast<float>(stored * r.slope + r.intercept);
+  }
+}
+
+template <class Raw>
+void native_values(const Raw* raw, std::size_t count, const NativeRescale& r, float* out) {
+  if (r.is_signed)
+    native_values_as<true>(raw, count, r, out);
+  else
+    native_values_as<false>(raw, count, r, out);
+}
+
+// native_values appended to `pixels` a block at a time: each value is written once, where a
+// resize() would first zero the whole (1 MB for a 512 x 512 slice) buffer.
+template <class Raw>
+void append_native_values(const Raw* raw, std::size_t count, const NativeRescale& rescale,
+                          std::vector<float>& pixels) {
+  constexpr std::size_t kBlock = 4096;
+  float block[kBlock];
+  pixels.clear();
+  pixels.reserve(count);
+  for (std::size_t first = 0; first < count; first += kBlock) {
+    const std::size_t n = std::min(kBlock, count - first);
+    native_values(raw + first, n, rescale, block);
+    pixels.insert(pixels.end(), block, block + n);
+  }
+}
+
+// DicomImage's values of type T (already extracted from the stored bits) through the same
+// inversion and Modality LUT.
 template <class T>
 void copy_stored(const void* data, std::size_t count, std::vector<float>& out, double slope,
                  double intercept, bool invert, double invert_sum) {
-  const T* p = static_cast<const T*>(data);
   out.resize(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    double stored = static_cast<double>(p[i]);
-    if (invert) stored = invert_sum - stored;
-    out[i] = static_cast<float>(stored * slope + intercept);
-  }
+  native_values(static_cast<const T*>(data), count,
+                NativeRescale{8 * static_cast<int>(sizeof(T)), std::is_signed_v<T>, slope,
+                              intercept, invert, invert_sum},
+                out.data());
 }
 
 std::string read_monochrome(DicomImage& dicom, DcmDataset* ds, bool monochrome1, Image& image) {
@@ -198,70 +264,6 @@ std::string header_problem(DcmDataset* ds, E_TransferSyntax xfer) {
   OFString photometric;
   ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric);
   return pixel_data_problem(ds, xfer, photometric.c_str());
-}
-
-// Stored values (bits [bits_stored-1 .. 0] of each raw sample, sign-extended when signed)
-// through MONOCHROME1's inversion and the Modality LUT, as read_monochrome computes them from
-// DicomImage's values: float(stored * slope + intercept) in double. Where slope is 1 and the
-// intercept a whole number (CT's usual -1024), that sum is an integer below 2^24 and float
-// arithmetic gives it exactly. Branch-free loops, compiled for AVX-512, AVX2 and the baseline.
-struct NativeRescale {
-  int bits_stored;
-  bool is_signed;
-  double slope, intercept;
-  bool invert;
-  double invert_sum;
-};
-
-template <bool kSigned, class Raw>
-inline std::int32_t stored_value(Raw raw, int shift) {  // shift = 32 - bits_stored
-  const std::uint32_t high = static_cast<std::uint32_t>(raw) << shift;
-  return kSigned ? static_cast<std::int32_t>(high) >> shift
-                 : static_cast<std::int32_t>(high >> shift);
-}
-
-template <bool kSigned, class Raw>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void native_values_as(
-    const Raw* raw, std::size_t count, const NativeRescale& r, float* out) {
-  const int shift = 32 - r.bits_stored;
-  const bool whole = r.slope == 1.0 && r.intercept == std::nearbyint(r.intercept) &&
-                     std::fabs(r.intercept) < 8388608.0 && std::fabs(r.invert_sum) < 8388608.0;
-  const float sign = r.invert ? -1.0f : 1.0f;
-  if (whole) {
-    const float base = static_cast<float>(r.intercept + (r.invert ? r.invert_sum : 0.0));
-    for (std::size_t i = 0; i < count; ++i)
-      out[i] = base + sign * static_cast<float>(stored_value<kSigned>(raw[i], shift));
-    return;
-  }
-  const double offset = r.invert ? r.invert_sum : 0.0, direction = r.invert ? -1.0 : 1.0;
-  for (std::size_t i = 0; i < count; ++i) {
-    const double stored = offset + direction * stored_value<kSigned>(raw[i], shift);
-    out[i] = static_cast<float>(stored * r.slope + r.intercept);
-  }
-}
-
-template <class Raw>
-void native_values(const Raw* raw, std::size_t count, const NativeRescale& r, float* out) {
-  if (r.is_signed)
-    native_values_as<true>(raw, count, r, out);
-  else
-    native_values_as<false>(raw, count, r, out);
-}
-
-// native_values appended to `pixels` a block at a time: each value is written once, where a
-// resize() would first zero the whole (1 MB for a 512 x 512 slice) buffer.
-template <class Raw>
-void append_native_values(const Raw* raw, std::size_t count, const NativeRescale& rescale,
-                          std::vector<float>& pixels) {
-  constexpr std::size_t kBlock = 4096;
-  float block[kBlock];
-  pixels.clear();
-  pixels.reserve(count);
-  for (std::size_t first = 0; first < count; first += kBlock) {
-    const std::size_t n = std::min(kBlock, count - first);
-    native_values(raw + first, n, rescale, block);
-    pixels.insert(pixels.end(), block, block + n);
-  }
 }
 
 // Uncompressed little-endian grayscale (most CT, MR, CR and DX): the values straight from the
