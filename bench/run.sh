@@ -12,6 +12,11 @@
 #      DICOMweb (bench/dicomweb.sh), next to boto3 / urllib
 # Results: bench/results/latest.json and a table on stdout (paste into docs/benchmarks.md).
 set -euo pipefail
+# Every side in its default environment: some machines set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE
+# for older OpenBLAS builds, which slows a current numpy (and pins medpipe's kernels). Noted
+# for the record, then unset for this command alone.
+export MEDPIPE_BENCH_MACHINE_ENV="OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-unset}"
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 BUILD_DIR="$(cd "${1:-build}" && pwd)"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 WORK="${BENCH_WORK:-/tmp/medpipe-bench}"

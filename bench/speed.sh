@@ -30,7 +30,7 @@ echo "== machine"
   echo "{\"cpu\": \"$(lscpu | sed -n 's/^Model name: *//p') (family $(sed -n 's/^cpu family\t*: //p' /proc/cpuinfo | head -1) model $(sed -n 's/^model\t*: //p' /proc/cpuinfo | head -1))\", \"cores\": $(nproc),"
   echo " \"avx512\": $(grep -qw avx512f /proc/cpuinfo && echo true || echo false),"
   echo " \"avx2\": $(grep -qw avx2 /proc/cpuinfo && echo true || echo false),"
-  echo " \"machine_env\": \"OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-unset}\","
+  echo " \"machine_env\": \"${MEDPIPE_BENCH_MACHINE_ENV:-OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-unset}}\","
   echo " \"medpipe_blas\": \"$("${DEFAULT_ENV[@]}" "$MEDPIPE" --version | sed -n 's/^BLAS: //p')\"}"
 } > machine.json
 "${DEFAULT_ENV[@]}" $PY "$HERE/flops_peer.py" > peer_sgemm.json
