@@ -13,6 +13,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <vector>
 
 #include "core/error.h"
 #include "core/location.h"
@@ -82,6 +83,18 @@ void atomic_write(const fs::path& path, const std::function<void(const fs::path&
 
 void atomic_write_text(const fs::path& path, std::string_view text) {
   atomic_write(path, [&](const fs::path& temp) { write_text_to(temp, path, text); });
+}
+
+void atomic_write_stream(const fs::path& path, const std::function<void(std::ostream&)>& write) {
+  atomic_write(path, [&](const fs::path& temp) {
+    std::vector<char> buffer(1 << 20);
+    std::ofstream out;
+    out.rdbuf()->pubsetbuf(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    out.open(temp, std::ios::binary | std::ios::trunc);
+    if (out) write(out);
+    out.close();
+    if (!out) throw RunError("cannot write " + path.string() + ": disk full or not writable");
+  });
 }
 
 AtomicBatch::AtomicBatch(const fs::path& dir) : dir_(dir) {

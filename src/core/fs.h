@@ -2,6 +2,7 @@
 #pragma once
 #include <filesystem>
 #include <functional>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,10 @@ namespace fs = std::filesystem;
 // the whole new one, never a part. Parent folders are created (mode 0700). Throws RunError.
 void atomic_write(const fs::path& path, const std::function<void(const fs::path&)>& write_to);
 void atomic_write_text(const fs::path& path, std::string_view text);
+// The same for a writer of a stream (a model, a checkpoint): the bytes go straight to the
+// temporary file through a 1 MiB buffer, never all in memory (an in-memory copy of a 228 MB
+// checkpoint cost seconds of page faults). A failed write is a RunError, the old file intact.
+void atomic_write_stream(const fs::path& path, const std::function<void(std::ostream&)>& write);
 
 // Many files (per-image results) made durable with one flush to disk: add() writes each to its
 // temporary name, commit() syncs them all with one syncfs(2) and then renames each over its

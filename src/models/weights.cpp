@@ -158,11 +158,9 @@ std::vector<std::string> load_pretrained(torch::jit::Module& module, const std::
 }
 
 void save_module(torch::jit::Module& module, const std::string& path) {
-  // serialised in memory, then written by the checked writer: a full disk is a RunError with
-  // the old file intact, never an abort from LibTorch's file writer
-  std::ostringstream bytes;
-  module.save(bytes);
-  atomic_write_text(path, bytes.str());
+  // through the checked writer: a full disk is a RunError with the old file intact, never an
+  // abort from LibTorch's file writer
+  atomic_write_stream(path, [&](std::ostream& out) { module.save(out); });
 }
 
 }  // namespace medpipe

@@ -40,9 +40,7 @@ void Checkpointer::save(torch::jit::Module& module, torch::optim::Optimizer& opt
                          {"loss_sum", position.loss_sum}, {"seen", position.seen},
                          {"loop", position.loop},         {"extra", extra.size()}};
   archive.write("meta", c10::IValue(json_text(meta)));
-  std::ostringstream bytes;  // in memory first: see save_module
-  archive.save_to(bytes);
-  atomic_write_text(path_, bytes.str());
+  atomic_write_stream(path_, [&](std::ostream& out) { archive.save_to(out); });
   log_event("checkpoint", {{"epoch", position.epoch + 1}, {"step", position.step}});
 }
 
