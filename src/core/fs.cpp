@@ -85,15 +85,66 @@ void atomic_write_text(const fs::path& path, std::string_view text) {
   atomic_write(path, [&](const fs::path& temp) { write_text_to(temp, path, text); });
 }
 
+namespace {
+
+// A stream buffer over a file descriptor that never reports a failed write to its writer: it
+// remembers it and drops the rest. LibTorch's serialiser aborts the process (an exception from a
+// destructor) when its stream goes bad, as on a full disk; this way the failure reaches
+// atomic_write_stream, which turns it into a RunError.
+class FileWriteBuffer : public std::streambuf {
+ public:
+  explicit FileWriteBuffer(int fd) : fd_(fd), buffer_(1 << 20) {
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+  }
+  bool failed() const { return failed_; }
+  bool flush_all() { return drain() && !failed_; }
+
+ protected:
+  int_type overflow(int_type c) override {
+    drain();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override { return drain() ? 0 : -1; }
+
+ private:
+  bool drain() {
+    const char* data = pbase();
+    std::size_t left = static_cast<std::size_t>(pptr() - pbase());
+    while (!failed_ && left > 0) {
+      const ssize_t n = ::write(fd_, data, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) failed_ = true;  // ENOSPC, EIO: the rest is dropped
+      if (n > 0) data += n, left -= static_cast<std::size_t>(n);
+    }
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+    return true;
+  }
+  int fd_;
+  std::vector<char> buffer_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
 void atomic_write_stream(const fs::path& path, const std::function<void(std::ostream&)>& write) {
   atomic_write(path, [&](const fs::path& temp) {
-    std::vector<char> buffer(1 << 20);
-    std::ofstream out;
-    out.rdbuf()->pubsetbuf(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    out.open(temp, std::ios::binary | std::ios::trunc);
-    if (out) write(out);
-    out.close();
-    if (!out) throw RunError("cannot write " + path.string() + ": disk full or not writable");
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw RunError("cannot write " + path.string() + ": not writable");
+    FileWriteBuffer buffer(fd);
+    std::ostream out(&buffer);
+    try {
+      write(out);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    const bool written = buffer.flush_all();
+    if (::close(fd) != 0 || !written)
+      throw RunError("cannot write " + path.string() + ": disk full or not writable");
   });
 }
 
