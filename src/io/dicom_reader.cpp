@@ -92,40 +92,79 @@ struct NativeRescale {
   double invert_sum;
 };
 
+// Bits [bits_stored-1 .. 0] of each raw sample, sign-extended when signed: shift = 32 - bits.
 template <bool kSigned, class Raw>
-inline std::int32_t stored_value(Raw raw, int shift) {  // shift = 32 - bits_stored
-  const std::uint32_t high = static_cast<std::uint32_t>(raw) << shift;
-  return kSigned ? static_cast<std::int32_t>(high) >> shift
-                 : static_cast<std::int32_t>(high >> shift);
+void extract_stored(const Raw* raw, std::size_t n, int shift, std::int32_t* out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint32_t high = static_cast<std::uint32_t>(raw[i]) << shift;
+    out[i] = kSigned ? static_cast<std::int32_t>(high) >> shift
+                     : static_cast<std::int32_t>(high >> shift);
+  }
 }
 
+// out[i] from raw[i]: the stored bits (shift = 32 - bits_stored), inverted, rescaled. Inlined
+// into each compiled-for-a-CPU function below, so that it vectorises for that CPU.
 template <bool kSigned, class Raw>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void native_values_as(
-    const Raw* raw, std::size_t count, const NativeRescale& r, float* out) {
-  const int shift = 32 - r.bits_stored;
+__attribute__((always_inline)) inline void rescale_raw(const Raw* raw, std::size_t n, int shift,
+                                                       const NativeRescale& r, float* out) {
+  auto stored = [shift](Raw v) {
+    const std::uint32_t high = static_cast<std::uint32_t>(v) << shift;
+    return kSigned ? static_cast<std::int32_t>(high) >> shift
+                   : static_cast<std::int32_t>(high >> shift);
+  };
   const bool whole = r.bits_stored <= 16 && r.slope == 1.0 &&
                      r.intercept == std::nearbyint(r.intercept) &&
                      std::fabs(r.intercept) < 8388608.0 && std::fabs(r.invert_sum) < 8388608.0;
-  const float sign = r.invert ? -1.0f : 1.0f;
   if (whole) {
     const float base = static_cast<float>(r.intercept + (r.invert ? r.invert_sum : 0.0));
-    for (std::size_t i = 0; i < count; ++i)
-      out[i] = base + sign * static_cast<float>(stored_value<kSigned>(raw[i], shift));
+    const float sign = r.invert ? -1.0f : 1.0f;
+    for (std::size_t i = 0; i < n; ++i) out[i] = base + sign * static_cast<float>(stored(raw[i]));
     return;
   }
   const double offset = r.invert ? r.invert_sum : 0.0, direction = r.invert ? -1.0 : 1.0;
-  for (std::size_t i = 0; i < count; ++i) {
-    const double stored = offset + direction * stored_value<kSigned>(raw[i], shift);
-    out[i] = static_cast<float>(stored * r.slope + r.intercept);
-  }
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = static_cast<float>((offset + direction * stored(raw[i])) * r.slope + r.intercept);
+}
+
+// The 16-bit samples of most CT and MR, and every other width once its bits are extracted.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void rescale_u16(
+    const std::uint16_t* raw, std::size_t n, int shift, bool is_signed, const NativeRescale& r,
+    float* out) {
+  if (is_signed)
+    rescale_raw<true>(raw, n, shift, r, out);
+  else
+    rescale_raw<false>(raw, n, shift, r, out);
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void rescale_stored(
+    const std::int32_t* stored, std::size_t n, const NativeRescale& r, float* out) {
+  rescale_raw<true>(stored, n, 0, r, out);
 }
 
 template <class Raw>
 void native_values(const Raw* raw, std::size_t count, const NativeRescale& r, float* out) {
-  if (r.is_signed)
-    native_values_as<true>(raw, count, r, out);
-  else
-    native_values_as<false>(raw, count, r, out);
+  if (std::is_same_v<Raw, Uint32> && !r.is_signed && r.bits_stored > 31) {  // beyond int32
+    const double offset = r.invert ? r.invert_sum : 0.0, direction = r.invert ? -1.0 : 1.0;
+    for (std::size_t i = 0; i < count; ++i)
+      out[i] = static_cast<float>((offset + direction * static_cast<double>(raw[i])) * r.slope +
+                                  r.intercept);
+    return;
+  }
+  const int shift = 32 - r.bits_stored;
+  if constexpr (std::is_same_v<Raw, Uint16>) {
+    rescale_u16(raw, count, shift, r.is_signed, r, out);
+    return;
+  }
+  constexpr std::size_t kBlock = 4096;
+  std::int32_t stored[kBlock];
+  for (std::size_t first = 0; first < count; first += kBlock) {
+    const std::size_t n = std::min(kBlock, count - first);
+    if (r.is_signed)
+      extract_stored<true>(raw + first, n, shift, stored);
+    else
+      extract_stored<false>(raw + first, n, shift, stored);
+    rescale_stored(stored, n, r, out + first);
+  }
 }
 
 // native_values appended to `pixels` a block at a time: each value is written once, where a
