@@ -50,17 +50,26 @@ void check_name_length(const fs::path& path) {
   }
 }
 
-void write_text_to(const fs::path& target, const fs::path& path, std::string_view text) {
-  const int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  std::size_t done = 0;
-  while (fd >= 0 && done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+int create_private_file(const fs::path& path) {
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+}
+
+// All of `size` bytes to `fd`, through EINTR; false on a failed or short write (ENOSPC, EIO).
+bool write_all(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
   }
-  const bool closed = fd >= 0 && ::close(fd) == 0;
-  if (done != text.size() || !closed)
+  return true;
+}
+
+void write_text_to(const fs::path& target, const fs::path& path, std::string_view text) {
+  const int fd = create_private_file(target);
+  const bool written = fd >= 0 && write_all(fd, text.data(), text.size());
+  if (fd < 0 || ::close(fd) != 0 || !written)
     throw RunError("cannot write " + path.string() + ": disk full or not writable");
 }
 
@@ -96,8 +105,10 @@ class FileWriteBuffer : public std::streambuf {
   explicit FileWriteBuffer(int fd) : fd_(fd), buffer_(1 << 20) {
     setp(buffer_.data(), buffer_.data() + buffer_.size());
   }
-  bool failed() const { return failed_; }
-  bool flush_all() { return drain() && !failed_; }
+  bool flush_all() {
+    drain();
+    return !failed_;
+  }
 
  protected:
   int_type overflow(int_type c) override {
@@ -108,20 +119,15 @@ class FileWriteBuffer : public std::streambuf {
     }
     return traits_type::not_eof(c);
   }
-  int sync() override { return drain() ? 0 : -1; }
+  int sync() override {
+    drain();
+    return 0;  // a failure is kept for flush_all, not shown to the writer
+  }
 
  private:
-  bool drain() {
-    const char* data = pbase();
-    std::size_t left = static_cast<std::size_t>(pptr() - pbase());
-    while (!failed_ && left > 0) {
-      const ssize_t n = ::write(fd_, data, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) failed_ = true;  // ENOSPC, EIO: the rest is dropped
-      if (n > 0) data += n, left -= static_cast<std::size_t>(n);
-    }
+  void drain() {  // after a failure the rest is dropped
+    if (!failed_) failed_ = !write_all(fd_, pbase(), static_cast<std::size_t>(pptr() - pbase()));
     setp(buffer_.data(), buffer_.data() + buffer_.size());
-    return true;
   }
   int fd_;
   std::vector<char> buffer_;
@@ -132,7 +138,7 @@ class FileWriteBuffer : public std::streambuf {
 
 void atomic_write_stream(const fs::path& path, const std::function<void(std::ostream&)>& write) {
   atomic_write(path, [&](const fs::path& temp) {
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const int fd = create_private_file(temp);
     if (fd < 0) throw RunError("cannot write " + path.string() + ": not writable");
     FileWriteBuffer buffer(fd);
     std::ostream out(&buffer);
