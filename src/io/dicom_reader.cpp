@@ -92,14 +92,42 @@ struct NativeRescale {
   double invert_sum;
 };
 
-// Bits [bits_stored-1 .. 0] of each raw sample, sign-extended when signed: shift = 32 - bits.
+// How the pixel data is stored, as the header says (DCMTK reads an absent attribute as 0).
+struct PixelLayout {
+  Uint16 rows = 0, columns = 0, samples = 0, bits_allocated = 0, bits_stored = 0, high_bit = 0,
+         pixel_representation = 0;
+  Sint32 frames = 1;
+};
+
+PixelLayout pixel_layout(DcmDataset* ds) {
+  PixelLayout p;
+  ds->findAndGetUint16(DCM_Rows, p.rows);
+  ds->findAndGetUint16(DCM_Columns, p.columns);
+  ds->findAndGetUint16(DCM_SamplesPerPixel, p.samples);
+  ds->findAndGetUint16(DCM_BitsAllocated, p.bits_allocated);
+  ds->findAndGetUint16(DCM_BitsStored, p.bits_stored);
+  ds->findAndGetUint16(DCM_HighBit, p.high_bit);
+  ds->findAndGetUint16(DCM_PixelRepresentation, p.pixel_representation);
+  if (ds->findAndGetSint32(DCM_NumberOfFrames, p.frames).bad() || p.frames < 1) p.frames = 1;
+  return p;
+}
+
+// The file's Modality LUT (a slope of 0 read as 1) and MONOCHROME1's inversion within the
+// stored range, for its stored values.
+NativeRescale modality_rescale(DcmDataset* ds, const PixelLayout& p, bool monochrome1) {
+  double slope = get_double(ds, DCM_RescaleSlope, 1.0);
+  if (slope == 0) slope = 1.0;
+  return {p.bits_stored, p.pixel_representation != 0,
+          slope,         get_double(ds, DCM_RescaleIntercept, 0.0),
+          monochrome1,   p.pixel_representation ? -1.0 : std::ldexp(1.0, p.bits_stored) - 1.0};
+}
+
+// Bits [bits_stored-1 .. 0] of a raw sample, sign-extended when signed: shift = 32 - bits.
 template <bool kSigned, class Raw>
-void extract_stored(const Raw* raw, std::size_t n, int shift, std::int32_t* out) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint32_t high = static_cast<std::uint32_t>(raw[i]) << shift;
-    out[i] = kSigned ? static_cast<std::int32_t>(high) >> shift
-                     : static_cast<std::int32_t>(high >> shift);
-  }
+std::int32_t stored_bits(Raw v, int shift) {
+  const std::uint32_t high = static_cast<std::uint32_t>(v) << shift;
+  return kSigned ? static_cast<std::int32_t>(high) >> shift
+                 : static_cast<std::int32_t>(high >> shift);
 }
 
 // out[i] from raw[i]: the stored bits (shift = 32 - bits_stored), inverted, rescaled. Inlined
@@ -107,11 +135,7 @@ void extract_stored(const Raw* raw, std::size_t n, int shift, std::int32_t* out)
 template <bool kSigned, class Raw>
 __attribute__((always_inline)) inline void rescale_raw(const Raw* raw, std::size_t n, int shift,
                                                        const NativeRescale& r, float* out) {
-  auto stored = [shift](Raw v) {
-    const std::uint32_t high = static_cast<std::uint32_t>(v) << shift;
-    return kSigned ? static_cast<std::int32_t>(high) >> shift
-                   : static_cast<std::int32_t>(high >> shift);
-  };
+  auto stored = [shift](Raw v) { return stored_bits<kSigned>(v, shift); };
   const bool whole = r.bits_stored <= 16 && r.slope == 1.0 &&
                      r.intercept == std::nearbyint(r.intercept) &&
                      std::fabs(r.intercept) < 8388608.0 && std::fabs(r.invert_sum) < 8388608.0;
@@ -159,10 +183,9 @@ void native_values(const Raw* raw, std::size_t count, const NativeRescale& r, fl
   std::int32_t stored[kBlock];
   for (std::size_t first = 0; first < count; first += kBlock) {
     const std::size_t n = std::min(kBlock, count - first);
-    if (r.is_signed)
-      extract_stored<true>(raw + first, n, shift, stored);
-    else
-      extract_stored<false>(raw + first, n, shift, stored);
+    for (std::size_t i = 0; i < n; ++i)
+      stored[i] = r.is_signed ? stored_bits<true>(raw[first + i], shift)
+                              : stored_bits<false>(raw[first + i], shift);
     rescale_stored(stored, n, r, out + first);
   }
 }
@@ -186,46 +209,38 @@ void append_native_values(const Raw* raw, std::size_t count, const NativeRescale
 // DicomImage's values of type T (already extracted from the stored bits) through the same
 // inversion and Modality LUT.
 template <class T>
-void copy_stored(const void* data, std::size_t count, std::vector<float>& out, double slope,
-                 double intercept, bool invert, double invert_sum) {
+void copy_stored(const void* data, std::size_t count, NativeRescale rescale,
+                 std::vector<float>& out) {
+  rescale.bits_stored = 8 * static_cast<int>(sizeof(T));
+  rescale.is_signed = std::is_signed_v<T>;
   out.resize(count);
-  native_values(static_cast<const T*>(data), count,
-                NativeRescale{8 * static_cast<int>(sizeof(T)), std::is_signed_v<T>, slope,
-                              intercept, invert, invert_sum},
-                out.data());
+  native_values(static_cast<const T*>(data), count, rescale, out.data());
 }
 
-std::string read_monochrome(DicomImage& dicom, DcmDataset* ds, bool monochrome1, Image& image) {
+std::string read_monochrome(DicomImage& dicom, const NativeRescale& rescale, Image& image) {
   const DiPixel* inter = dicom.getInterData();
   if (!inter || !inter->getData()) return "no pixel data could be decoded";
   std::size_t count = image.voxel_count();
   if (inter->getCount() < count) return "pixel data is shorter than rows x columns x frames";
-  double slope = get_double(ds, DCM_RescaleSlope, 1.0);
-  double intercept = get_double(ds, DCM_RescaleIntercept, 0.0);
-  if (slope == 0) slope = 1.0;
-  Uint16 pixel_representation = 0, bits_stored = 8;
-  ds->findAndGetUint16(DCM_PixelRepresentation, pixel_representation);
-  ds->findAndGetUint16(DCM_BitsStored, bits_stored);
-  double invert_sum = pixel_representation ? -1.0 : std::ldexp(1.0, bits_stored) - 1.0;
   const void* data = inter->getData();
   switch (inter->getRepresentation()) {
     case EPR_Uint8:
-      copy_stored<Uint8>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum);
+      copy_stored<Uint8>(data, count, rescale, image.pixels);
       break;
     case EPR_Sint8:
-      copy_stored<Sint8>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum);
+      copy_stored<Sint8>(data, count, rescale, image.pixels);
       break;
     case EPR_Uint16:
-      copy_stored<Uint16>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum);
+      copy_stored<Uint16>(data, count, rescale, image.pixels);
       break;
     case EPR_Sint16:
-      copy_stored<Sint16>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum);
+      copy_stored<Sint16>(data, count, rescale, image.pixels);
       break;
     case EPR_Uint32:
-      copy_stored<Uint32>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum);
+      copy_stored<Uint32>(data, count, rescale, image.pixels);
       break;
     case EPR_Sint32:
-      copy_stored<Sint32>(data, count, image.pixels, slope, intercept, monochrome1, invert_sum);
+      copy_stored<Sint32>(data, count, rescale, image.pixels);
       break;
     default:
       return "unsupported pixel representation";
@@ -270,25 +285,19 @@ std::string read_color(DicomImage& dicom, Image& image) {
 // file would otherwise be zero-filled).
 std::string pixel_data_problem(DcmDataset* ds, E_TransferSyntax xfer,
                                const std::string& photometric) {
-  Uint16 rows = 0, columns = 0, samples = 1, bits_allocated = 0;
-  ds->findAndGetUint16(DCM_Rows, rows);
-  ds->findAndGetUint16(DCM_Columns, columns);
-  ds->findAndGetUint16(DCM_SamplesPerPixel, samples);
-  ds->findAndGetUint16(DCM_BitsAllocated, bits_allocated);
-  Sint32 frames = 1;
-  if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1) frames = 1;
-  std::string problem = image_size_problem(columns, rows, frames, samples);
+  const PixelLayout p = pixel_layout(ds);
+  std::string problem = image_size_problem(p.columns, p.rows, p.frames, p.samples);
   if (!problem.empty()) return problem;
   DcmElement* pixels = nullptr;
-  if (DcmXfer(xfer).isEncapsulated() || bits_allocated == 0 ||
+  if (DcmXfer(xfer).isEncapsulated() || p.bits_allocated == 0 ||
       ds->findAndGetElement(DCM_PixelData, pixels).bad() || !pixels)
     return "";
   // chroma subsampled in the stored data: 4:2:2 holds two values a pixel, 4:2:0 one and a half
   const double values_per_pixel = photometric.find("422") != std::string::npos   ? 2.0
                                   : photometric.find("420") != std::string::npos ? 1.5
-                                                                                 : samples;
+                                                                                 : p.samples;
   const double needed =
-      static_cast<double>(rows) * columns * frames * values_per_pixel * bits_allocated / 8;
+      static_cast<double>(p.rows) * p.columns * p.frames * values_per_pixel * p.bits_allocated / 8;
   if (static_cast<double>(pixels->getLength()) + 1 < needed)
     return "its pixel data holds " + std::to_string(pixels->getLength()) + " bytes, but Rows x " +
            "Columns x frames needs " + std::to_string(static_cast<long long>(needed)) +
@@ -309,33 +318,19 @@ std::string header_problem(DcmDataset* ds, E_TransferSyntax xfer) {
 // pixel data element, without DicomImage's intermediate copy (a third of a 512 x 512 slice's
 // reading time). Anything else (high bit not at bits_stored - 1, colour, 32-bit) returns false
 // and takes DicomImage's path.
-bool read_native_monochrome(DcmDataset* ds, E_TransferSyntax xfer, bool monochrome1, Image& image) {
+bool read_native_monochrome(DcmDataset* ds, E_TransferSyntax xfer, const PixelLayout& p,
+                            const NativeRescale& rescale, Image& image) {
   if (xfer != EXS_LittleEndianImplicit && xfer != EXS_LittleEndianExplicit &&
       xfer != EXS_DeflatedLittleEndianExplicit)
     return false;
-  Uint16 rows = 0, columns = 0, samples = 1, allocated = 0, stored = 0, high_bit = 0, sign = 0;
-  ds->findAndGetUint16(DCM_Rows, rows);
-  ds->findAndGetUint16(DCM_Columns, columns);
-  ds->findAndGetUint16(DCM_SamplesPerPixel, samples);
-  ds->findAndGetUint16(DCM_BitsAllocated, allocated);
-  ds->findAndGetUint16(DCM_BitsStored, stored);
-  ds->findAndGetUint16(DCM_HighBit, high_bit);
-  ds->findAndGetUint16(DCM_PixelRepresentation, sign);
-  Sint32 frames = 1;
-  if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1) frames = 1;
   DcmElement* element = nullptr;
-  if (samples != 1 || (allocated != 8 && allocated != 16) || stored == 0 || stored > allocated ||
-      high_bit + 1 != stored || rows == 0 || columns == 0 ||
-      ds->findAndGetElement(DCM_PixelData, element).bad() || !element)
+  if (p.samples != 1 || (p.bits_allocated != 8 && p.bits_allocated != 16) || p.bits_stored == 0 ||
+      p.bits_stored > p.bits_allocated || p.high_bit + 1 != p.bits_stored || p.rows == 0 ||
+      p.columns == 0 || ds->findAndGetElement(DCM_PixelData, element).bad() || !element)
     return false;
-  const std::size_t count = static_cast<std::size_t>(rows) * columns * frames;
-  if (element->getLength() < count * (allocated / 8)) return false;
-  double slope = get_double(ds, DCM_RescaleSlope, 1.0);
-  const double intercept = get_double(ds, DCM_RescaleIntercept, 0.0);
-  if (slope == 0) slope = 1.0;
-  const NativeRescale rescale{stored,    sign != 0,   slope,
-                              intercept, monochrome1, sign ? -1.0 : std::ldexp(1.0, stored) - 1.0};
-  if (allocated == 16) {
+  const std::size_t count = static_cast<std::size_t>(p.rows) * p.columns * p.frames;
+  if (element->getLength() < count * (p.bits_allocated / 8)) return false;
+  if (p.bits_allocated == 16) {
     Uint16* raw = nullptr;
     if (element->getUint16Array(raw).bad() || !raw) return false;
     append_native_values(raw, count, rescale, image.pixels);
@@ -344,9 +339,9 @@ bool read_native_monochrome(DcmDataset* ds, E_TransferSyntax xfer, bool monochro
     if (element->getUint8Array(raw).bad() || !raw) return false;
     append_native_values(raw, count, rescale, image.pixels);
   }
-  image.width = columns;
-  image.height = rows;
-  image.depth = frames;
+  image.width = p.columns;
+  image.height = p.rows;
+  image.depth = p.frames;
   image.channels = 1;
   return true;
 }
@@ -356,13 +351,13 @@ Result<Image> decode_loaded(DcmFileFormat& file, E_TransferSyntax xfer) {
   DcmDataset* ds = file.getDataset();
   OFString photometric;
   ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric);
-  bool monochrome1 = photometric == "MONOCHROME1";
+  const bool monochrome1 = photometric == "MONOCHROME1";
+  const PixelLayout layout = pixel_layout(ds);
+  const NativeRescale rescale = modality_rescale(ds, layout, monochrome1);
   if (Image image; (monochrome1 || photometric == "MONOCHROME2") &&
-                   read_native_monochrome(ds, xfer, monochrome1, image)) {
+                   read_native_monochrome(ds, xfer, layout, rescale, image)) {
     image.source_format = "dicom";
-    Uint16 bits_stored = 8;
-    ds->findAndGetUint16(DCM_BitsStored, bits_stored);
-    image.bits_stored = bits_stored;
+    image.bits_stored = layout.bits_stored;
     read_geometry(ds, image);
     return image;
   }
@@ -377,12 +372,10 @@ Result<Image> decode_loaded(DcmFileFormat& file, E_TransferSyntax xfer) {
   image.height = static_cast<int>(dicom.getHeight());
   image.depth = static_cast<int>(dicom.getFrameCount());
   image.channels = dicom.isMonochrome() ? 1 : 3;
-  Uint16 bits_stored = 8;
-  ds->findAndGetUint16(DCM_BitsStored, bits_stored);
-  image.bits_stored = bits_stored;
+  image.bits_stored = layout.bits_stored;
   read_geometry(ds, image);
-  std::string error = image.channels == 1 ? read_monochrome(dicom, ds, monochrome1, image)
-                                          : read_color(dicom, image);
+  std::string error =
+      image.channels == 1 ? read_monochrome(dicom, rescale, image) : read_color(dicom, image);
   if (!error.empty()) return Result<Image>::failure(error);
   return image;
 }
