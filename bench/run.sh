@@ -36,23 +36,19 @@ MEDPIPE_BENCH_DIR="$WORK/surface" "$BUILD_DIR/bench/bench_surface" --benchmark_f
 $PY "$HERE/surface_peer.py" "$REPEATS" > surface_py.json
 
 echo "== tiled inference: peak memory for 512x512 and 2048x2048 images (unet, patch 128)"
-[ -d segsynth ] || "$BUILD_DIR/medpipe" synth --task segment --out segsynth --count 8 --size 128 2>/dev/null
-cat > seg.json <<JSON
-{"images_bucket": "segsynth", "label_style": "array", "epochs": 1, "val_fraction": 0,
- "model_bucket_name": "benchseg", "patches_per_image": 1}
-JSON
-"$BUILD_DIR/medpipe" run seg.json 2>/dev/null
-$PY -c "
-import numpy as np; from PIL import Image
-for n in (512, 2048):
-    import os; os.makedirs(f'tile{n}/images', exist_ok=True)
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (n, n), dtype=np.uint8)).save(f'tile{n}/images/img.png')"
-rm -f tiled_memory.jsonl
+# speed.sh's one-epoch U-Net and its 2048^2 image, in its folder
+cd "$WORK/speed"
+[ -d tile512 ] || $PY -c "
+import os, numpy as np; from PIL import Image; os.makedirs('tile512/images', exist_ok=True)
+Image.fromarray(np.random.default_rng(0).integers(0, 255, (512, 512), dtype=np.uint8)).save('tile512/images/img.png')"
+rm -f "$WORK/tiled_memory.jsonl"
 for n in 512 2048; do
-  /usr/bin/time -f "{\"size\": $n, \"peak_rss_kb\": %M, \"seconds\": %e}" -a -o tiled_memory.jsonl \
+  /usr/bin/time -f "{\"size\": $n, \"peak_rss_kb\": %M, \"seconds\": %e}" -a -o "$WORK/tiled_memory.jsonl" \
     "$BUILD_DIR/medpipe" run seg.json --set is_train=false --set has_labels=false \
     --set images_bucket=tile$n --set results_bucket=tiled$n 2>/dev/null
 done
+rm -rf tiled512 tiled2048
+cd "$WORK"
 
 $PY "$HERE/summarise.py" "$WORK" | tee "$HERE/results/latest.md"
 
