@@ -1,5 +1,6 @@
 // core/fs.h: atomic, private file writes.
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
@@ -45,6 +46,24 @@ class AtomicBatch {
 void ensure_writable_dir(const fs::path& dir, std::string_view what);
 
 std::string read_text_file(const fs::path& path);  // throws UsageError naming the file
+
+// A file opened for reads at any offset (pread(2)): one open, no stream buffer to discard on a
+// seek. ok() is false when it could not be opened; size() is its size when opened.
+class ReadOnlyFile {
+ public:
+  explicit ReadOnlyFile(const fs::path& path);
+  ReadOnlyFile(const ReadOnlyFile&) = delete;
+  ReadOnlyFile& operator=(const ReadOnlyFile&) = delete;
+  ~ReadOnlyFile();
+  bool ok() const { return fd_ >= 0; }
+  std::uint64_t size() const { return size_; }
+  // Up to n bytes from `offset` into `out` (fewer only at the end of the file or on an error).
+  std::size_t read_at(std::uint64_t offset, void* out, std::size_t n) const;
+
+ private:
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
 
 // The one way a name from outside (a storage key, a UID, a model name, a CSV's image name) is
 // joined to a folder: `base / name`, refused with UsageError naming `what` when the name is empty,

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <vector>
 
@@ -28,22 +27,26 @@ struct Level {
 
 class Walker {
  public:
-  explicit Walker(const fs::path& path) : in_(path, std::ios::binary) {
-    std::error_code ec;
-    size_ = fs::file_size(path, ec);
-    if (ec) size_ = 0;
-  }
-  std::string walk();
+  explicit Walker(const fs::path& path) : file_(path), size_(file_.size()) {}
+  DicomStructure walk();
 
  private:
+  // n bytes (at most kWindow) at `at`, from a window of the file read with one pread: a
+  // header's elements are walked with one or two reads, not one per element.
   bool read(std::uint64_t at, void* out, std::size_t n) {
     if (at + n > size_) return false;
     if (inflated_from_ && at >= *inflated_from_) {  // a deflated dataset, walked inflated
       std::memcpy(out, inflated_.data() + (at - *inflated_from_), n);
       return true;
     }
-    in_.seekg(static_cast<std::streamoff>(at));
-    return static_cast<bool>(in_.read(static_cast<char*>(out), static_cast<std::streamsize>(n)));
+    if (at < window_at_ || at + n > window_at_ + window_.size()) {
+      window_.resize(kWindow);
+      window_.resize(file_.read_at(at, window_.data(), kWindow));
+      window_at_ = at;
+      if (n > window_.size()) return false;
+    }
+    std::memcpy(out, window_.data() + (at - window_at_), n);
+    return true;
   }
   bool inflate_dataset(std::uint64_t pos);
   std::uint32_t number(const unsigned char* b, int bytes, bool little) const {
@@ -54,8 +57,12 @@ class Walker {
   bool item_or_delimiter(std::uint64_t& pos, std::uint32_t tag, std::uint32_t length);
   bool jpeg_fragment_ok(std::uint64_t pos, std::uint32_t length);
 
-  std::ifstream in_;
+  static constexpr std::size_t kWindow = 16384;
+  ReadOnlyFile file_;
   std::uint64_t size_ = 0;
+  std::vector<char> window_;
+  std::uint64_t window_at_ = 0;
+  std::optional<DicomPixelSpan> native_pixels_;
   bool meta_ = true, little_ = true, explicit_ = true;
   bool jpeg_ = false;  // a JPEG transfer syntax (DCMTK's IJG decoder)
   std::string syntax_;
@@ -71,8 +78,7 @@ class Walker {
 bool Walker::inflate_dataset(std::uint64_t pos) {
   const double limit = 4.0 * max_image_pixels() + (16 << 20);
   std::string packed(size_ - pos, '\0');
-  in_.seekg(static_cast<std::streamoff>(pos));
-  if (!in_.read(packed.data(), static_cast<std::streamsize>(packed.size()))) return false;
+  if (file_.read_at(pos, packed.data(), packed.size()) != packed.size()) return false;
   z_stream z{};
   if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return false;
   z.next_in = reinterpret_cast<Bytef*>(packed.data());
@@ -221,11 +227,13 @@ bool Walker::element(std::uint64_t& pos) {
     stack_.push_back({length == kUndefined ? kOpenEnded : pos + length, pixel_data});
     return true;
   }
+  if (pixel_data && stack_.empty() && !inflated_from_) native_pixels_ = DicomPixelSpan{pos, length};
   pos += length;
   return true;
 }
 
-std::string Walker::walk() {
+DicomStructure Walker::walk() {
+  if (!file_.ok()) return {};  // the parser reports a file it cannot open
   char preamble[132];
   std::uint64_t pos =
       read(0, preamble, 132) && std::memcmp(preamble + 128, "DICM", 4) == 0 ? 132 : 0;
@@ -233,17 +241,22 @@ std::string Walker::walk() {
   while (pos + 8 <= size_) {
     while (!stack_.empty() && pos >= stack_.back().end) stack_.pop_back();
     if (static_cast<int>(stack_.size()) > 2 * kMaxDicomNesting)
-      return "its sequences nest more than " + std::to_string(kMaxDicomNesting) +
-             " deep (a damaged or crafted file)";
-    if (!element(pos)) return problem_;
+      return {"its sequences nest more than " + std::to_string(kMaxDicomNesting) +
+                  " deep (a damaged or crafted file)",
+              {}};
+    if (!element(pos)) return {problem_, {}};
   }
-  return "";
+  return {"", native_pixels_};
 }
 
 }  // namespace
 
-std::string dicom_structure_problem(const fs::path& path) {
+DicomStructure dicom_structure(const fs::path& path) {
   return Walker(path).walk();
+}
+
+std::string dicom_structure_problem(const fs::path& path) {
+  return dicom_structure(path).problem;
 }
 
 }  // namespace medpipe

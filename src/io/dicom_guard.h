@@ -4,6 +4,8 @@
 // allocates what the length claims before it reads) are refused. One linear pass over the
 // element headers; values are skipped, not read.
 #pragma once
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/fs.h"
@@ -16,5 +18,16 @@ constexpr int kMaxDicomNesting = 64;  // sequences within sequences; real object
 // in the file (or the file is not one this pass can walk: the parser then reports it), else the
 // problem.
 std::string dicom_structure_problem(const fs::path& path);
+
+// Where uncompressed pixel data lies in the file: the value of the top-level PixelData element.
+struct DicomPixelSpan {
+  std::uint64_t offset = 0, length = 0;
+};
+struct DicomStructure {
+  std::string problem;  // as dicom_structure_problem
+  // the top-level PixelData of a defined length, where the dataset is not deflated
+  std::optional<DicomPixelSpan> native_pixels;
+};
+DicomStructure dicom_structure(const fs::path& path);
 
 }  // namespace medpipe

@@ -14,10 +14,12 @@
 #include <dcmtk/oflog/oflog.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -197,8 +199,7 @@ void append_native_values(const Raw* raw, std::size_t count, const NativeRescale
                           std::vector<float>& pixels) {
   constexpr std::size_t kBlock = 4096;
   float block[kBlock];
-  pixels.clear();
-  pixels.reserve(count);
+  pixels.reserve(pixels.size() + count);
   for (std::size_t first = 0; first < count; first += kBlock) {
     const std::size_t n = std::min(kBlock, count - first);
     native_values(raw + first, n, rescale, block);
@@ -314,37 +315,118 @@ std::string header_problem(DcmDataset* ds, E_TransferSyntax xfer) {
   return pixel_data_problem(ds, xfer, photometric.c_str());
 }
 
-// Uncompressed little-endian grayscale (most CT, MR, CR and DX): the values straight from the
-// pixel data element, without DicomImage's intermediate copy (a third of a 512 x 512 slice's
-// reading time). Anything else (high bit not at bits_stored - 1, colour, 32-bit) returns false
-// and takes DicomImage's path.
+// Grayscale whose stored values native_values reads directly (most CT, MR, CR and DX): one
+// sample a pixel of 8 or 16 bits, the high bit at bits_stored - 1. Anything else (colour,
+// 32-bit, a shifted high bit) takes DicomImage's path.
+bool direct_grayscale(const PixelLayout& p) {
+  return p.samples == 1 && (p.bits_allocated == 8 || p.bits_allocated == 16) &&
+         p.bits_stored != 0 && p.bits_stored <= p.bits_allocated &&
+         p.high_bit + 1 == p.bits_stored && p.rows != 0 && p.columns != 0;
+}
+
+std::size_t sample_count(const PixelLayout& p) {
+  return static_cast<std::size_t>(p.rows) * p.columns * p.frames;
+}
+
+void set_grayscale_extent(const PixelLayout& p, Image& image) {
+  image.width = p.columns;
+  image.height = p.rows;
+  image.depth = p.frames;
+  image.channels = 1;
+}
+
+// Uncompressed little-endian grayscale held in the dataset (deflated files, GDCM's decoded
+// pixels): the values straight from the pixel data element, without DicomImage's intermediate
+// copy. Returns false for what direct_grayscale refuses.
 bool read_native_monochrome(DcmDataset* ds, E_TransferSyntax xfer, const PixelLayout& p,
                             const NativeRescale& rescale, Image& image) {
   if (xfer != EXS_LittleEndianImplicit && xfer != EXS_LittleEndianExplicit &&
       xfer != EXS_DeflatedLittleEndianExplicit)
     return false;
   DcmElement* element = nullptr;
-  if (p.samples != 1 || (p.bits_allocated != 8 && p.bits_allocated != 16) || p.bits_stored == 0 ||
-      p.bits_stored > p.bits_allocated || p.high_bit + 1 != p.bits_stored || p.rows == 0 ||
-      p.columns == 0 || ds->findAndGetElement(DCM_PixelData, element).bad() || !element)
+  if (!direct_grayscale(p) || ds->findAndGetElement(DCM_PixelData, element).bad() || !element)
     return false;
-  const std::size_t count = static_cast<std::size_t>(p.rows) * p.columns * p.frames;
+  const std::size_t count = sample_count(p);
   if (element->getLength() < count * (p.bits_allocated / 8)) return false;
   if (p.bits_allocated == 16) {
     Uint16* raw = nullptr;
     if (element->getUint16Array(raw).bad() || !raw) return false;
+    image.pixels.clear();
     append_native_values(raw, count, rescale, image.pixels);
   } else {
     Uint8* raw = nullptr;
     if (element->getUint8Array(raw).bad() || !raw) return false;
+    image.pixels.clear();
     append_native_values(raw, count, rescale, image.pixels);
   }
-  image.width = p.columns;
-  image.height = p.rows;
-  image.depth = p.frames;
-  image.channels = 1;
+  set_grayscale_extent(p, image);
   return true;
 }
+
+// The samples at `span` of the file read and converted a block at a time through a small
+// buffer that stays in the cache: the pixel data is never held raw in memory, and read once.
+template <class Raw>
+bool append_file_values(const ReadOnlyFile& file, const DicomPixelSpan& span, std::size_t count,
+                        const NativeRescale& rescale, std::vector<float>& pixels) {
+  constexpr std::size_t kBlock = 16384;
+  thread_local std::vector<Raw> raw(kBlock);
+  pixels.clear();
+  pixels.reserve(count);
+  for (std::size_t first = 0; first < count; first += kBlock) {
+    const std::size_t n = std::min(kBlock, count - first);
+    const std::size_t bytes = n * sizeof(Raw);
+    if (file.read_at(span.offset + first * sizeof(Raw), raw.data(), bytes) != bytes) return false;
+    append_native_values(raw.data(), n, rescale, pixels);
+  }
+  return true;
+}
+
+}  // namespace
+
+namespace {
+
+// The whole read of an uncompressed little-endian grayscale file (no deflate), whose pixel data
+// the structure walk located: DCMTK parses the header up to the pixel data, whose values are
+// then read from the file once, straight into floats. Nothing when the file is of another kind
+// (the full path then reads it); a failure for what the header refuses.
+std::optional<Result<Image>> read_direct_file(const fs::path& path, const DicomPixelSpan& span) {
+  static_assert(std::endian::native == std::endian::little, "little-endian samples read as is");
+  DcmFileFormat file;
+  if (file.loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
+                            ERM_autoDetect, DCM_PixelData)
+          .bad())
+    return std::nullopt;
+  DcmDataset* ds = file.getDataset();
+  const E_TransferSyntax xfer = ds->getOriginalXfer();
+  OFString photometric;
+  ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric);
+  const PixelLayout layout = pixel_layout(ds);
+  if ((xfer != EXS_LittleEndianImplicit && xfer != EXS_LittleEndianExplicit) ||
+      (photometric != "MONOCHROME1" && photometric != "MONOCHROME2") || !direct_grayscale(layout))
+    return std::nullopt;
+  if (std::string problem =
+          image_size_problem(layout.columns, layout.rows, layout.frames, layout.samples);
+      !problem.empty())
+    return Result<Image>::failure(problem);
+  const std::size_t count = sample_count(layout);
+  if (span.length < count * (layout.bits_allocated / 8)) return std::nullopt;  // a cut file
+  const NativeRescale rescale = modality_rescale(ds, layout, photometric == "MONOCHROME1");
+  Image image;
+  const ReadOnlyFile pixels(path);
+  const bool read = layout.bits_allocated == 16
+                        ? append_file_values<Uint16>(pixels, span, count, rescale, image.pixels)
+                        : append_file_values<Uint8>(pixels, span, count, rescale, image.pixels);
+  if (!read) return std::nullopt;
+  set_grayscale_extent(layout, image);
+  image.source_format = "dicom";
+  image.bits_stored = layout.bits_stored;
+  read_geometry(ds, image);
+  return image;
+}
+
+}  // namespace
+
+namespace {
 
 // The pixel data of `file`, stored in transfer syntax `xfer`, decoded by DCMTK.
 Result<Image> decode_loaded(DcmFileFormat& file, E_TransferSyntax xfer) {
@@ -437,8 +519,16 @@ void fix_big_endian_32bit(DcmDataset* ds, E_TransferSyntax xfer) {
 
 Result<Image> read_dicom(const fs::path& path) {
   register_codecs_once();
-  if (std::string problem = dicom_structure_problem(path); !problem.empty())
-    return Result<Image>::failure("not a usable DICOM file: " + problem);
+  const DicomStructure structure = dicom_structure(path);
+  if (!structure.problem.empty())
+    return Result<Image>::failure("not a usable DICOM file: " + structure.problem);
+  // MEDPIPE_DICOM_DECODER=gdcm decodes every file with GDCM (for cross-checks).
+  const char* decoder = std::getenv("MEDPIPE_DICOM_DECODER");
+  const bool force_gdcm = decoder && std::string(decoder) == "gdcm";
+  if (structure.native_pixels && !force_gdcm) {
+    if (std::optional<Result<Image>> direct = read_direct_file(path, *structure.native_pixels))
+      return *std::move(direct);
+  }
   DcmFileFormat file;
   OFCondition status = file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
   if (status.bad()) {
@@ -446,9 +536,6 @@ Result<Image> read_dicom(const fs::path& path) {
   }
   DcmDataset* ds = file.getDataset();
   E_TransferSyntax xfer = ds->getOriginalXfer();
-  // MEDPIPE_DICOM_DECODER=gdcm decodes every file with GDCM (for cross-checks).
-  const char* decoder = std::getenv("MEDPIPE_DICOM_DECODER");
-  bool force_gdcm = decoder && std::string(decoder) == "gdcm";
   if (std::string problem = header_problem(ds, xfer); !problem.empty())
     return Result<Image>::failure(problem);
   if (needs_gdcm(xfer) || force_gdcm) return read_via_gdcm(file, path, "");

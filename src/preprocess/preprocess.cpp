@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -87,11 +88,75 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void add_scaled_row
   for (std::size_t i = 0; i < n; ++i) row[i] += weight * src[i];
 }
 
+// Sixteen floats, lowered by the compiler to the vector registers of each clone's target.
+typedef float Lanes16 __attribute__((vector_size(64)));
+
+// The column pass of a gray image in blocks of 16 outputs: out[16b + l] = sum over j of
+// row[base[b] + j] * weights[start[b] + j][l], j over the span of inputs the block's taps cover
+// (each output's own taps in order, zeros elsewhere): one broadcast multiply-add per input
+// pixel and 16 outputs, where a tap at a time is a scalar gather.
+struct ColumnBlocks {
+  std::vector<int> base, span;
+  std::vector<std::size_t> start;
+  std::vector<float> weights;  // [start[b] + j][16]
+};
+
+ColumnBlocks column_blocks(const AreaTaps& cols, int out_w) {
+  ColumnBlocks blocks;
+  for (int first_x = 0; first_x < out_w; first_x += 16) {
+    const int last_x = std::min(out_w, first_x + 16) - 1;
+    const int base = cols.first[first_x], span = cols.first[last_x] + cols.taps - base;
+    blocks.base.push_back(base);
+    blocks.span.push_back(span);
+    blocks.start.push_back(blocks.weights.size() / 16);
+    blocks.weights.resize(blocks.weights.size() + 16 * static_cast<std::size_t>(span), 0.0f);
+    float* w = blocks.weights.data() + 16 * blocks.start.back();
+    for (int x = first_x; x <= last_x; ++x)
+      for (int t = 0; t < cols.taps; ++t)
+        w[(cols.first[x] - base + t) * 16 + (x - first_x)] =
+            cols.weights[static_cast<std::size_t>(x) * cols.taps + t];
+  }
+  return blocks;
+}
+
+// Four output rows at once from their four summed rows (rows[k], of `stride` floats each): each
+// weight vector is loaded once for the four, and the four sums are independent chains.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void combine_column_blocks(
+    const ColumnBlocks& blocks, const float* rows, std::size_t stride, int out_w, float* out,
+    int out_rows) {
+  for (std::size_t b = 0; b < blocks.base.size(); ++b) {
+    const float* w = blocks.weights.data() + 16 * blocks.start[b];
+    const float* r = rows + blocks.base[b];
+    Lanes16 sum[4] = {}, odd[4] = {};  // odd: the odd j, so that eight chains overlap
+    const int span = blocks.span[b];
+    int j = 0;
+    for (; j + 2 <= span; j += 2) {
+      Lanes16 weight, next;
+      std::memcpy(&weight, w + 16 * j, sizeof weight);
+      std::memcpy(&next, w + 16 * (j + 1), sizeof next);
+      for (std::size_t k = 0; k < 4; ++k) {
+        sum[k] += r[k * stride + j] * weight;
+        odd[k] += r[k * stride + j + 1] * next;
+      }
+    }
+    for (; j < span; ++j) {
+      Lanes16 weight;
+      std::memcpy(&weight, w + 16 * j, sizeof weight);
+      for (std::size_t k = 0; k < 4; ++k) sum[k] += r[k * stride + j] * weight;
+    }
+    for (std::size_t k = 0; k < 4; ++k) sum[k] += odd[k];
+    const int first_x = static_cast<int>(b) * 16;
+    const std::size_t bytes = sizeof(float) * std::min(16, out_w - first_x);
+    for (int k = 0; k < out_rows; ++k)
+      std::memcpy(out + static_cast<std::size_t>(k) * out_w + first_x, &sum[k], bytes);
+  }
+}
+
 // One output row from the summed input row: out[x] = sum_t w[x][t] * row[first[x] + t].
-template <int kTaps, int kChannels>
+template <int kChannels>
 void combine_columns(const AreaTaps& cols, const float* row, int out_w, float* out,
                      int channels = kChannels) {
-  const int taps = kTaps > 0 ? kTaps : cols.taps;
+  const int taps = cols.taps;
   const int c = kChannels > 0 ? kChannels : channels;
   for (int x = 0; x < out_w; ++x) {
     const float* w = cols.weights.data() + static_cast<std::size_t>(x) * taps;
@@ -111,40 +176,46 @@ void area_downscale(const float* src, int h, int w, int c, int out_h, int out_w,
   // the same sizes come again and again (a folder of slices): keep this thread's last taps
   thread_local std::array<int, 4> sizes{-1, -1, -1, -1};
   thread_local AreaTaps rows, cols;
+  thread_local ColumnBlocks blocks;
   if (sizes != std::array<int, 4>{h, out_h, w, out_w}) {
     rows = area_taps(h, out_h);
     cols = area_taps(w, out_w);
+    blocks = column_blocks(cols, out_w);
     sizes = {h, out_h, w, out_w};
   }
   const std::size_t row_values = static_cast<std::size_t>(w) * c;
-  std::vector<float> summed(row_values + static_cast<std::size_t>(cols.taps) * c, 0.0f);
-  for (int y = 0; y < out_h; ++y) {
-    std::fill(summed.begin(), summed.begin() + static_cast<std::ptrdiff_t>(row_values), 0.0f);
+  const std::size_t stride = row_values + static_cast<std::size_t>(cols.taps) * c;
+  constexpr int kRows = 4;  // output rows summed before their column pass (gray)
+  std::vector<float> summed(kRows * stride, 0.0f);
+  auto sum_rows = [&](int y, float* row) {  // row = the input rows output row y covers
+    std::fill(row, row + row_values, 0.0f);
     for (int t = 0; t < rows.taps; ++t) {
       const float weight = rows.weights[static_cast<std::size_t>(y) * rows.taps + t];
       if (weight != 0.0f)
-        add_scaled_row(summed.data(), src + (rows.first[y] + t) * row_values, weight, row_values);
+        add_scaled_row(row, src + (rows.first[y] + t) * row_values, weight, row_values);
     }
-    float* out = dst + static_cast<std::size_t>(y) * out_w * c;
-    if (c == 1 && cols.taps <= 5) {  // gray, up to 4x: the tap loop unrolled
-      switch (cols.taps) {
-        case 2:
-          combine_columns<2, 1>(cols, summed.data(), out_w, out);
-          break;
-        case 3:
-          combine_columns<3, 1>(cols, summed.data(), out_w, out);
-          break;
-        case 4:
-          combine_columns<4, 1>(cols, summed.data(), out_w, out);
-          break;
-        default:
-          combine_columns<5, 1>(cols, summed.data(), out_w, out);
+  };
+  if (c == 1) {
+    for (int y = 0; y < out_h; y += kRows) {
+      const int n = std::min(kRows, out_h - y);
+      for (int k = 0; k < kRows; ++k) {
+        if (k < n)
+          sum_rows(y + k, summed.data() + k * stride);
+        else
+          std::fill(summed.begin() + k * stride, summed.begin() + (k + 1) * stride, 0.0f);
       }
-    } else if (c == 3) {
-      combine_columns<0, 3>(cols, summed.data(), out_w, out);
-    } else {
-      combine_columns<0, 0>(cols, summed.data(), out_w, out, c);
+      combine_column_blocks(blocks, summed.data(), stride, out_w,
+                            dst + static_cast<std::size_t>(y) * out_w, n);
     }
+    return;
+  }
+  for (int y = 0; y < out_h; ++y) {
+    sum_rows(y, summed.data());
+    float* out = dst + static_cast<std::size_t>(y) * out_w * c;
+    if (c == 3)
+      combine_columns<3>(cols, summed.data(), out_w, out);
+    else
+      combine_columns<0>(cols, summed.data(), out_w, out, c);
   }
 }
 
@@ -209,38 +280,55 @@ struct IntensityStatistics {
   float lo, hi;
 };
 
-// Sum, sum of squares (in double), minimum and maximum, in eight independent lanes so that the
-// compiler can vectorise what a single accumulator would serialise.
+typedef double Doubles8 __attribute__((vector_size(64)));
+typedef float Floats8 __attribute__((vector_size(32)));
+
+// Sum, sum of squares (in double), minimum and maximum, eight values at a time in vector
+// lanes (the compiler does not vectorise a reduction in double itself).
 __attribute__((target_clones("avx512f", "avx2", "default"))) IntensityStatistics
 intensity_statistics(const float* v, std::size_t n) {
-  constexpr std::size_t kLanes = 8;
-  double sum[kLanes] = {}, sum_sq[kLanes] = {};
-  float lo[kLanes], hi[kLanes];
-  std::fill(lo, lo + kLanes, v[0]);
-  std::fill(hi, hi + kLanes, v[0]);
+  Doubles8 sum{}, sum_sq{};
+  Floats8 lo = Floats8{} + v[0], hi = lo;
   std::size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (std::size_t l = 0; l < kLanes; ++l) {
-      const double x = v[i + l];
-      sum[l] += x;
-      sum_sq[l] += x * x;
-      lo[l] = std::min(lo[l], v[i + l]);
-      hi[l] = std::max(hi[l], v[i + l]);
-    }
-  for (; i < n; ++i) {
-    sum[0] += v[i];
-    sum_sq[0] += static_cast<double>(v[i]) * v[i];
-    lo[0] = std::min(lo[0], v[i]);
-    hi[0] = std::max(hi[0], v[i]);
+  for (; i + 8 <= n; i += 8) {
+    Floats8 f;
+    std::memcpy(&f, v + i, sizeof f);
+    const Doubles8 x = __builtin_convertvector(f, Doubles8);
+    sum += x;
+    sum_sq += x * x;
+    lo = f < lo ? f : lo;
+    hi = f > hi ? f : hi;
   }
-  IntensityStatistics s{0, 0, lo[0], hi[0]};
-  for (std::size_t l = 0; l < kLanes; ++l) {
+  IntensityStatistics s{0, 0, v[0], v[0]};
+  for (; i < n; ++i) {
+    s.sum += v[i];
+    s.sum_sq += static_cast<double>(v[i]) * v[i];
+    s.lo = std::min(s.lo, v[i]);
+    s.hi = std::max(s.hi, v[i]);
+  }
+  for (int l = 0; l < 8; ++l) {
     s.sum += sum[l];
     s.sum_sq += sum_sq[l];
     s.lo = std::min(s.lo, lo[l]);
     s.hi = std::max(s.hi, hi[l]);
   }
   return s;
+}
+
+// v = float((v - offset) * scale) in double, eight values at a time.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void shift_and_scale(float* v,
+                                                                                  std::size_t n,
+                                                                                  double offset,
+                                                                                  double scale) {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    Floats8 f;
+    std::memcpy(&f, v + i, sizeof f);
+    const Doubles8 x = (__builtin_convertvector(f, Doubles8) - offset) * scale;
+    f = __builtin_convertvector(x, Floats8);
+    std::memcpy(v + i, &f, sizeof f);
+  }
+  for (; i < n; ++i) v[i] = static_cast<float>((v[i] - offset) * scale);
 }
 
 }  // namespace
@@ -257,7 +345,7 @@ void normalize_intensities(std::vector<float>& chw, int channels, const Preproce
     double offset = mode == "zscore" ? mean : lo;
     double scale =
         mode == "zscore" ? (std > 1e-8 ? 1.0 / std : 1.0) : (hi > lo ? 1.0 / (hi - lo) : 1.0);
-    for (float& v : chw) v = static_cast<float>((v - offset) * scale);
+    shift_and_scale(chw.data(), chw.size(), offset, scale);
   } else if (mode == "ct") {
     double lo = spec.window_level_hu - spec.window_width_hu / 2;
     for (float& v : chw)
