@@ -6,7 +6,7 @@ set(SRC ${CMAKE_SOURCE_DIR}/src)
 add_library(medpipe_core STATIC
   ${SRC}/core/config.cpp ${SRC}/core/fs.cpp ${SRC}/core/log.cpp ${SRC}/core/progress.cpp
   ${SRC}/core/runtime.cpp ${SRC}/core/world_mpi.cpp ${SRC}/core/field_rule.cpp
-  ${SRC}/core/blas_kernel.cpp)
+  ${SRC}/core/blas_kernel.cpp ${SRC}/core/distributions.cpp)
 # core/version.h from project(VERSION): the one place the version is written.
 configure_file(${SRC}/core/version.h.in ${CMAKE_BINARY_DIR}/generated/core/version.h @ONLY)
 target_include_directories(medpipe_core PUBLIC ${SRC} ${CMAKE_BINARY_DIR}/generated)
@@ -30,7 +30,7 @@ add_library(medpipe_storage STATIC ${SRC}/storage/storage.cpp ${SRC}/storage/rem
 target_link_libraries(medpipe_storage PUBLIC medpipe_core PRIVATE CURL::libcurl ${TINYXML2_LIB})
 
 add_library(medpipe_data STATIC ${SRC}/data/labels.cpp ${SRC}/data/pairing.cpp ${SRC}/data/masks.cpp
-  ${SRC}/data/synth.cpp)
+  ${SRC}/data/synth.cpp ${SRC}/data/survival_table.cpp)
 target_include_directories(medpipe_data SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR})
 target_link_libraries(medpipe_data PUBLIC medpipe_io medpipe_storage PRIVATE ${OPENCV_IMGPROC} ${OPENCV_CORE})
 
@@ -52,14 +52,15 @@ target_link_libraries(medpipe_features PUBLIC medpipe_io PRIVATE ${QHULL_R_LIB}
 
 # The stages that use LibTorch share one precompiled header.
 add_library(medpipe_models STATIC ${SRC}/models/models.cpp ${SRC}/models/weights.cpp ${SRC}/models/predict.cpp
-  ${SRC}/models/unet.cpp ${SRC}/models/tiled.cpp)
+  ${SRC}/models/unet.cpp ${SRC}/models/tiled.cpp ${SRC}/models/cox.cpp)
 # OpenMP here too (the training loop needs it): the precompiled header must be built with the
 # same -fopenmp as every target that reuses it, or GCC ignores it (_OPENMP differs).
 target_link_libraries(medpipe_models PUBLIC medpipe_preprocess ${TORCH_LIBRARIES} OpenMP::OpenMP_CXX
   PRIVATE ZLIB::ZLIB)
 target_precompile_headers(medpipe_models PRIVATE ${SRC}/models/torch_pch.h)
 
-add_library(medpipe_metrics STATIC ${SRC}/metrics/classification.cpp ${SRC}/metrics/segmentation.cpp)
+add_library(medpipe_metrics STATIC ${SRC}/metrics/classification.cpp ${SRC}/metrics/segmentation.cpp
+  ${SRC}/metrics/survival.cpp)
 target_link_libraries(medpipe_metrics PUBLIC medpipe_core)
 
 add_library(medpipe_train STATIC ${SRC}/train/epoch_loop.cpp ${SRC}/train/losses.cpp
@@ -75,6 +76,7 @@ target_precompile_headers(medpipe_infer REUSE_FROM medpipe_models)
 
 add_library(medpipe_report STATIC ${SRC}/report/report.cpp ${SRC}/report/svg.cpp
   ${SRC}/report/report_classification.cpp ${SRC}/report/report_segmentation.cpp
+  ${SRC}/report/report_survival.cpp
   ${SRC}/report/thumbnails.cpp ${SRC}/report/run_status.cpp)
 target_include_directories(medpipe_report SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR})
 target_link_libraries(medpipe_report PUBLIC medpipe_io

@@ -20,12 +20,16 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin libcurl4-openssl-dev libtinyxml2-dev
   # config, CLI, logging
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  # statistics: tail probabilities of the tests survival analysis reports (Boost.Math, headers)
+  libboost-dev
   # a PACS for the DICOMweb tests (started by the tests in their own network namespace)
   orthanc orthanc-dicomweb iproute2 curl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev time
   python3-numpy python3-scipy python3-sklearn python3-pydicom python3-pil
   python3-torch python3-torchvision python3-skimage python3-nibabel
+  # survival's reference implementation (coxph, survfit, survdiff, concordance)
+  r-base-core r-cran-survival
   # the report's browser test: headless Chromium driven by Selenium, with fonts for screenshots
   chromium chromium-driver python3-selenium fonts-dejavu-core
 )

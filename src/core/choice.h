@@ -37,12 +37,14 @@ std::optional<E> choice_from(std::string_view text) {
     static constexpr std::array names = {__VA_ARGS__}; \
   };
 
-enum class LabelStyle { kSingle, kArray };
-MEDPIPE_CHOICE(LabelStyle, "single", "array")
+enum class LabelStyle { kSingle, kArray, kSurvival };
+MEDPIPE_CHOICE(LabelStyle, "single", "array", "survival")
 enum class PipelineKind { kDeep, kFeatures };
 MEDPIPE_CHOICE(PipelineKind, "deep", "features")
-enum class Arch { kAuto, kMlp, kCnn, kAlexnet, kUnet };
-MEDPIPE_CHOICE(Arch, "auto", "mlp", "cnn", "alexnet", "unet")
+enum class Arch { kAuto, kMlp, kCnn, kAlexnet, kUnet, kCox };
+MEDPIPE_CHOICE(Arch, "auto", "mlp", "cnn", "alexnet", "unet", "cox")
+enum class TiesMethod { kEfron, kBreslow };
+MEDPIPE_CHOICE(TiesMethod, "efron", "breslow")
 enum class Finetune { kAll, kLast3 };
 MEDPIPE_CHOICE(Finetune, "all", "last3")
 enum class ResizeMode { kStretch, kPad };

@@ -11,12 +11,12 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/field_rule_columns.h"  // last: the table's column words
 #include "core/fs.h"
 #include "core/json_value.h"
 #include "core/location.h"
 #include "core/text.h"
 #include "core/world.h"
-#include "core/field_rule_columns.h"  // last: the table's column words
 
 namespace medpipe {
 
@@ -213,7 +213,6 @@ const std::vector<ConfigFieldInfo>& config_fields() {
   return fields;
 }
 
-
 void set_config_value(Config& config, const std::string& key, const json& value) {
   auto set = [&](auto& field) {
     if (value.is_null())
@@ -335,6 +334,28 @@ void validate_storage_keys(const Config& c) {
   }
 }
 
+// label_style survival: a covariates table and the linear Cox model; images are not yet a
+// survival input.
+void validate_survival_keys(const Config& c) {
+  const bool survival = c.label_style == LabelStyle::kSurvival;
+  if (!survival && (c.arch == Arch::kCox || !c.features_table.empty()))
+    throw UsageError(std::string("event key '") +
+                     (c.arch == Arch::kCox ? "arch" : "features_table") +
+                     "' is for survival; set label_style to 'survival'");
+  if (!survival) return;
+  if (c.features_table.empty())
+    throw UsageError(
+        "label_style survival needs features_table (a CSV image,<covariates>); "
+        "survival models on image pixels are not built yet");
+  if (c.arch != Arch::kAuto && c.arch != Arch::kCox)
+    throw UsageError("label_style survival fits arch 'cox' (the linear Cox model); arch '" +
+                     std::string(name_of(c.arch)) + "' is not built for survival yet");
+  if (!c.images_bucket.empty())
+    throw UsageError(
+        "label_style survival reads its covariates from features_table; leave "
+        "images_bucket out (survival from image pixels is not built yet)");
+}
+
 }  // namespace
 
 // The rules of single fields are in the table (config.h); here the ones across fields.
@@ -344,7 +365,8 @@ void validate_config(const Config& c) {
         "event key 'is_dropbox' is true: Dropbox input is not supported; copy the images to a "
         "local folder and set images_bucket to it");
   }
-  if (c.images_bucket.empty()) {
+  if (c.images_bucket.empty() &&
+      !(c.label_style == LabelStyle::kSurvival && !c.features_table.empty())) {
     throw UsageError("event key 'images_bucket' is missing: set it to the folder of images");
   }
   check_field_rules(c);
@@ -371,6 +393,7 @@ void validate_config(const Config& c) {
   validate_storage_keys(c);
   validate_feature_keys(c);
   validate_segmentation_keys(c);
+  validate_survival_keys(c);
 }
 
 json config_to_json(const Config& config) {

@@ -20,7 +20,8 @@ namespace medpipe {
   X(bool, is_train, true, ANY, "train a model (true) or run inference with one (false)")          \
   X(bool, has_labels, true, ANY, "labels exist for these images (false: inference only)")         \
   X(LabelStyle, label_style, LabelStyle::kSingle, CHOICE,                                         \
-    "single: one label per image from a CSV; array: one label array per image")                   \
+    "single: one label per image from a CSV; array: one label array per image; survival: a "      \
+    "follow-up time and event per image or patient (labels CSV image,time,event)")                \
   X(std::string, images_bucket, "", ANY, "where the images are: a folder or file:// (required)")  \
   X(std::string, labels, "", ANY,                                                                 \
     "labels CSV image,level (default: the only *.csv in images_bucket)")                          \
@@ -47,8 +48,8 @@ namespace medpipe {
     "pipeline features: radiomics settings JSON (medpipe features --help lists the keys; \"\": "  \
     "the defaults)")                                                                              \
   X(Arch, arch, Arch::kAuto, CHOICE,                                                              \
-    "mlp, cnn, alexnet or unet (auto: unet for label_style array, alexnet with pretrained "       \
-    "weights, else cnn)")                                                                         \
+    "mlp, cnn, alexnet, unet or cox (auto: unet for label_style array, cox for survival, "        \
+    "alexnet with pretrained weights, else cnn)")                                                 \
   X(int, hidden_units, 256, RANGE(1, 1 << 20), "hidden units of the mlp")                         \
   X(int, cnn_width, 32, RANGE(4, 1024), "channels of the cnn's first stage (doubled per stage)")  \
   X(int, cnn_blocks, 2, RANGE(1, 16), "residual blocks per stage of the cnn (3 stages)")          \
@@ -73,6 +74,20 @@ namespace medpipe {
   X(Finetune, finetune, Finetune::kAll, CHOICE,                                                   \
     "all: train every layer; last3: only the last three "                                         \
     "fully-connected layers, re-initialised")                                                     \
+  /* survival */                                                                                  \
+  X(std::string, features_table, "", ANY,                                                         \
+    "survival: a CSV image,<covariates> (clinical, or features computed elsewhere); with it "     \
+    "images_bucket may be omitted")                                                               \
+  X(std::string, val_features_table, "", ANY,                                                     \
+    "survival: the validation subjects' covariates (labels in val_labels)")                       \
+  X(TiesMethod, ties, TiesMethod::kEfron, CHOICE,                                                 \
+    "Cox model: how tied event times are handled, efron (R's default) or breslow")                \
+  X(double, cox_ridge, 0.0, RANGE(0, 1e9),                                                        \
+    "Cox model: ridge penalty theta (theta/2 x sum of squared coefficients, R's ridge())")        \
+  X(std::string, survival_times, "", ANY,                                                         \
+    "times at which survival probabilities are predicted and scored, comma-separated (\"\": "     \
+    "the quartiles of the training follow-up)")                                                   \
+  X(std::string, time_unit, "days", ANY, "survival: the unit of the time column, for outputs")    \
   /* preprocessing */                                                                             \
   X(int, image_size, 0, RANGE(0, 4096),                                                           \
     "network input size in pixels, square (0: 28..64 kept, else 224)")                            \

@@ -83,7 +83,7 @@ SavedModel SavedModel::from_json(const nlohmann::json& j, const std::string& whe
     m.parallel = j.value("parallel", nlohmann::json());
     m.versions = j.value("versions", nlohmann::json());
     m.blas = j.value("blas", nlohmann::json());
-    for (const char* key : {"pipeline", "features"})
+    for (const char* key : {"pipeline", "features", "survival", "coefficients"})
       if (j.contains(key)) m.extra[key] = j[key];
   } catch (const nlohmann::json::exception& e) {
     throw UsageError(where + " is not a medpipe model description (" + e.what() +
@@ -97,9 +97,22 @@ void write_saved_model(const fs::path& dir, torch::jit::Module& module, const Sa
   atomic_write_text(dir / "model.json", json_text(model.to_json(), 2) + "\n");
 }
 
+namespace {
+
+// A model of no network (the linear Cox model) is model.json alone.
+bool has_no_network(const fs::path& meta) {
+  try {
+    return parse_json_bounded(read_text_file(meta), meta.string(), 32).value("arch", "") == "cox";
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
 SavedModel read_saved_model(const fs::path& dir) {
   fs::path meta = dir / "model.json";
-  if (!fs::exists(dir / "model.pt") || !fs::exists(meta)) {
+  if (!fs::exists(meta) || (!fs::exists(dir / "model.pt") && !has_no_network(meta))) {
     throw UsageError("no trained model in " + dir.string() +
                      " (model.pt and model.json); train one first (is_train true) or set "
                      "models_bucket and model_bucket_name to where it is");

@@ -17,6 +17,9 @@ const std::vector<Task>& task_table() {
       {"segment", LabelStyle::kArray, std::nullopt,
        "one class per pixel: a U-Net on patches, tiled inference", segment_train, segment_predict,
        segment_evaluate, ReportKind::kSegmentation},
+      {"survival", LabelStyle::kSurvival, std::nullopt,
+       "follow-up time and event per subject: a Cox model on covariates (features_table)",
+       survival_train, survival_predict, survival_evaluate, ReportKind::kSurvival},
   };
   return table;
 }
@@ -46,6 +49,11 @@ const Task& task_for_inference(const Config& config) {
   if (!saved) return task_for_training(config);
   const Task& task = task_named(saved->task, config.model_dir() + "/model.json");
   if (task.label_style == config.label_style) return task;
+  if (task.label_style == LabelStyle::kSurvival || config.label_style == LabelStyle::kSurvival) {
+    throw UsageError("the model in " + config.model_dir() + " is model.json task '" + task.name +
+                     "' but label_style is '" + name_of(config.label_style) +
+                     "'; set label_style to match the model");
+  }
   if (task.label_style == LabelStyle::kArray) {
     throw UsageError("the model in " + config.model_dir() + " segments images (model.json task '" +
                      task.name + "'); set label_style to 'array'");

@@ -162,7 +162,8 @@ std::string headline_cards(const nlohmann::json& m) {
       {"roc_auc", "ROC AUC"},   {"average_precision", "average precision"},
       {"macro_f1", "macro F1"}, {"dice", "Dice"},
       {"jaccard", "Jaccard"},   {"hausdorff95", "HD95"},
-      {"assd", "ASSD"}};
+      {"assd", "ASSD"},         {"harrell_c", "Harrell's C"},
+      {"uno_c", "Uno's C"},     {"integrated_brier_score", "integrated Brier score"}};
   for (const auto& [key, name] : keys) {
     if (!m.contains(key)) continue;
     std::string label = name;
@@ -210,7 +211,9 @@ std::string summary_section(const ReportInput& in) {
   std::ostringstream s;
   s << "<section id='summary'><h2>Summary</h2>" << headline_cards(in.metrics);
   s << "<table class='kv'>";
-  const std::string kind = in.kind == ReportKind::kSegmentation ? "segment" : "classify";
+  const std::string kind = in.kind == ReportKind::kSegmentation ? "segment"
+                           : in.kind == ReportKind::kSurvival   ? "survival"
+                                                                : "classify";
   s << row("task", escape_html(model.value("task", kind)));
   s << row("model", escape_html(c.value("model_bucket_name", "")) + " (" +
                         escape_html(model.value("arch", c.value("arch", "?"))) + ", " +
@@ -277,6 +280,9 @@ std::string render_report_html(const ReportInput& in) {
       break;
     case ReportKind::kClassification:
       s << report::classification_section(in.metrics);
+      break;
+    case ReportKind::kSurvival:
+      s << report::survival_section(in.metrics, in.model);
       break;
   }
   if (in.model.is_object() && in.model.contains("history"))

@@ -17,7 +17,7 @@ void write_metrics_json(const fs::path& dir, const nlohmann::json& metrics);
 void write_skipped_csv(const fs::path& dir, const SkippedList& skipped);
 
 // Which task's sections a report has (the task table names it for each task).
-enum class ReportKind { kClassification, kSegmentation };
+enum class ReportKind { kClassification, kSegmentation, kSurvival };
 
 struct ReportInput {
   ReportKind kind = ReportKind::kClassification;

@@ -23,4 +23,8 @@ std::string segmentation_section(const nlohmann::json& metrics,
                                  const std::vector<CaseThumbnail>& best,
                                  const std::vector<CaseThumbnail>& worst);
 
+// Kaplan-Meier curves of the predicted risk groups with the log-rank test, a forest plot of the
+// Cox model's hazard ratios, time-dependent AUC and Brier score over time.
+std::string survival_section(const nlohmann::json& metrics, const nlohmann::json& model);
+
 }  // namespace medpipe::report

@@ -1,0 +1,129 @@
+// The report's survival section: Kaplan-Meier curves of the predicted risk groups with numbers
+// at risk and the log-rank test, the Cox model's hazard ratios as a forest plot and a table,
+// and the time-dependent AUC and Brier score over time.
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "report/sections.h"
+#include "report/svg.h"
+
+namespace medpipe::report {
+
+namespace {
+
+std::vector<double> numbers(const nlohmann::json& values) {
+  std::vector<double> out;
+  for (const auto& v : values) out.push_back(v.is_number() ? v.get<double>() : NAN);
+  return out;
+}
+
+// A Kaplan-Meier curve as a step series from (0, 1).
+Series km_series(const std::string& name, const nlohmann::json& km, bool dashed) {
+  Series s{name, {0.0}, {1.0}, true, dashed, false};
+  const std::vector<double> t = numbers(km["time"]), surv = numbers(km["surv"]);
+  s.x.insert(s.x.end(), t.begin(), t.end());
+  s.y.insert(s.y.end(), surv.begin(), surv.end());
+  return s;
+}
+
+// Subjects still at risk at `t` on a curve: n_risk of the first time >= t, 0 past the last.
+long at_risk(const nlohmann::json& km, double t) {
+  const std::vector<double> times = numbers(km["time"]);
+  for (std::size_t i = 0; i < times.size(); ++i)
+    if (times[i] >= t) return km["n_risk"][i].get<long>();
+  return 0;
+}
+
+std::string km_plot(const nlohmann::json& m, const std::string& unit) {
+  const nlohmann::json& km = m["kaplan_meier"];
+  ChartSpec spec{"km", "Kaplan-Meier by predicted risk group", "time (" + unit + ")", "survival"};
+  spec.y_max = 1;
+  std::ostringstream s;
+  s << line_chart(spec, {km_series("low risk", km["low_risk"], false),
+                         km_series("high risk", km["high_risk"], true)});
+  const nlohmann::json& lr = m["logrank"];
+  s << "<p>Log-rank test, high vs low predicted risk (split at the training median risk): "
+       "chi-square "
+    << cell_number(lr["chisq"], 2) << " on " << cell_number(lr["df"]) << " df, p "
+    << cell_number(lr["p"], 6) << ".</p>";
+  const std::vector<double> all_times = numbers(km["all"]["time"]);
+  if (!all_times.empty()) {
+    s << "<table id='at-risk'><thead><tr><th>at risk</th>";
+    std::vector<double> ticks = nice_ticks(0, all_times.back(), 5);
+    for (double t : ticks) s << "<th>" << cell_number(t, 0) << "</th>";
+    s << "</tr></thead><tbody>";
+    for (const char* group : {"low_risk", "high_risk"}) {
+      s << "<tr><th>" << (std::string(group) == "low_risk" ? "low risk" : "high risk") << "</th>";
+      for (double t : ticks) s << "<td>" << at_risk(km[group], t) << "</td>";
+      s << "</tr>";
+    }
+    s << "</tbody></table>";
+  }
+  return s.str();
+}
+
+// Hazard ratios with their 95% intervals: one horizontal segment a covariate, log axis.
+std::string forest_plot(const nlohmann::json& coefficients) {
+  std::vector<Series> series;
+  int row = 0;
+  for (const auto& c : coefficients) {
+    ++row;
+    const double lo = std::log(c["ci_low"].get<double>()),
+                 hi = std::log(c["ci_high"].get<double>());
+    const double hr = std::log(c["hazard_ratio"].get<double>());
+    series.push_back({c["name"].get<std::string>(),
+                      {lo, hr, hi},
+                      {1.0 * row, 1.0 * row, 1.0 * row},
+                      false,
+                      false,
+                      true});
+  }
+  ChartSpec spec{"forest", "Hazard ratios (log scale), 95% intervals", "log hazard ratio",
+                 "covariate"};
+  spec.y_min = 0;
+  spec.y_max = row + 1;
+  std::ostringstream s;
+  s << line_chart(spec, series);
+  s << "<table id='coefficients'><thead><tr><th>covariate</th><th>coef</th><th>HR</th>"
+       "<th>95% CI</th><th>se</th><th>p</th></tr></thead><tbody>";
+  for (const auto& c : coefficients)
+    s << "<tr><td>" << escape_html(c["name"].get<std::string>()) << "</td><td>"
+      << cell_number(c["coef"]) << "</td><td>" << cell_number(c["hazard_ratio"]) << "</td><td>"
+      << cell_number(c["ci_low"]) << " - " << cell_number(c["ci_high"]) << "</td><td>"
+      << cell_number(c["se"]) << "</td><td>" << cell_number(c["p"], 6) << "</td></tr>";
+  s << "</tbody></table>";
+  return s.str();
+}
+
+Series over_time(const std::string& name, const nlohmann::json& points) {
+  Series s{name, {}, {}, false, false, true};
+  for (const auto& p : points) {
+    s.x.push_back(p["time"].get<double>());
+    s.y.push_back(p["value"].is_number() ? p["value"].get<double>() : NAN);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string survival_section(const nlohmann::json& metrics, const nlohmann::json& model) {
+  const std::string unit = metrics.value("time_unit", "time");
+  std::ostringstream s;
+  s << "<section id='survival'><h2>Survival</h2>";
+  s << "<p>Harrell's C " << cell_number(metrics["harrell_c"]) << ", Uno's C "
+    << cell_number(metrics["uno_c"]) << " (up to " << cell_number(metrics["uno_c_tau"], 1) << " "
+    << escape_html(unit) << "), integrated Brier score "
+    << cell_number(metrics["integrated_brier_score"]) << ".</p>";
+  s << km_plot(metrics, unit);
+  if (model.is_object() && model.contains("coefficients")) s << forest_plot(model["coefficients"]);
+  ChartSpec auc{"td-auc", "Time-dependent AUC", "time (" + unit + ")", "AUC"};
+  auc.y_max = 1;
+  ChartSpec brier{"brier", "Brier score", "time (" + unit + ")", "Brier score"};
+  s << line_chart(auc, {over_time("AUC(t)", metrics["td_auc"])});
+  s << line_chart(brier, {over_time("Brier(t)", metrics["brier"])});
+  s << "</section>";
+  return s.str();
+}
+
+}  // namespace medpipe::report

@@ -1,0 +1,324 @@
+"""label_style survival: the Cox model, its predictions and the survival metrics of the real
+binary against R's survival package (coxph, survfit, survdiff, concordance), computed at test
+time, and IPCW metrics against a direct computation of their definitions; bad inputs."""
+import json
+import os
+import shutil
+import subprocess
+import unittest
+
+import numpy as np
+
+from medpipe_testlib import MedpipeTestCase, SHARED_DATA, read_csv_rows, write_event
+
+SURVIVAL = os.path.join(SHARED_DATA, "survival")
+RSCRIPT = shutil.which("Rscript")
+
+
+def need_r_and_data(test):
+    test = unittest.skipUnless(os.path.isdir(SURVIVAL), f"no survival data at {SURVIVAL}")(test)
+    return unittest.skipUnless(RSCRIPT, "Rscript not installed (r-base-core r-cran-survival)")(test)
+
+
+def r_values(script):
+    """Runs R with library(survival) and `out(key, values)`; returns {key: np.array}."""
+    prelude = ('suppressMessages(library(survival))\n'
+               'out <- function(k, v) cat(k, sprintf("%.17g", as.numeric(v)), "\\n")\n')
+    done = subprocess.run([RSCRIPT, "-e", prelude + script], capture_output=True, text=True,
+                          timeout=300)
+    if done.returncode != 0:
+        raise AssertionError("R failed:\n" + done.stderr)
+    values = {}
+    for line in done.stdout.splitlines():
+        parts = line.split()
+        if parts:
+            values[parts[0]] = np.array([float("nan") if p == "NA" else float(p) for p in parts[1:]])
+    return values
+
+
+def write_cohort(folder, name, rows, covariates, time, event, event_of=lambda v: v):
+    """features_table and labels CSVs of `rows` (dicts), subjects named s0, s1, ..."""
+    table, labels = os.path.join(folder, name + "_cov.csv"), os.path.join(folder, name + "_labels.csv")
+    with open(table, "w") as f:
+        f.write("image," + ",".join(covariates) + "\n")
+        for i, r in enumerate(rows):
+            f.write(f"s{i}," + ",".join(r[c] for c in covariates) + "\n")
+    with open(labels, "w") as f:
+        f.write("image,time,event\n")
+        for i, r in enumerate(rows):
+            f.write(f"s{i},{r[time]},{event_of(int(float(r[event])))}\n")
+    return table, labels
+
+
+def read_rows(path):
+    import csv
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def assert_rel(test, ours, ref, rel, what):
+    ours, ref = np.asarray(ours, float), np.asarray(ref, float)
+    err = np.max(np.abs(ours - ref) / np.maximum(np.abs(ref), 1e-300))
+    test.assertLessEqual(err, rel, f"{what}: ours {ours} R {ref} (relative error {err:.3g})")
+
+
+class SurvivalRuns(MedpipeTestCase):
+    """Training and prediction runs of a features_table cohort (no tests of its own)."""
+
+    def train(self, name, table, labels, **keys):
+        event = {"label_style": "survival", "features_table": table, "labels": labels,
+                 "model_bucket_name": name, "models_bucket": self.path("models")}
+        event.update(keys)
+        self.assertDone(self.medpipe("run", write_event(self.path(name + ".json"), event)))
+        with open(self.path("models", name, "model.json")) as f:
+            return json.load(f)
+
+    def predict(self, name, table, labels):
+        event = {"label_style": "survival", "features_table": table, "labels": labels,
+                 "model_bucket_name": name, "models_bucket": self.path("models"),
+                 "is_train": False, "results_bucket": self.path("results", name)}
+        self.assertDone(self.medpipe("run", write_event(self.path(name + "_predict.json"), event)))
+        with open(self.path("results", name, "metrics.json")) as f:
+            return json.load(f), read_rows(self.path("results", name, "predictions.csv"))
+
+
+class CoxMatchesR(SurvivalRuns):
+    def check_fit(self, model, r, ties):
+        cox = model["survival"]["cox"]
+        coef = [c["coef"] for c in model["coefficients"]]
+        se = [c["se"] for c in model["coefficients"]]
+        assert_rel(self, coef, r[f"{ties}_coef"], 1e-6, f"{ties} coefficients")
+        assert_rel(self, se, r[f"{ties}_se"], 1e-5, f"{ties} standard errors")
+        assert_rel(self, cox["loglik"], r[f"{ties}_loglik"], 1e-6, f"{ties} log partial likelihood")
+        tests = [cox["likelihood_ratio_test"]["statistic"], cox["wald_test"]["statistic"],
+                 cox["score_test"]["statistic"]]
+        assert_rel(self, tests, r[f"{ties}_tests"], 1e-5, f"{ties} LR, Wald and score tests")
+        ci = [[c["ci_low"], c["ci_high"]] for c in model["coefficients"]]
+        assert_rel(self, np.ravel(ci), r[f"{ties}_ci"], 1e-5, f"{ties} hazard ratio CIs")
+
+    @need_r_and_data
+    def test_lung_and_gbsg_efron_and_breslow(self):
+        cohorts = {
+            "lung": ("lung.csv", ["age", "sex", "ph.ecog"], "time", "status", lambda v: v - 1),
+            "gbsg": ("gbsg.csv", ["age", "meno", "size", "grade", "nodes", "pgr", "er", "hormon"],
+                     "rfstime", "status", lambda v: v),
+        }
+        for name, (file, covariates, time, status, coding) in cohorts.items():
+            rows = read_rows(os.path.join(SURVIVAL, file))
+            rows_ok = [r for r in rows if all(r[c] != "" for c in covariates)]
+            table, labels = write_cohort(self.tmp, name, rows, covariates, time, status, coding)
+            status_r = "status - 1" if name == "lung" else "status"
+            formula = f"Surv({time}, {status_r}) ~ " + " + ".join(f"`{c}`" for c in covariates)
+            r = r_values(f"""
+d <- read.csv("{os.path.join(SURVIVAL, file)}", check.names = FALSE)
+for (ties in c("efron", "breslow")) {{
+  f <- coxph({formula}, data = d, ties = ties)
+  s <- summary(f)
+  out(paste0(ties, "_coef"), coef(f)); out(paste0(ties, "_se"), sqrt(diag(vcov(f))))
+  out(paste0(ties, "_loglik"), f$loglik)
+  out(paste0(ties, "_tests"), c(2 * diff(f$loglik), f$wald.test, f$score))
+  out(paste0(ties, "_ci"), t(s$conf.int[, 3:4]))
+}}""")
+            for ties in ("efron", "breslow"):
+                model = self.train(f"{name}_{ties}", table, labels, ties=ties)
+                self.check_fit(model, r, ties)
+                self.assertEqual(model["survival"]["cox"]["subjects"], len(rows_ok))
+            self.check_predictions(name, table, labels, covariates, time, status_r, file)
+
+    def check_predictions(self, name, table, labels, covariates, time, status_r, file):
+        """S(t | x), Harrell's C counts and the log-rank test of the efron model, against R on
+        medpipe's own risk scores (so that ties in the risk are the same ties)."""
+        metrics, predictions = self.predict(f"{name}_efron", table, labels)
+        times = [float(k[len("surv_"):]) for k in predictions[0] if k.startswith("surv_")]
+        with open(self.path("models", f"{name}_efron", "model.json")) as f:
+            cutoff = json.load(f)["survival"]["risk_cutoff"]
+        risk = os.path.join(self.tmp, f"{name}_risk.csv")
+        with open(risk, "w") as f:
+            f.write("image,risk\n")
+            for p in predictions:
+                f.write(f"{p['image']},{p['risk']}\n")
+        formula = f"Surv({time}, {status_r}) ~ " + " + ".join(f"`{c}`" for c in covariates)
+        r = r_values(f"""
+d <- read.csv("{os.path.join(SURVIVAL, file)}", check.names = FALSE)
+d$image <- paste0("s", seq_len(nrow(d)) - 1)
+f <- coxph({formula}, data = d)
+used <- d[complete.cases(d[, c({", ".join(repr(c) for c in covariates)})]), ]
+sf <- survfit(f, newdata = used)
+out("surv", (summary(sf, times = c({", ".join(repr(t) for t in times)}), extend = TRUE)$surv))
+m <- merge(used, read.csv("{risk}"), by = "image")
+m <- m[order(as.integer(sub("s", "", m$image))), ]
+k <- concordance(Surv({time}, {status_r}) ~ risk, data = m, reverse = TRUE)
+out("c", k$concordance); out("counts", k$count[1:5])
+lr <- survdiff(Surv({time}, {status_r}) ~ I(risk > {cutoff!r}), data = m)
+out("logrank", lr$chisq)""")
+        ours_surv = [[float(p[f"surv_{k}"]) for k in [c[len('surv_'):] for c in predictions[0]
+                                                        if c.startswith('surv_')]] for p in predictions]
+        assert_rel(self, np.ravel(ours_surv), r["surv"], 1e-6, f"{name}: S(t | x) at {times}")
+        c = metrics["concordance"]
+        self.assertEqual([c["concordant"], c["discordant"], c["tied_risk"], c["tied_time"],
+                          c["tied_both"]], [int(v) for v in r["counts"]], f"{name}: C's pair counts")
+        self.assertAlmostEqual(metrics["harrell_c"], r["c"][0], places=12)
+        assert_rel(self, metrics["logrank"]["chisq"], r["logrank"], 1e-6, f"{name}: log-rank")
+
+    @need_r_and_data
+    def test_kaplan_meier_of_lung(self):
+        rows = read_rows(os.path.join(SURVIVAL, "lung.csv"))
+        table, labels = write_cohort(self.tmp, "lung", rows, ["age", "sex"], "time", "status",
+                                     lambda v: v - 1)
+        self.train("lung_km", table, labels)
+        metrics, _ = self.predict("lung_km", table, labels)
+        with open(self.path("results", "lung_km", "report.html")) as f:
+            report = f.read()
+        for plot in ("id='km'", "id='forest'", "id='td-auc'", "id='brier'", "id='at-risk'"):
+            self.assertIn(plot, report)
+        km = metrics["kaplan_meier"]["all"]
+        r = r_values(f"""
+d <- read.csv("{os.path.join(SURVIVAL, 'lung.csv')}")
+for (type in c("log", "log-log")) {{
+  s <- survfit(Surv(time, status) ~ 1, data = d, conf.type = type)
+  out("time", s$time); out("surv", s$surv); out("std_err", s$std.err)
+  out(paste0("lower_", type), s$lower); out(paste0("upper_", type), s$upper)
+  out("n_risk", s$n.risk)
+}}""")
+        nums = lambda v: np.array([np.nan if x is None else x for x in v], float)
+        np.testing.assert_array_equal(km["time"], r["time"])
+        np.testing.assert_array_equal(km["n_risk"], r["n_risk"])
+        for ours, ref in (("surv", "surv"), ("std_err", "std_err"), ("lower", "lower_log"),
+                          ("upper", "upper_log"), ("lower_loglog", "lower_log-log"),
+                          ("upper_loglog", "upper_log-log")):
+            np.testing.assert_allclose(nums(km[ours]), r[ref], rtol=0, atol=1e-8, err_msg=ours)
+
+
+def ipcw_reference(time, event, risk, surv_at, times, train_time, train_event):
+    """Uno's C, cumulative/dynamic AUC and the Brier score from their definitions (O(n^2)),
+    G the Kaplan-Meier of the training censoring, taken just before an event time."""
+    def censoring_km(t_all, e_all):
+        ts = np.unique(t_all)
+        g, out = 1.0, []
+        for t in ts:
+            at_risk = np.sum(t_all >= t)
+            cens = np.sum((t_all == t) & (e_all == 0))
+            g *= 1 - cens / at_risk
+            out.append(g)
+        return ts, np.array(out)
+    ts, gs = censoring_km(train_time, train_event)
+    G = lambda t: 1.0 if not np.any(ts <= t) else gs[np.searchsorted(ts, t, side="right") - 1]
+    G_left = lambda t: 1.0 if not np.any(ts < t) else gs[np.searchsorted(ts, t, side="left") - 1]
+    n = len(time)
+    tau = times[-1]
+    num = den = 0.0
+    for i in range(n):
+        if not event[i] or not time[i] < tau:
+            continue
+        w = 1 / G_left(time[i]) ** 2
+        for j in range(n):
+            later = time[j] > time[i] or (time[j] == time[i] and not event[j])
+            if later:
+                den += w
+                num += w * (1.0 if risk[i] > risk[j] else 0.5 if risk[i] == risk[j] else 0.0)
+    uno = num / den
+    aucs, briers = [], []
+    for k, t in enumerate(times):
+        cases = [i for i in range(n) if time[i] <= t and event[i]]
+        controls = [j for j in range(n) if time[j] > t]
+        num = sum((1 / G_left(time[i])) * sum(1.0 if risk[i] > risk[j] else 0.5 if risk[i] == risk[j]
+                                               else 0.0 for j in controls) for i in cases)
+        aucs.append(num / (sum(1 / G_left(time[i]) for i in cases) * len(controls)))
+        b = 0.0
+        for i in range(n):
+            s = surv_at[i][k]
+            if time[i] <= t and event[i]:
+                b += s * s / G_left(time[i])
+            elif time[i] > t:
+                b += (1 - s) ** 2 / G(t)
+        briers.append(b / n)
+    area = sum(0.5 * (briers[k] + briers[k - 1]) * (times[k] - times[k - 1]) for k in range(1, len(times)))
+    return uno, aucs, briers, area / (times[-1] - times[0])
+
+
+class IpcwMetrics(SurvivalRuns):
+    @unittest.skipUnless(os.path.isdir(SURVIVAL), "no survival data")
+    def test_uno_c_td_auc_and_brier_match_their_definitions(self):
+        """The DeepSurv split: trained on Rotterdam, scored on GBSG."""
+        train = read_rows(os.path.join(SURVIVAL, "rgbsg_train_rotterdam_nodepos.csv"))
+        test = read_rows(os.path.join(SURVIVAL, "rgbsg_test_gbsg.csv"))
+        cov = ["hormon", "size", "meno", "age", "nodes", "pgr", "er"]
+        ttable, tlabels = write_cohort(self.tmp, "rott", train, cov, "time", "event")
+        gtable, glabels = write_cohort(self.tmp, "gbsg", test, cov, "time", "event")
+        self.train("rgbsg", ttable, tlabels, survival_times="12,24,36,48,60", time_unit="months")
+        metrics, predictions = self.predict("rgbsg", gtable, glabels)
+        times = [12.0, 24.0, 36.0, 48.0, 60.0]
+        time = np.array([float(r["time"]) for r in test])
+        event = np.array([int(float(r["event"])) for r in test])
+        risk = np.array([float(p["risk"]) for p in predictions])
+        surv = [[float(p[f"surv_{t}"]) for t in (12, 24, 36, 48, 60)] for p in predictions]
+        uno, aucs, briers, ibs = ipcw_reference(
+            time, event, risk, surv, times, np.array([float(r["time"]) for r in train]),
+            np.array([int(float(r["event"])) for r in train]))
+        self.assertAlmostEqual(metrics["uno_c"], uno, places=10)
+        np.testing.assert_allclose([a["value"] for a in metrics["td_auc"]], aucs, rtol=1e-10)
+        np.testing.assert_allclose([b["value"] for b in metrics["brier"]], briers, rtol=1e-10)
+        self.assertAlmostEqual(metrics["integrated_brier_score"], ibs, places=10)
+        if RSCRIPT:  # the linear Cox model's C on the test split equals R's
+            r = r_values(f"""
+tr <- read.csv("{os.path.join(SURVIVAL, 'rgbsg_train_rotterdam_nodepos.csv')}")
+te <- read.csv("{os.path.join(SURVIVAL, 'rgbsg_test_gbsg.csv')}")
+f <- coxph(Surv(time, event) ~ hormon + size + meno + age + nodes + pgr + er, data = tr)
+out("c", concordance(f, newdata = te)$concordance)""")
+            self.assertAlmostEqual(metrics["harrell_c"], r["c"][0], places=9)
+
+
+class BadSurvivalInput(MedpipeTestCase):
+    def attempt(self, cov_rows, label_rows, header="image,a,b", **keys):
+        with open(self.path("cov.csv"), "w") as f:
+            f.write(header + "\n" + "\n".join(cov_rows) + "\n")
+        with open(self.path("labels.csv"), "w") as f:
+            f.write("image,time,event\n" + "\n".join(label_rows) + "\n")
+        event = {"label_style": "survival", "features_table": "cov.csv", "labels": "labels.csv"}
+        event.update(keys)
+        return self.medpipe("run", write_event(self.path("e.json"), event))
+
+    def good(self, n=30):
+        rng = np.random.default_rng(0)
+        cov = [f"s{i},{rng.normal():.4f},{rng.normal():.4f}" for i in range(n)]
+        lab = [f"s{i},{1 + rng.exponential(10):.3f},{i % 3 != 0:d}" for i in range(n)]
+        return cov, lab
+
+    def test_each_bad_input_gets_a_clear_message(self):
+        cov, lab = self.good()
+        bad_time = lab[:3] + ["s3,-2,1", "s4,,0"] + lab[5:]
+        self.assertUsageError(self.attempt(cov, bad_time), "labels.csv", "column time", "5, 6")
+        coded = [r.rsplit(",", 1)[0] + ",2" for r in lab]
+        self.assertUsageError(self.attempt(cov, coded), "column event", "status - 1")
+        censored = [r.rsplit(",", 1)[0] + ",0" for r in lab]
+        self.assertUsageError(self.attempt(cov, censored), "every subject is censored")
+        constant = [r.rsplit(",", 1)[0] + ",1" for r in cov]
+        self.assertUsageError(self.attempt(constant, lab), "covariate 'b'", "same value")
+        collinear = [f"{r},{float(r.split(',')[1]) * 2:.4f}" for r in cov]
+        self.assertUsageError(self.attempt(collinear, lab, header="image,a,b,c"), "'c'",
+                              "collinear", "cox_ridge")
+        self.assertUsageError(self.attempt(cov, lab, survival_times="5000"),
+                              "beyond the longest training follow-up", "another unit")
+
+    def test_a_missing_covariate_skips_that_subject_and_lists_it(self):
+        cov, lab = self.good()
+        cov[2] = "s2,,0.5"
+        result = self.attempt(cov, lab)
+        self.assertDone(result)
+        self.assertIn("s2: covariate 'a' is missing", result.stderr)
+        skipped = read_csv_rows(self.path("models", "model", "skipped.csv"))
+        self.assertEqual([r["image"] for r in skipped], ["s2"])
+
+    def test_separation_is_refused_with_a_penalty_suggested(self):
+        cov, lab = self.good(20)
+        # b is above 0 exactly for the subjects with the earliest events
+        times = sorted(range(20), key=lambda i: float(lab[i].split(",")[1]))
+        early = set(times[:10])
+        lab = [f"s{i},{lab[i].split(',')[1]},1" for i in range(20)]
+        cov = [f"s{i},{cov[i].split(',')[1]},{1.0 if i in early else 0.0}" for i in range(20)]
+        self.assertUsageError(self.attempt(cov, lab), "'b'", "cox_ridge")
+        self.assertDone(self.attempt(cov, lab, cox_ridge=1.0))
+
+
+if __name__ == "__main__":
+    unittest.main()
