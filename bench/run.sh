@@ -8,7 +8,8 @@
 #   4. peak memory of tiled segmentation inference on 512x512 and 2048x2048 images
 #   5. data-parallel training: step time split, allreduce bandwidth, RSS (bench/parallel.sh)
 #   6. radiomics textures: GLCM + GLRLM + GLSZM vs scikit-image/numpy/scipy (bench/textures.sh)
-#   7. remote storage: objects/s from an S3 endpoint (bench/storage.sh) and from Orthanc's
+#   7. survival: Cox fit and Harrell's C vs R's coxph and concordance (bench/survival.sh)
+#   8. remote storage: objects/s from an S3 endpoint (bench/storage.sh) and from Orthanc's
 #      DICOMweb (bench/dicomweb.sh), next to boto3 / urllib
 # Results: bench/results/latest.json and a table on stdout (paste into docs/benchmarks.md).
 set -euo pipefail
@@ -57,6 +58,9 @@ BENCH_WORK="$WORK" REPEATS="$REPEATS" bash "$HERE/parallel.sh" "$BUILD_DIR"
 
 echo "== radiomics textures (GLCM + GLRLM + GLSZM) vs scikit-image / numpy / scipy"
 BENCH_WORK="$WORK" REPEATS="$REPEATS" bash "$HERE/textures.sh" "$BUILD_DIR"
+
+echo "== survival: Cox fit and Harrell's C on 10^5 subjects x 20 covariates vs R's survival"
+BENCH_WORK="$WORK" REPEATS="$REPEATS" bash "$HERE/survival.sh" "$BUILD_DIR"
 
 echo "== remote storage: 1,000 objects from S3 (moto) and from a PACS (Orthanc DICOMweb)"
 BENCH_WORK="$WORK" REPEATS="$REPEATS" bash "$HERE/storage.sh" "$BUILD_DIR" || true

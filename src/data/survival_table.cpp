@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/error.h"
 #include "io/csv.h"
@@ -49,7 +50,7 @@ std::vector<std::pair<std::string, SurvivalLabel>> read_survival_labels(const fs
   std::vector<std::pair<std::string, SurvivalLabel>> out;
   std::vector<int> bad_time, bad_event, duplicate;
   std::set<double> event_values;
-  std::set<std::string> seen;
+  std::unordered_set<std::string> seen;
   for (std::size_t r = 1; r < rows.size(); ++r) {
     const CsvRow& row = rows[r];
     if (row.fields.size() == 1 && row.fields[0].empty()) continue;  // a blank line
@@ -115,7 +116,7 @@ CovariateTable read_covariate_table(const fs::path& path) {
   CovariateTable table;
   table.source = path;
   table.header.assign(rows[0].fields.begin() + 1, rows[0].fields.end());
-  std::set<std::string> seen;
+  std::unordered_set<std::string> seen;
   for (std::size_t r = 1; r < rows.size(); ++r) {
     const CsvRow& row = rows[r];
     if (row.fields.size() == 1 && row.fields[0].empty()) continue;
@@ -137,16 +138,18 @@ CovariateTable read_covariate_table(const fs::path& path) {
 CovariateEncoding fit_encoding(const CovariateTable& table) {
   CovariateEncoding encoding;
   for (std::size_t c = 0; c < table.header.size(); ++c) {
-    std::set<std::string> levels;
-    bool numeric = true;
-    for (const auto& row : table.values) {
-      double v = 0;
-      if (row[c].empty()) continue;
-      levels.insert(row[c]);
-      numeric = numeric && parse_number(row[c], v);
-    }
     CovariateColumn column{table.header[c], {}};
-    if (!numeric) column.levels.assign(levels.begin(), levels.end());
+    const bool numeric =
+        std::all_of(table.values.begin(), table.values.end(), [&](const auto& row) {
+          double v = 0;
+          return row[c].empty() || parse_number(row[c], v);
+        });
+    if (!numeric) {
+      std::set<std::string> levels;
+      for (const auto& row : table.values)
+        if (!row[c].empty()) levels.insert(row[c]);
+      column.levels.assign(levels.begin(), levels.end());
+    }
     encoding.columns.push_back(column);
   }
   return encoding;
@@ -155,7 +158,7 @@ CovariateEncoding fit_encoding(const CovariateTable& table) {
 SurvivalTable survival_table(const CovariateTable& covariates, const CovariateEncoding& encoding,
                              const std::vector<std::pair<std::string, SurvivalLabel>>* labels,
                              std::vector<std::pair<std::string, std::string>>& skipped) {
-  std::map<std::string, std::size_t> row_of;
+  std::unordered_map<std::string, std::size_t> row_of;
   for (std::size_t r = 0; r < covariates.names.size(); ++r) row_of[covariates.names[r]] = r;
   std::vector<int> position;  // of each encoded column in the file
   for (const CovariateColumn& c : encoding.columns) {

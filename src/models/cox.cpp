@@ -302,9 +302,11 @@ double CoxModel::survival(double lp, double time) const {
 }
 
 double CoxModel::median_survival(double lp) const {
-  for (std::size_t i = 0; i < event_times.size(); ++i)
-    if (std::exp(-cumulative_hazard[i] * std::exp(lp)) <= 0.5) return event_times[i];
-  return std::numeric_limits<double>::quiet_NaN();
+  // S(t) <= 0.5 where H0(t) exp(lp) >= log 2: the first such time, H0 being non-decreasing
+  const double needed = std::log(2.0) * std::exp(-lp);
+  const auto first = std::lower_bound(cumulative_hazard.begin(), cumulative_hazard.end(), needed);
+  if (first == cumulative_hazard.end()) return std::numeric_limits<double>::quiet_NaN();
+  return event_times[first - cumulative_hazard.begin()];
 }
 
 CoxModel fit_cox(const SurvivalTable& data, const CoxOptions& options) {

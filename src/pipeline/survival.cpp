@@ -226,8 +226,7 @@ int survival_train(const Config& config) {
       {config.ties == TiesMethod::kEfron ? CoxTies::kEfron : CoxTies::kBreslow, config.cox_ridge});
   log_info(coefficient_table(cox));
   const std::vector<double> times = evaluation_times(config, train);
-  std::vector<double> median;
-  const SurvivalPredictions fitted = predict_cohort(cox, train, times, &median);
+  const SurvivalPredictions fitted = predict_cohort(cox, train, times, nullptr);
   const double cutoff = median_of(fitted.risk);
   const CensoringModel censoring = censoring_model(train.time, train.event);
   SavedModel saved;
