@@ -64,7 +64,7 @@ add_library(medpipe_metrics STATIC ${SRC}/metrics/classification.cpp ${SRC}/metr
 target_link_libraries(medpipe_metrics PUBLIC medpipe_core)
 
 add_library(medpipe_train STATIC ${SRC}/train/epoch_loop.cpp ${SRC}/train/losses.cpp
-  ${SRC}/train/trainer.cpp ${SRC}/train/batches.cpp ${SRC}/train/data_parallel.cpp
+  ${SRC}/train/trainer.cpp ${SRC}/train/batches.cpp ${SRC}/train/data_parallel.cpp ${SRC}/train/cox_trainer.cpp
   ${SRC}/train/optim.cpp ${SRC}/train/checkpoint.cpp ${SRC}/train/segmentation_trainer.cpp)
 target_link_libraries(medpipe_train PUBLIC medpipe_models medpipe_metrics)
 target_precompile_headers(medpipe_train REUSE_FROM medpipe_models)

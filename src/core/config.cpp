@@ -347,9 +347,10 @@ void validate_survival_keys(const Config& c) {
     throw UsageError(
         "label_style survival needs features_table (a CSV image,<covariates>); "
         "survival models on image pixels are not built yet");
-  if (c.arch != Arch::kAuto && c.arch != Arch::kCox)
-    throw UsageError("label_style survival fits arch 'cox' (the linear Cox model); arch '" +
-                     std::string(name_of(c.arch)) + "' is not built for survival yet");
+  if (c.arch != Arch::kAuto && c.arch != Arch::kCox && c.arch != Arch::kMlp)
+    throw UsageError("label_style survival fits arch 'cox' (the linear Cox model) or 'mlp' (the "
+                     "neural Cox model) on covariates; arch '" + std::string(name_of(c.arch)) +
+                     "' is not built for survival yet");
   if (!c.images_bucket.empty())
     throw UsageError(
         "label_style survival reads its covariates from features_table; leave "

@@ -84,6 +84,14 @@ namespace medpipe {
     "Cox model: how tied event times are handled, efron (R's default) or breslow")                \
   X(double, cox_ridge, 0.0, RANGE(0, 1e9),                                                        \
     "Cox model: ridge penalty theta (theta/2 x sum of squared coefficients, R's ridge())")        \
+  X(int, cox_hidden_units, 64, RANGE(1, 1 << 16),                                                 \
+    "arch mlp (the neural Cox model, DeepSurv): hidden units of its one SELU layer")              \
+  X(double, cox_dropout, 0.4, RANGE(0, 0.95),                                                     \
+    "arch mlp for survival: dropout after the hidden layer")                                      \
+  X(int, cox_epochs, 600, RANGE(1, 1000000),                                                      \
+    "arch mlp for survival: full-batch Adam steps on the partial likelihood")                     \
+  X(double, cox_learning_rate, 0.01, RANGE(1e-9, 10), "arch mlp for survival: Adam's step size")  \
+  X(double, cox_weight_decay, 1e-4, RANGE(0, 10), "arch mlp for survival: L2 weight decay")       \
   X(std::string, survival_times, "", ANY,                                                         \
     "times at which survival probabilities are predicted and scored, comma-separated (\"\": "     \
     "the quartiles of the training follow-up)")                                                   \

@@ -251,41 +251,6 @@ CoxModel finish(const SurvivalTable& data, const Scaled& s, const std::vector<do
   return m;
 }
 
-// R's survfit.coxph baseline: at each distinct event time, Breslow's d / sum(risk) or Efron's
-// sum over k < d of 1 / (sum(risk) - k/d * sum(risk of the deaths)), risk = exp(lp), lp centred.
-void add_baseline(CoxModel& m, const Scaled& s, const std::vector<double>& beta) {
-  std::vector<double> risk(s.n);
-  for (std::size_t i = 0; i < s.n; ++i) {
-    double lp = 0;
-    for (std::size_t k = 0; k < s.p; ++k) lp += beta[k] * s.z[i * s.p + k];
-    risk[i] = std::exp(lp);
-  }
-  double at_risk = 0, cumulative = 0;
-  std::vector<std::pair<double, double>> steps;  // (time, hazard), last time first
-  for (std::size_t end = s.n; end > 0;) {
-    const double t = s.time[end - 1];
-    double deaths = 0, death_risk = 0;
-    for (; end > 0 && s.time[end - 1] == t; --end) {
-      at_risk += risk[end - 1];
-      if (s.event[end - 1]) deaths += 1, death_risk += risk[end - 1];
-    }
-    if (deaths == 0) continue;
-    double hazard = 0;
-    if (m.ties == CoxTies::kBreslow) {
-      hazard = deaths / at_risk;
-    } else {
-      for (int k = 0; k < static_cast<int>(deaths); ++k)
-        hazard += 1.0 / (at_risk - k / deaths * death_risk);
-    }
-    steps.emplace_back(t, hazard);
-  }
-  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
-    cumulative += it->second;
-    m.event_times.push_back(it->first);
-    m.cumulative_hazard.push_back(cumulative);
-  }
-}
-
 }  // namespace
 
 double CoxModel::linear_predictor(const double* x) const {
@@ -295,13 +260,62 @@ double CoxModel::linear_predictor(const double* x) const {
   return lp;
 }
 
-double CoxModel::survival(double lp, double time) const {
+SurvivalBaseline baseline_hazard(const std::vector<double>& time, const std::vector<int>& event,
+                                 const std::vector<double>& risk, CoxTies ties) {
+  std::vector<std::size_t> order(time.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return time[a] < time[b]; });
+  double at_risk = 0;
+  std::vector<std::pair<double, double>> steps;  // (time, hazard), the last time first
+  for (std::size_t end = order.size(); end > 0;) {
+    const double t = time[order[end - 1]];
+    double deaths = 0, death_risk = 0;
+    for (; end > 0 && time[order[end - 1]] == t; --end) {
+      const double r = std::exp(risk[order[end - 1]]);
+      at_risk += r;
+      if (event[order[end - 1]]) deaths += 1, death_risk += r;
+    }
+    if (deaths == 0) continue;
+    double hazard = 0;
+    if (ties == CoxTies::kBreslow) {
+      hazard = deaths / at_risk;
+    } else {
+      for (int k = 0; k < static_cast<int>(deaths); ++k)
+        hazard += 1.0 / (at_risk - k / deaths * death_risk);
+    }
+    steps.emplace_back(t, hazard);
+  }
+  SurvivalBaseline b;
+  double cumulative = 0;
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    cumulative += it->second;
+    b.event_times.push_back(it->first);
+    b.cumulative_hazard.push_back(cumulative);
+  }
+  return b;
+}
+
+nlohmann::json baseline_to_json(const SurvivalBaseline& b) {
+  return {{"time", b.event_times}, {"cumulative_hazard", b.cumulative_hazard}};
+}
+
+SurvivalBaseline baseline_from_json(const nlohmann::json& j) {
+  SurvivalBaseline b;
+  b.event_times = j.at("time").get<std::vector<double>>();
+  b.cumulative_hazard = j.at("cumulative_hazard").get<std::vector<double>>();
+  if (b.event_times.size() != b.cumulative_hazard.size())
+    throw UsageError("model.json: the baseline's times and hazards differ in number");
+  return b;
+}
+
+double SurvivalBaseline::survival(double lp, double time) const {
   const auto after = std::upper_bound(event_times.begin(), event_times.end(), time);
   if (after == event_times.begin()) return 1.0;
   return std::exp(-cumulative_hazard[after - event_times.begin() - 1] * std::exp(lp));
 }
 
-double CoxModel::median_survival(double lp) const {
+double SurvivalBaseline::median_survival(double lp) const {
   // S(t) <= 0.5 where H0(t) exp(lp) >= log 2: the first such time, H0 being non-decreasing
   const double needed = std::log(2.0) * std::exp(-lp);
   const auto first = std::lower_bound(cumulative_hazard.begin(), cumulative_hazard.end(), needed);
@@ -336,7 +350,9 @@ CoxModel fit_cox(const SurvivalTable& data, const CoxOptions& options) {
       m.ties = options.ties;
       m.ridge = options.ridge;
       m.iterations = iter;
-      add_baseline(m, s, newbeta);
+      std::vector<double> lp(data.rows());
+      for (std::size_t i = 0; i < data.rows(); ++i) lp[i] = m.linear_predictor(&data.x[i * s.p]);
+      m.baseline = baseline_hazard(data.time, data.event, lp, options.ties);
       return m;
     }
     if (!finite || next.loglik < best) {  // not converging: back towards the last good beta
@@ -389,7 +405,7 @@ nlohmann::json cox_to_json(const CoxModel& m) {
           {"iterations", m.iterations},
           {"subjects", m.subjects},
           {"events", m.events},
-          {"baseline", {{"time", m.event_times}, {"cumulative_hazard", m.cumulative_hazard}}}};
+          {"baseline", baseline_to_json(m.baseline)}};
 }
 
 CoxModel cox_from_json(const nlohmann::json& j) {
@@ -423,10 +439,9 @@ CoxModel cox_from_json(const nlohmann::json& j) {
   m.iterations = j.value("iterations", 0);
   m.subjects = j.value("subjects", std::size_t{0});
   m.events = j.value("events", std::size_t{0});
-  m.event_times = j.at("baseline").at("time").get<std::vector<double>>();
-  m.cumulative_hazard = j.at("baseline").at("cumulative_hazard").get<std::vector<double>>();
-  if (m.means.size() != m.coefficients.size() || m.event_times.size() != m.cumulative_hazard.size())
-    throw UsageError("model.json: the Cox model's means, coefficients or baseline do not match");
+  m.baseline = baseline_from_json(j.at("baseline"));
+  if (m.means.size() != m.coefficients.size())
+    throw UsageError("model.json: the Cox model's means and coefficients differ in number");
   return m;
 }
 

@@ -34,6 +34,20 @@ struct CoxTest {
   double statistic = 0, df = 0, p = 0;
 };
 
+// The cumulative baseline hazard of a proportional hazards model at risk 0 (R's survfit.coxph):
+// at each distinct event time, Breslow's d / sum(exp(risk)) over the risk set, or Efron's sum
+// over k < d of 1 / (sum(exp(risk)) - k/d x sum(exp(risk) of the d deaths)).
+struct SurvivalBaseline {
+  std::vector<double> event_times, cumulative_hazard;
+  double survival(double risk, double time) const;  // exp(-H0(time) exp(risk))
+  // the first event time where S <= 0.5, or NaN where the curve stays above
+  double median_survival(double risk) const;
+};
+SurvivalBaseline baseline_hazard(const std::vector<double>& time, const std::vector<int>& event,
+                                 const std::vector<double>& risk, CoxTies ties);
+nlohmann::json baseline_to_json(const SurvivalBaseline& baseline);
+SurvivalBaseline baseline_from_json(const nlohmann::json& json);
+
 struct CoxModel {
   CoxTies ties = CoxTies::kEfron;
   double ridge = 0;
@@ -44,13 +58,9 @@ struct CoxModel {
   CoxTest likelihood_ratio, wald, score;
   int iterations = 0;
   std::size_t subjects = 0, events = 0;
-  // the baseline: the distinct event times and the cumulative hazard at lp = 0 up to each
-  std::vector<double> event_times, cumulative_hazard;
+  SurvivalBaseline baseline;  // at lp = 0
 
   double linear_predictor(const double* x) const;
-  double survival(double lp, double time) const;  // S(time | lp)
-  // the smallest time where S <= 0.5, or NaN where the curve stays above
-  double median_survival(double lp) const;
 };
 
 // Fits `data` (columns as names). UsageError for data it cannot fit: no events, a constant or

@@ -18,12 +18,12 @@ void define_mlp(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
   int in = s.in_channels * s.image_size * s.image_size;
   b.linear("fc1", in, s.hidden_units);
   b.linear("fc2", s.hidden_units, s.num_classes);
-  b.code
-      << kDropoutHelper << "\ndef forward(self, x):\n"
-      << "    h = torch.relu(torch.linear(torch.flatten(x, 1), self.fc1_weight, self.fc1_bias))\n"
-      << "    h = self.hashed_dropout(h, " << std::showpoint << s.dropout << std::noshowpoint
-      << ", 1)\n"
-      << "    return torch.linear(h, self.fc2_weight, self.fc2_bias)\n";
+  b.code << kDropoutHelper << "\ndef forward(self, x):\n"
+         << "    h = torch." << (s.activation == "selu" ? "selu" : "relu")
+         << "(torch.linear(torch.flatten(x, 1), self.fc1_weight, self.fc1_bias))\n"
+         << "    h = self.hashed_dropout(h, " << std::showpoint << s.dropout << std::noshowpoint
+         << ", 1)\n"
+         << "    return torch.linear(h, self.fc2_weight, self.fc2_bias)\n";
 }
 
 // A small ResNet for 28-64 px: stem, three stages of `cnn_blocks` basic blocks (the first of
@@ -99,6 +99,7 @@ nlohmann::json model_spec_to_json(const ModelSpec& s) {
           {"num_classes", s.num_classes},
           {"image_size", s.image_size},
           {"hidden_units", s.hidden_units},
+          {"activation", s.activation},
           {"cnn_width", s.cnn_width},
           {"cnn_blocks", s.cnn_blocks},
           {"dropout", s.dropout},
@@ -113,6 +114,7 @@ ModelSpec model_spec_from_json(const nlohmann::json& j) {
   s.num_classes = j.at("num_classes").get<int>();
   s.image_size = j.at("image_size").get<int>();
   s.hidden_units = j.value("hidden_units", 256);
+  s.activation = j.value("activation", "relu");
   s.cnn_width = j.value("cnn_width", 32);
   s.cnn_blocks = j.value("cnn_blocks", 1);
   s.dropout = j.value("dropout", 0.2);

@@ -19,6 +19,7 @@ struct ModelSpec {
   double dropout = 0.2;
   int unet_depth = 4;   // unet: 2x2 poolings; inputs must be multiples of 2^depth
   int unet_width = 16;  // unet: channels of the first level, doubled per level (at most 256)
+  std::string activation = "relu";  // mlp: relu, or selu (the neural Cox model)
 };
 
 nlohmann::json model_spec_to_json(const ModelSpec& spec);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "core/clock.h"
@@ -17,11 +18,14 @@
 #include "core/log.h"
 #include "core/world.h"
 #include "data/survival_table.h"
+#include "infer/saved_model.h"
 #include "io/csv.h"
 #include "models/cox.h"
+#include "models/models.h"
 #include "pipeline/run_setup.h"
 #include "pipeline/stages.h"
 #include "storage/storage.h"
+#include "train/cox_trainer.h"
 
 namespace medpipe {
 
@@ -92,18 +96,78 @@ std::string time_label(double t) {
   return s.str();
 }
 
-// lp, S(times) and the median survival of every subject of `table`.
-SurvivalPredictions predict_cohort(const CoxModel& cox, const SurvivalTable& table,
+// A fitted model's risk (log relative hazard) of each subject: the Cox model's linear
+// predictor, or the neural Cox model's output on the standardised covariates; and the baseline
+// hazard that turns a risk into a survival curve.
+struct RiskModel {
+  std::optional<CoxModel> cox;
+  mutable std::optional<torch::jit::Module> network;
+  std::vector<double> means, scales;  // the network's standardisation
+  SurvivalBaseline baseline;
+
+  std::vector<double> risks(const SurvivalTable& table) const {
+    const std::size_t n = table.rows(), f = table.columns.size();
+    std::vector<double> out(n);
+    if (cox) {
+      for (std::size_t i = 0; i < n; ++i) out[i] = cox->linear_predictor(&table.x[i * f]);
+      return out;
+    }
+    at::Tensor x = at::empty({static_cast<long>(n), static_cast<long>(f), 1, 1}, at::kFloat);
+    float* data = x.data_ptr<float>();
+    for (std::size_t i = 0; i < n * f; ++i)
+      data[i] = static_cast<float>((table.x[i] - means[i % f]) / scales[i % f]);
+    torch::NoGradGuard no_grad;
+    at::Tensor risk = network->forward({x}).toTensor().reshape({-1}).to(at::kDouble).contiguous();
+    std::copy(risk.data_ptr<double>(), risk.data_ptr<double>() + n, out.begin());
+    return out;
+  }
+};
+
+// risk, S(times) and the median survival of every subject of `table`.
+SurvivalPredictions predict_cohort(const RiskModel& model, const SurvivalTable& table,
                                    const std::vector<double>& times, std::vector<double>* median) {
-  SurvivalPredictions p{table.time, table.event, {}, times, {}};
-  const std::size_t columns = table.columns.size();
-  for (std::size_t i = 0; i < table.rows(); ++i) {
-    const double lp = cox.linear_predictor(&table.x[i * columns]);
-    p.risk.push_back(lp);
-    for (double t : times) p.surv.push_back(cox.survival(lp, t));
-    if (median) median->push_back(cox.median_survival(lp));
+  SurvivalPredictions p{table.time, table.event, model.risks(table), times, {}};
+  for (double risk : p.risk) {
+    for (double t : times) p.surv.push_back(model.baseline.survival(risk, t));
+    if (median) median->push_back(model.baseline.median_survival(risk));
   }
   return p;
+}
+
+// The neural Cox model on the training table: covariates standardised by their training mean
+// and standard deviation, one SELU hidden layer, Breslow's baseline on its risks.
+RiskModel fit_neural_cox(const Config& config, const SurvivalTable& train, ModelSpec& spec,
+                         double& final_loss) {
+  RiskModel m;
+  const std::size_t n = train.rows(), f = train.columns.size();
+  m.means.assign(f, 0.0);
+  m.scales.assign(f, 0.0);
+  for (std::size_t i = 0; i < n * f; ++i) m.means[i % f] += train.x[i] / static_cast<double>(n);
+  for (std::size_t i = 0; i < n * f; ++i)
+    m.scales[i % f] += std::pow(train.x[i] - m.means[i % f], 2) / static_cast<double>(n);
+  for (double& sd : m.scales) sd = sd > 0 ? std::sqrt(sd) : 1.0;
+  spec = ModelSpec{};
+  spec.arch = "mlp";
+  spec.in_channels = static_cast<int>(f);
+  spec.num_classes = 1;
+  spec.image_size = 1;
+  spec.hidden_units = config.cox_hidden_units;
+  spec.dropout = config.cox_dropout;
+  spec.activation = "selu";
+  m.network = build_model(spec, static_cast<std::uint64_t>(config.seed));
+  at::Tensor x = at::empty({static_cast<long>(n), static_cast<long>(f), 1, 1}, at::kFloat);
+  for (std::size_t i = 0; i < n * f; ++i)
+    x.data_ptr<float>()[i] = static_cast<float>((train.x[i] - m.means[i % f]) / m.scales[i % f]);
+  const at::Tensor time =
+      at::from_blob(const_cast<double*>(train.time.data()), {static_cast<long>(n)}, at::kDouble)
+          .clone();
+  std::vector<float> events(train.event.begin(), train.event.end());
+  const at::Tensor event = at::from_blob(events.data(), {static_cast<long>(n)}, at::kFloat).clone();
+  final_loss = train_neural_cox(*m.network, x, time, event,
+                                {config.cox_epochs, config.cox_learning_rate,
+                                 config.cox_weight_decay, static_cast<std::uint64_t>(config.seed)});
+  m.baseline = baseline_hazard(train.time, train.event, m.risks(train), CoxTies::kBreslow);
+  return m;
 }
 
 void write_predictions(const fs::path& dir, const SurvivalTable& table,
@@ -169,7 +233,7 @@ double median_of(std::vector<double> values) {
 
 struct StoredModel {
   SavedModel saved;
-  CoxModel cox;
+  RiskModel risk;
   CovariateEncoding encoding;
   std::vector<double> times;
   CensoringModel censoring;
@@ -184,7 +248,16 @@ StoredModel read_stored_model(const Config& config) {
     throw UsageError(where + " is not a survival model; retrain it with label_style survival");
   try {
     const nlohmann::json& s = m.saved.extra.at("survival");
-    m.cox = cox_from_json(s.at("cox"));
+    if (m.saved.model.arch == "mlp") {
+      m.risk.network = torch::jit::load((fs::path(config.model_dir()) / "model.pt").string());
+      m.risk.network->eval();
+      m.risk.means = s.at("standardise").at("means").get<std::vector<double>>();
+      m.risk.scales = s.at("standardise").at("scales").get<std::vector<double>>();
+      m.risk.baseline = baseline_from_json(s.at("baseline"));
+    } else {
+      m.risk.cox = cox_from_json(s.at("cox"));
+      m.risk.baseline = m.risk.cox->baseline;
+    }
     m.encoding = encoding_from_json(s.at("covariates"));
     m.times = s.at("times").get<std::vector<double>>();
     m.censoring = censoring_from_json(s.at("censoring"));
@@ -210,9 +283,47 @@ void evaluate(const Config& config, const SurvivalPredictions& p, const StoredMo
 
 }  // namespace
 
+namespace {
+
+// The model the config asks for, fitted on `train`, and what model.json records of it.
+RiskModel fit_risk_model(const Config& config, const SurvivalTable& train, SavedModel& saved) {
+  if (config.arch == Arch::kMlp) {
+    double loss = 0;
+    RiskModel m = fit_neural_cox(config, train, saved.model, loss);
+    log_info("neural Cox model: " + std::to_string(config.cox_epochs) +
+             " epochs, final loss (negative log partial likelihood per event) " +
+             std::to_string(loss));
+    saved.extra["survival"] = {{"model", "neural_cox"},
+                               {"final_loss", loss},
+                               {"standardise", {{"means", m.means}, {"scales", m.scales}}},
+                               {"baseline", baseline_to_json(m.baseline)},
+                               {"baseline_ties", "breslow"}};
+    saved.input =
+        "float32 [N, F, 1, 1]: the covariates of survival.covariates, one-hot encoded "
+        "and standardised by survival.standardise; output [N, 1]: the risk";
+    return m;
+  }
+  RiskModel m;
+  m.cox = fit_cox(train, {config.ties == TiesMethod::kEfron ? CoxTies::kEfron : CoxTies::kBreslow,
+                          config.cox_ridge});
+  m.baseline = m.cox->baseline;
+  log_info(coefficient_table(*m.cox));
+  saved.model.arch = "cox";
+  saved.model.in_channels = static_cast<int>(train.columns.size());
+  saved.model.num_classes = 0;
+  saved.extra["coefficients"] = coefficients_json(*m.cox);
+  saved.extra["survival"] = {{"model", "cox"}, {"cox", cox_to_json(*m.cox)}};
+  saved.input =
+      "the covariates of survival.covariates, one-hot encoded; output: risk (the linear "
+      "predictor)";
+  return m;
+}
+
+}  // namespace
+
 int survival_train(const Config& config) {
   const auto start = Clock::now();
-  if (!is_lead_rank()) return 0;  // a Cox fit takes seconds: one process
+  if (!is_lead_rank()) return 0;  // a table's subjects are few: one process
   start_run(config, config.model_dir(), "train");
   if (config.labels.empty())
     throw UsageError("label_style survival needs labels: a CSV image,time,event");
@@ -221,47 +332,41 @@ int survival_train(const Config& config) {
   const SurvivalTable train = read_cohort("features_table", config.features_table, config.labels,
                                           nullptr, &encoding, skipped);
   log_event("stage_start", {{"stage", "train"}, {"images", train.rows()}});
-  const CoxModel cox = fit_cox(
-      train,
-      {config.ties == TiesMethod::kEfron ? CoxTies::kEfron : CoxTies::kBreslow, config.cox_ridge});
-  log_info(coefficient_table(cox));
   const std::vector<double> times = evaluation_times(config, train);
-  const SurvivalPredictions fitted = predict_cohort(cox, train, times, nullptr);
-  const double cutoff = median_of(fitted.risk);
-  const CensoringModel censoring = censoring_model(train.time, train.event);
   SavedModel saved;
   saved.task = "survival";
-  saved.model.arch = "cox";
-  saved.model.in_channels = static_cast<int>(train.columns.size());
-  saved.model.num_classes = 0;
-  saved.preprocessing = PreprocessSpec{saved.model.in_channels, 1, "stretch", "none"};
-  saved.input =
-      "the covariates of survival.covariates, one-hot encoded; output: risk (the linear "
-      "predictor) and S(t) = exp(-H0(t) exp(risk))";
+  RiskModel model = fit_risk_model(config, train, saved);
+  const SurvivalPredictions fitted = predict_cohort(model, train, times, nullptr);
+  const double cutoff = median_of(fitted.risk);
+  const CensoringModel censoring = censoring_model(train.time, train.event);
+  saved.preprocessing =
+      PreprocessSpec{static_cast<int>(train.columns.size()), 1, "stretch", "none"};
   saved.training = config_to_json(config);
   saved.train_images = train.rows();
   saved.train_seconds = seconds_since(start);
-  saved.extra["coefficients"] = coefficients_json(cox);
-  saved.extra["survival"] = {
-      {"cox", cox_to_json(cox)},
-      {"covariates", encoding_to_json(encoding)},
-      {"times", times},
-      {"time_unit", config.time_unit},
-      {"censoring", censoring_to_json(censoring)},
-      {"risk_cutoff", cutoff},
-      {"training_harrell_c", harrell_c(train.time, train.event, fitted.risk).c}};
+  nlohmann::json& survival = saved.extra["survival"];
+  survival["covariates"] = encoding_to_json(encoding);
+  survival["times"] = times;
+  survival["time_unit"] = config.time_unit;
+  survival["censoring"] = censoring_to_json(censoring);
+  survival["risk_cutoff"] = cutoff;
+  survival["training_harrell_c"] = harrell_c(train.time, train.event, fitted.risk).c;
   if (!config.val_features_table.empty()) {
     SkippedList val_skipped;
     const SurvivalTable val = read_cohort("val_features_table", config.val_features_table,
                                           config.val_labels, &encoding, nullptr, val_skipped);
-    const SurvivalPredictions vp = predict_cohort(cox, val, times, nullptr);
-    saved.validation_metrics = survival_metrics(vp, censoring, cutoff);
+    saved.validation_metrics =
+        survival_metrics(predict_cohort(model, val, times, nullptr), censoring, cutoff);
     saved.val_images = val.rows();
     skipped.insert(skipped.end(), val_skipped.begin(), val_skipped.end());
   }
   const fs::path dir = config.model_dir();
-  fs::remove(dir / "model.pt");  // a Cox model is model.json alone
-  atomic_write_text(dir / "model.json", json_text(saved.to_json(), 2) + "\n");
+  if (model.network) {
+    write_saved_model(dir, *model.network, saved);
+  } else {
+    fs::remove(dir / "model.pt");  // a Cox model is model.json alone
+    atomic_write_text(dir / "model.json", json_text(saved.to_json(), 2) + "\n");
+  }
   write_skipped_csv(dir, skipped);
   log_event("stage_end", {{"stage", "train"}, {"seconds", seconds_since(start)}});
   log_info("model: " + (dir / "model.json").string());
@@ -283,7 +388,7 @@ int survival_predict(const Config& config) {
                                           &model.encoding, nullptr, skipped);
   log_event("stage_start", {{"stage", "predict"}, {"images", table.rows()}});
   std::vector<double> median;
-  const SurvivalPredictions p = predict_cohort(model.cox, table, model.times, &median);
+  const SurvivalPredictions p = predict_cohort(model.risk, table, model.times, &median);
   write_predictions(config.results_dir(), table, p, median);
   write_skipped_csv(config.results_dir(), skipped);
   log_event("stage_end",

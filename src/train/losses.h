@@ -14,4 +14,10 @@ at::Tensor summed_cross_entropy(const at::Tensor& logits, const at::Tensor& targ
 at::Tensor dice_cross_entropy_loss(const at::Tensor& logits, const at::Tensor& target,
                                    int num_classes, int ignore_label = 255);
 
+// The negative log partial likelihood of a Cox model with Breslow's ties, divided by the number
+// of events: risk [N] (log relative hazards), time [N], event [N] (1 happened, 0 censored).
+// Each subject's risk set holds every subject whose time is not earlier, tied times included.
+at::Tensor cox_partial_likelihood_loss(const at::Tensor& risk, const at::Tensor& time,
+                                       const at::Tensor& event);
+
 }  // namespace medpipe

@@ -49,8 +49,8 @@ TEST(Cox, ScoreTestAtZeroByHand) {
   EXPECT_EQ(m.events, 4u);
   // the fitted model's survival falls with time and with risk
   const double lp = m.linear_predictor(std::vector<double>{1}.data());
-  EXPECT_GT(m.survival(lp, 1.5), m.survival(lp, 3.5));
-  EXPECT_DOUBLE_EQ(m.survival(lp, 0.5), 1.0);
+  EXPECT_GT(m.baseline.survival(lp, 1.5), m.baseline.survival(lp, 3.5));
+  EXPECT_DOUBLE_EQ(m.baseline.survival(lp, 0.5), 1.0);
 }
 
 TEST(Cox, ConstantAndCollinearCovariatesAreNamed) {
@@ -70,8 +70,8 @@ TEST(Cox, JsonRoundTrip) {
   const CoxModel m = fit_cox(one_covariate({0, 1, 0, 1, 1}, {1, 2, 3, 4, 5}, {1, 1, 0, 1, 1}));
   const CoxModel back = cox_from_json(cox_to_json(m));
   EXPECT_DOUBLE_EQ(back.coefficients[0].coef, m.coefficients[0].coef);
-  EXPECT_EQ(back.event_times, m.event_times);
-  EXPECT_DOUBLE_EQ(back.survival(0.3, 3.5), m.survival(0.3, 3.5));
+  EXPECT_EQ(back.baseline.event_times, m.baseline.event_times);
+  EXPECT_DOUBLE_EQ(back.baseline.survival(0.3, 3.5), m.baseline.survival(0.3, 3.5));
 }
 
 }  // namespace

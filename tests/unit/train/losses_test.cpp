@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "models/cox.h"
 #include "preprocess/segmentation_set.h"
 
 namespace medpipe {
@@ -34,6 +35,26 @@ TEST(SegmentationLoss, DiceTermByHand) {
   at::Tensor logits = at::zeros({1, 2, 2, 2});
   EXPECT_NEAR(dice_cross_entropy_loss(logits, target, 2).item<double>(), std::log(2.0) + 2.0 / 3,
               1e-5);
+}
+
+// The neural Cox model's loss at a linear risk equals minus the Breslow log partial likelihood
+// of the Cox fit (which equals R's coxph: tests/integration/test_survival.py) per event, tied
+// times included.
+TEST(CoxLoss, EqualsTheBreslowLogPartialLikelihood) {
+  SurvivalTable t;
+  t.columns = {"a", "b"};
+  t.time = {5, 3, 3, 8, 1, 3, 9, 2, 7, 7};
+  t.event = {1, 1, 0, 1, 1, 1, 0, 1, 1, 0};
+  t.x = {0.5, 1, -1, 0, 0.2, 1, 1.5, 0, -0.3, 1, 0.8, 0, -1.2, 1, 0.1, 0, 0.9, 1, -0.4, 0};
+  const CoxModel fit = fit_cox(t, {CoxTies::kBreslow});
+  std::vector<double> lp;
+  for (std::size_t i = 0; i < t.rows(); ++i) lp.push_back(fit.linear_predictor(&t.x[i * 2]));
+  const at::Tensor risk = at::tensor(lp, at::kDouble);
+  const at::Tensor time = at::tensor(t.time, at::kDouble);
+  const at::Tensor event =
+      at::tensor(std::vector<double>(t.event.begin(), t.event.end()), at::kDouble);
+  EXPECT_NEAR(cox_partial_likelihood_loss(risk, time, event).item<double>(),
+              -fit.loglik / static_cast<double>(fit.events), 1e-12);
 }
 
 }  // namespace
