@@ -12,7 +12,10 @@ Action add_synth_command(CLI::App& app) {
                          "label 1: a lung nodule)");
   auto options = std::make_shared<SynthOptions>();
   auto out = std::make_shared<std::string>();
-  command->add_option("--task", options->task, "classify (labels.csv) or segment (masks/*.npy)")
+  command
+      ->add_option("--task", options->task,
+                   "classify (labels.csv), segment (masks/*.npy) or survival (labels.csv "
+                   "image,time,event; truth/hazards.csv)")
       ->capture_default_str();
   command->add_option("--out", *out, "output folder: images/ and labels.csv")->required();
   command->add_option("--count", options->count, "number of images")->capture_default_str();

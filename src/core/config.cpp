@@ -343,18 +343,23 @@ void validate_survival_keys(const Config& c) {
                      (c.arch == Arch::kCox ? "arch" : "features_table") +
                      "' is for survival; set label_style to 'survival'");
   if (!survival) return;
-  if (c.features_table.empty())
-    throw UsageError(
-        "label_style survival needs features_table (a CSV image,<covariates>); "
-        "survival models on image pixels are not built yet");
+  if (!c.images_bucket.empty()) {
+    if (!c.features_table.empty())
+      throw UsageError(
+          "label_style survival takes images_bucket (a CNN on the pixels) or features_table (a "
+          "model on covariates), not both: covariates joined to images are not built yet");
+    if (c.arch != Arch::kAuto && c.arch != Arch::kCnn)
+      throw UsageError(
+          "label_style survival on images trains arch 'cnn' (with the Cox loss); "
+          "arch '" +
+          std::string(name_of(c.arch)) + "' is for features_table");
+    return;
+  }
   if (c.arch != Arch::kAuto && c.arch != Arch::kCox && c.arch != Arch::kMlp)
-    throw UsageError("label_style survival fits arch 'cox' (the linear Cox model) or 'mlp' (the "
-                     "neural Cox model) on covariates; arch '" + std::string(name_of(c.arch)) +
-                     "' is not built for survival yet");
-  if (!c.images_bucket.empty())
     throw UsageError(
-        "label_style survival reads its covariates from features_table; leave "
-        "images_bucket out (survival from image pixels is not built yet)");
+        "label_style survival on features_table fits arch 'cox' (the linear Cox model) or "
+        "'mlp' (the neural Cox model); arch '" +
+        std::string(name_of(c.arch)) + "' is for images");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "data/synth.h"
 
+#include <cmath>
 #include <cstdio>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -16,8 +17,10 @@ namespace medpipe {
 
 namespace {
 
-// `mask`, when given, receives the nodule's pixels as 1 (CV_8U, size x size).
-cv::Mat synth_slice(int size, bool nodule, std::mt19937& rng, cv::Mat* mask = nullptr) {
+// `mask`, when given, receives the nodule's pixels as 1 (CV_8U, size x size). `radius_fraction`
+// in [0, 1] sets the nodule's size within its range (negative: drawn at random).
+cv::Mat synth_slice(int size, bool nodule, std::mt19937& rng, cv::Mat* mask = nullptr,
+                    double radius_fraction = -1) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   const double s = size;
   cv::Mat hu(size, size, CV_32F, cv::Scalar(-1000));
@@ -43,7 +46,11 @@ cv::Mat synth_slice(int size, bool nodule, std::mt19937& rng, cv::Mat* mask = nu
     const cv::Point2d& lc = u(rng) < 0.5 ? left : right;
     cv::Point2d p(lc.x + (u(rng) - 0.5) * lung.width * 0.8,
                   lc.y + (u(rng) - 0.5) * lung.height * 1.1);
-    int radius = std::max(2, static_cast<int>(s * (0.04 + 0.05 * u(rng))));
+    const double draw = u(rng);
+    int radius =
+        radius_fraction >= 0  // survival: 3% to 12% of the side, rounded
+            ? std::max(2, static_cast<int>(std::lround(s * (0.03 + 0.09 * radius_fraction))))
+            : std::max(2, static_cast<int>(s * (0.04 + 0.05 * draw)));
     cv::circle(hu, p, radius, cv::Scalar(20 + 40 * u(rng)), cv::FILLED);
     if (mask) {
       *mask = cv::Mat::zeros(size, size, CV_8U);
@@ -135,13 +142,47 @@ int write_segmentation(const SynthOptions& options) {
   return options.count;
 }
 
+// Every slice has a nodule whose size sets the patient's hazard: log hazard ratio
+// 2.5 x (f - 0.5) for its size fraction f, event times exponential with a baseline rate of one
+// a year, censoring uniform over three years. labels.csv is image,time,event (days);
+// truth/hazards.csv gives each image's true log hazard ratio, whose C is the best a model can do.
+int write_survival(const SynthOptions& options) {
+  fs::path images_dir = options.out_dir / "images";
+  ensure_writable_dir(images_dir, "synth output folder");
+  std::mt19937 rng(options.seed);
+  cv::setRNGSeed(static_cast<int>(options.seed));
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::ostringstream labels, truth;
+  labels << "image,time,event\n";
+  truth << "image,true_log_hazard\n";
+  char line[96];
+  for (int i = 0; i < options.count; ++i) {
+    const double fraction = u(rng), log_hazard = 2.5 * (fraction - 0.5);
+    cv::Mat hu = synth_slice(options.size_px, true, rng, nullptr, fraction);
+    write_slice(images_dir, case_name(i), hu, options, i + 1);
+    const double event_days = -std::log(1.0 - u(rng)) * 365.0 / std::exp(log_hazard);
+    const double censor_days = 3 * 365.0 * u(rng);
+    const bool event = event_days <= censor_days;
+    std::snprintf(line, sizeof line, "%s,%.1f,%d\n", case_name(i).c_str(),
+                  std::max(0.1, std::round(std::min(event_days, censor_days) * 10) / 10),
+                  event ? 1 : 0);
+    labels << line;
+    std::snprintf(line, sizeof line, "%s,%.6f\n", case_name(i).c_str(), log_hazard);
+    truth << line;
+  }
+  atomic_write_text(options.out_dir / "labels.csv", labels.str());
+  atomic_write_text(options.out_dir / "truth" / "hazards.csv", truth.str());
+  return options.count;
+}
+
 }  // namespace
 
 int write_synthetic(const SynthOptions& options) {
   check_options(options);
   if (options.task == "classify") return write_classification(options);
   if (options.task == "segment") return write_segmentation(options);
-  throw UsageError("synth --task " + options.task + ": use classify or segment");
+  if (options.task == "survival") return write_survival(options);
+  throw UsageError("synth --task " + options.task + ": use classify, segment or survival");
 }
 
 }  // namespace medpipe

@@ -7,7 +7,7 @@
 namespace medpipe {
 
 struct SynthOptions {
-  std::string task = "classify";  // classify | segment
+  std::string task = "classify";  // classify | segment | survival
   fs::path out_dir;
   int count = 200;
   int size_px = 64;
@@ -18,6 +18,8 @@ struct SynthOptions {
 // CT-like axial slices in HU: body, two lungs, spine, vessels. classify: class 1 has a round
 // nodule in a lung; writes out_dir/images/<name>.{png,dcm} and out_dir/labels.csv. segment:
 // three slices in four have a nodule, labelled 1 in out_dir/masks/<name>.npy (uint8 H,W).
+// survival: every slice has a nodule whose size sets the hazard; out_dir/labels.csv is
+// image,time,event (days) and out_dir/truth/hazards.csv each image's true log hazard ratio.
 // Returns the image count.
 int write_synthetic(const SynthOptions& options);
 

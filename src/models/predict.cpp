@@ -47,4 +47,28 @@ std::vector<double> predict_probabilities(torch::jit::Module& module, const Tens
   return out;
 }
 
+std::vector<double> predict_risks(torch::jit::Module& module, const TensorCache& cache,
+                                  const std::vector<std::size_t>& indices, bool mirror_average,
+                                  int batch_size) {
+  module.eval();
+  torch::NoGradGuard no_grad;
+  std::vector<double> out;
+  out.reserve(indices.size());
+  for (std::size_t start = 0; start < indices.size(); start += batch_size) {
+    std::size_t end = std::min(indices.size(), start + batch_size);
+    std::vector<std::size_t> chunk(indices.begin() + start, indices.begin() + end);
+    at::Tensor input = load_batch(cache, chunk);
+    at::Tensor risk = module.forward({input}).toTensor();
+    if (risk.dim() != 2 || risk.size(1) != 1)
+      throw UsageError(
+          "the model's output is not one risk per image ([batch, 1]): model.pt and "
+          "model.json do not belong together, retrain the model");
+    risk = risk.to(at::kDouble);
+    if (mirror_average) risk = (risk + module.forward({input.flip({3})}).toTensor()) / 2;
+    risk = risk.reshape({-1}).contiguous();
+    out.insert(out.end(), risk.data_ptr<double>(), risk.data_ptr<double>() + risk.numel());
+  }
+  return out;
+}
+
 }  // namespace medpipe

@@ -13,6 +13,12 @@ std::vector<double> predict_probabilities(torch::jit::Module& module, const Tens
                                           const std::vector<std::size_t>& indices, int num_classes,
                                           bool mirror_average, int batch_size = 128);
 
+// The network's one output (a risk: the log relative hazard of a survival model) for each
+// sample, in eval mode, no grad; mirror_average: the mean with its horizontal mirror's.
+std::vector<double> predict_risks(torch::jit::Module& module, const TensorCache& cache,
+                                  const std::vector<std::size_t>& indices, bool mirror_average,
+                                  int batch_size = 128);
+
 // Copies the samples `indices` of `cache` into a [n, C, S, S] tensor.
 at::Tensor load_batch(const TensorCache& cache, const std::vector<std::size_t>& indices);
 

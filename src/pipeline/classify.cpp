@@ -39,13 +39,13 @@ std::pair<int, int> infer_input_shape(const Config& config, const std::vector<Sa
                                : std::min(64, std::max(image.value().height, image.value().width));
   }
   if (!channels || !size) {
-    throw UsageError(
-        "none of the " + std::to_string(samples.size()) +
-        " images could be decoded" + first_error +
-        "; check images_bucket holds DICOM, PNG, JPEG or TIFF files");
+    throw UsageError("none of the " + std::to_string(samples.size()) + " images could be decoded" +
+                     first_error + "; check images_bucket holds DICOM, PNG, JPEG or TIFF files");
   }
   return {channels, size};
 }
+
+}  // namespace
 
 void check_channels_agree(const Config& config, const std::vector<const TensorCache*>& caches) {
   if (config.num_channels != 0) return;
@@ -78,6 +78,8 @@ PreprocessSpec input_spec(const Config& config, const std::vector<Sample>& train
     spec.normalize = config.pretrained.empty() ? "zscore" : "imagenet";
   return spec;
 }
+
+namespace {
 
 ClassifierData prepare_training(const Config& config) {
   TrainingSamples samples = training_samples(config, class_pairing(config));

@@ -35,6 +35,13 @@ int predict_classifier_stage(const Config& config, InferenceData data, Clock::ti
 
 // The images to run a classifier on: labelled (ClassTarget) when has_labels.
 std::vector<Sample> inference_samples(const Config& config, int num_classes);
+// The network's input for `arch`: the config's preprocessing, channels and size from the first
+// image that decodes where the config leaves them to the data.
+PreprocessSpec input_spec(const Config& config, const std::vector<Sample>& train,
+                          const std::string& arch);
+// UsageError when the images' channel counts differ and num_channels does not say which.
+void check_channels_agree(const Config& config, const std::vector<const TensorCache*>& caches);
+
 // The model's classification pairing of a bucket (for training_samples).
 PairImages class_pairing(const Config& config);
 

@@ -24,6 +24,7 @@
 #include "models/models.h"
 #include "pipeline/run_setup.h"
 #include "pipeline/stages.h"
+#include "pipeline/survival_shared.h"
 #include "storage/storage.h"
 #include "train/cox_trainer.h"
 
@@ -62,8 +63,9 @@ double quantile(const std::vector<double>& sorted, double q) {
 
 // survival_times, else the quartiles of the training follow-up; a time beyond the longest
 // follow-up is refused (often a time column in another unit).
-std::vector<double> evaluation_times(const Config& config, const SurvivalTable& train) {
-  std::vector<double> follow_up = train.time;
+}  // namespace
+
+std::vector<double> evaluation_times(const Config& config, std::vector<double> follow_up) {
   std::sort(follow_up.begin(), follow_up.end());
   std::vector<double> times;
   if (config.survival_times.empty()) {
@@ -88,6 +90,8 @@ std::vector<double> evaluation_times(const Config& config, const SurvivalTable& 
   return times;
 }
 
+namespace {
+
 // A time as a column name: 12, 365.25 (up to 15 significant digits, no trailing zeros).
 std::string time_label(double t) {
   std::ostringstream s;
@@ -96,42 +100,43 @@ std::string time_label(double t) {
   return s.str();
 }
 
-// A fitted model's risk (log relative hazard) of each subject: the Cox model's linear
-// predictor, or the neural Cox model's output on the standardised covariates; and the baseline
-// hazard that turns a risk into a survival curve.
-struct RiskModel {
-  std::optional<CoxModel> cox;
-  mutable std::optional<torch::jit::Module> network;
-  std::vector<double> means, scales;  // the network's standardisation
-  SurvivalBaseline baseline;
+}  // namespace
 
-  std::vector<double> risks(const SurvivalTable& table) const {
-    const std::size_t n = table.rows(), f = table.columns.size();
-    std::vector<double> out(n);
-    if (cox) {
-      for (std::size_t i = 0; i < n; ++i) out[i] = cox->linear_predictor(&table.x[i * f]);
-      return out;
-    }
-    at::Tensor x = at::empty({static_cast<long>(n), static_cast<long>(f), 1, 1}, at::kFloat);
-    float* data = x.data_ptr<float>();
-    for (std::size_t i = 0; i < n * f; ++i)
-      data[i] = static_cast<float>((table.x[i] - means[i % f]) / scales[i % f]);
-    torch::NoGradGuard no_grad;
-    at::Tensor risk = network->forward({x}).toTensor().reshape({-1}).to(at::kDouble).contiguous();
-    std::copy(risk.data_ptr<double>(), risk.data_ptr<double>() + n, out.begin());
+std::vector<double> RiskModel::risks(const SurvivalTable& table) const {
+  const std::size_t n = table.rows(), f = table.columns.size();
+  std::vector<double> out(n);
+  if (cox) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = cox->linear_predictor(&table.x[i * f]);
     return out;
   }
-};
+  at::Tensor x = at::empty({static_cast<long>(n), static_cast<long>(f), 1, 1}, at::kFloat);
+  float* data = x.data_ptr<float>();
+  for (std::size_t i = 0; i < n * f; ++i)
+    data[i] = static_cast<float>((table.x[i] - means[i % f]) / scales[i % f]);
+  torch::NoGradGuard no_grad;
+  at::Tensor risk = network->forward({x}).toTensor().reshape({-1}).to(at::kDouble).contiguous();
+  std::copy(risk.data_ptr<double>(), risk.data_ptr<double>() + n, out.begin());
+  return out;
+}
 
-// risk, S(times) and the median survival of every subject of `table`.
-SurvivalPredictions predict_cohort(const RiskModel& model, const SurvivalTable& table,
-                                   const std::vector<double>& times, std::vector<double>* median) {
-  SurvivalPredictions p{table.time, table.event, model.risks(table), times, {}};
-  for (double risk : p.risk) {
-    for (double t : times) p.surv.push_back(model.baseline.survival(risk, t));
-    if (median) median->push_back(model.baseline.median_survival(risk));
+SurvivalPredictions survival_predictions(const std::vector<double>& risk,
+                                         const SurvivalTable& subjects,
+                                         const SurvivalBaseline& baseline,
+                                         const std::vector<double>& times,
+                                         std::vector<double>* median) {
+  SurvivalPredictions p{subjects.time, subjects.event, risk, times, {}};
+  for (double r : p.risk) {
+    for (double t : times) p.surv.push_back(baseline.survival(r, t));
+    if (median) median->push_back(baseline.median_survival(r));
   }
   return p;
+}
+
+namespace {
+
+SurvivalPredictions predict_cohort(const RiskModel& model, const SurvivalTable& table,
+                                   const std::vector<double>& times, std::vector<double>* median) {
+  return survival_predictions(model.risks(table), table, model.baseline, times, median);
 }
 
 // The neural Cox model on the training table: covariates standardised by their training mean
@@ -170,8 +175,10 @@ RiskModel fit_neural_cox(const Config& config, const SurvivalTable& train, Model
   return m;
 }
 
-void write_predictions(const fs::path& dir, const SurvivalTable& table,
-                       const SurvivalPredictions& p, const std::vector<double>& median) {
+}  // namespace
+
+void write_survival_predictions(const fs::path& dir, const SurvivalTable& table,
+                                const SurvivalPredictions& p, const std::vector<double>& median) {
   std::ostringstream csv;
   csv << "image,risk";
   for (double t : p.times) csv << ",surv_" << time_label(t);
@@ -200,6 +207,8 @@ void write_predictions(const fs::path& dir, const SurvivalTable& table,
   atomic_write_text(dir / "predictions.csv", csv.str());
 }
 
+namespace {
+
 // The coefficients as R's summary(coxph) prints them, for the log.
 std::string coefficient_table(const CoxModel& m) {
   std::ostringstream s;
@@ -226,19 +235,12 @@ nlohmann::json coefficients_json(const CoxModel& m) {
   return out;
 }
 
+}  // namespace
+
 double median_of(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   return quantile(values, 0.5);
 }
-
-struct StoredModel {
-  SavedModel saved;
-  RiskModel risk;
-  CovariateEncoding encoding;
-  std::vector<double> times;
-  CensoringModel censoring;
-  double risk_cutoff = 0;
-};
 
 StoredModel read_stored_model(const Config& config) {
   StoredModel m;
@@ -248,17 +250,19 @@ StoredModel read_stored_model(const Config& config) {
     throw UsageError(where + " is not a survival model; retrain it with label_style survival");
   try {
     const nlohmann::json& s = m.saved.extra.at("survival");
-    if (m.saved.model.arch == "mlp") {
+    if (m.saved.model.arch != "cox") {
       m.risk.network = torch::jit::load((fs::path(config.model_dir()) / "model.pt").string());
       m.risk.network->eval();
-      m.risk.means = s.at("standardise").at("means").get<std::vector<double>>();
-      m.risk.scales = s.at("standardise").at("scales").get<std::vector<double>>();
+      if (s.contains("standardise")) {
+        m.risk.means = s.at("standardise").at("means").get<std::vector<double>>();
+        m.risk.scales = s.at("standardise").at("scales").get<std::vector<double>>();
+      }
       m.risk.baseline = baseline_from_json(s.at("baseline"));
     } else {
       m.risk.cox = cox_from_json(s.at("cox"));
       m.risk.baseline = m.risk.cox->baseline;
     }
-    m.encoding = encoding_from_json(s.at("covariates"));
+    if (s.contains("covariates")) m.encoding = encoding_from_json(s.at("covariates"));
     m.times = s.at("times").get<std::vector<double>>();
     m.censoring = censoring_from_json(s.at("censoring"));
     m.risk_cutoff = s.at("risk_cutoff").get<double>();
@@ -268,8 +272,8 @@ StoredModel read_stored_model(const Config& config) {
   return m;
 }
 
-void evaluate(const Config& config, const SurvivalPredictions& p, const StoredModel& model,
-              const SkippedList& skipped, double seconds) {
+void evaluate_survival(const Config& config, const SurvivalPredictions& p, const StoredModel& model,
+                       const SkippedList& skipped, double seconds) {
   log_event("stage_start", {{"stage", "evaluate"}, {"images", p.time.size()}});
   nlohmann::json metrics = survival_metrics(p, model.censoring, model.risk_cutoff);
   metrics["time_unit"] = config.time_unit;
@@ -280,8 +284,6 @@ void evaluate(const Config& config, const SurvivalPredictions& p, const StoredMo
                                metrics["harrell_c"].dump() + ", Uno's C " + metrics["uno_c"].dump(),
                            report);
 }
-
-}  // namespace
 
 namespace {
 
@@ -322,6 +324,7 @@ RiskModel fit_risk_model(const Config& config, const SurvivalTable& train, Saved
 }  // namespace
 
 int survival_train(const Config& config) {
+  if (!config.images_bucket.empty()) return survival_train_images(config);
   const auto start = Clock::now();
   if (!is_lead_rank()) return 0;  // a table's subjects are few: one process
   start_run(config, config.model_dir(), "train");
@@ -332,7 +335,7 @@ int survival_train(const Config& config) {
   const SurvivalTable train = read_cohort("features_table", config.features_table, config.labels,
                                           nullptr, &encoding, skipped);
   log_event("stage_start", {{"stage", "train"}, {"images", train.rows()}});
-  const std::vector<double> times = evaluation_times(config, train);
+  const std::vector<double> times = evaluation_times(config, train.time);
   SavedModel saved;
   saved.task = "survival";
   RiskModel model = fit_risk_model(config, train, saved);
@@ -375,8 +378,9 @@ int survival_train(const Config& config) {
 
 int survival_predict(const Config& config) {
   const auto start = Clock::now();
-  if (!is_lead_rank()) return 0;
+  if (!is_lead_rank()) return 0;  // preprocessing of images on rank 0 alone: a rare case
   const StoredModel model = read_stored_model(config);
+  if (model.saved.model.arch == "cnn") return survival_predict_images(config, model);
   start_run(config, config.results_dir(), "predict");
   SkippedList skipped;
   const std::string labels = config.has_labels ? config.labels : "";
@@ -389,13 +393,13 @@ int survival_predict(const Config& config) {
   log_event("stage_start", {{"stage", "predict"}, {"images", table.rows()}});
   std::vector<double> median;
   const SurvivalPredictions p = predict_cohort(model.risk, table, model.times, &median);
-  write_predictions(config.results_dir(), table, p, median);
+  write_survival_predictions(config.results_dir(), table, p, median);
   write_skipped_csv(config.results_dir(), skipped);
   log_event("stage_end",
             {{"stage", "predict"}, {"images", table.rows()}, {"seconds", seconds_since(start)}});
   log_info("predictions: " + std::to_string(table.rows()) + " subjects -> " +
            (fs::path(config.results_dir()) / "predictions.csv").string());
-  if (config.has_labels) evaluate(config, p, model, skipped, seconds_since(start));
+  if (config.has_labels) evaluate_survival(config, p, model, skipped, seconds_since(start));
   return 0;
 }
 
@@ -429,7 +433,7 @@ int survival_evaluate(const Config& config) {
   }
   if (p.time.size() < 2) throw UsageError(csv.string() + ": fewer than 2 labelled subjects");
   start_run(config, config.results_dir(), "evaluate");
-  evaluate(config, p, model, skipped, seconds_since(start));
+  evaluate_survival(config, p, model, skipped, seconds_since(start));
   return 0;
 }
 

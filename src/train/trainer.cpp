@@ -1,14 +1,27 @@
 #include "train/trainer.h"
 
+#include <cmath>
 #include <future>
 
 #include "metrics/classification.h"
+#include "metrics/survival.h"
+#include "models/predict.h"
 #include "train/batches.h"
 #include "train/losses.h"
 
 namespace medpipe {
 
 namespace {
+
+// The survival targets of the cache's samples (none for class targets).
+void survival_targets_of(const TensorCache& cache, std::vector<double>& time,
+                         std::vector<int>& event) {
+  for (const auto& s : cache.samples()) {
+    const auto* t = std::get_if<SurvivalTarget>(&s.target);
+    time.push_back(t ? t->time : 0.0);
+    event.push_back(t && t->event ? 1 : 0);
+  }
+}
 
 std::vector<int> labels_of(const TensorCache& cache) {
   std::vector<int> labels;
@@ -113,7 +126,9 @@ class ClassifierTask : public TrainingTask {
         s_(s),
         labels_(labels_of(train)),
         weights_(class_weight_tensor(train, s)),
-        average_(module, s.ema_decay) {}
+        average_(module, s.ema_decay) {
+    if (s.survival) survival_targets_of(train, time_, event_);
+  }
 
   std::size_t steps_per_epoch(int workers) const override {
     return epoch_batches(train_.usable(), s_.loop.batch_size * workers, s_.loop.seed, 0).size();
@@ -135,12 +150,16 @@ class ClassifierTask : public TrainingTask {
   std::vector<at::Tensor> slice_inputs(const WorkerGroup& group, std::size_t b) const;
   double loss_denominator(const std::vector<std::size_t>& batch, std::size_t begin,
                           std::size_t end) const;
+  LossPart cox_part(const at::Tensor& risk, const std::vector<std::size_t>& batch,
+                    const Slice& slice, const WorkerGroup& group) const;
 
   const TensorCache& train_;
   const TensorCache* val_;
   const TrainSettings& s_;
   const std::vector<int> labels_;
   const at::Tensor weights_;
+  std::vector<double> time_;  // survival: per sample of the training cache
+  std::vector<int> event_;
   WeightAverage average_;
   int epoch_ = 0;
   std::vector<std::vector<std::size_t>> batches_;
@@ -206,6 +225,7 @@ StepWork ClassifierTask::step(const WorkerGroup& group, std::size_t b, std::size
       replica.setattr("dropout_row", static_cast<std::int64_t>(slice.begin));
     }
     at::Tensor logits = replica.forward({input}).toTensor();
+    if (s_.survival) return cox_part(logits, batch, slice, group);
     at::Tensor summed = summed_cross_entropy(logits, target, weights_);
     double own = loss_denominator(batch, slice.begin, slice.end);
     double scale = group.averages_gradients() ? global_denominator : own;
@@ -214,9 +234,42 @@ StepWork ClassifierTask::step(const WorkerGroup& group, std::size_t b, std::size
   return {loss_of, batch.size()};
 }
 
+// A worker's share of a survival step: the Cox partial likelihood of its slice (its risk sets
+// are its own subjects), summed over the slice's events, divided by the step's events.
+LossPart ClassifierTask::cox_part(const at::Tensor& risk, const std::vector<std::size_t>& batch,
+                                  const Slice& slice, const WorkerGroup& group) const {
+  const long n = static_cast<long>(slice.size());
+  at::Tensor time = at::empty({n}, at::kDouble), event = at::empty({n}, at::kFloat);
+  double own = 0, global = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) global += event_[batch[i]];
+  for (std::size_t i = slice.begin; i < slice.end; ++i) {
+    time.data_ptr<double>()[i - slice.begin] = time_[batch[i]];
+    event.data_ptr<float>()[i - slice.begin] = static_cast<float>(event_[batch[i]]);
+    own += event_[batch[i]];
+  }
+  const at::Tensor r = risk.reshape({-1});
+  at::Tensor summed = own > 0 ? cox_partial_likelihood_loss(r, time, event) * own : (r * 0).sum();
+  const double scale = std::max(1.0, group.averages_gradients() ? global : own);
+  return {summed / scale, summed.item<double>(), own, static_cast<double>(n)};
+}
+
 EpochValidation ClassifierTask::validate(torch::jit::Module& module) {
   EpochValidation v;
   if (!val_ || val_->usable().empty()) return v;
+  if (s_.survival) {
+    std::vector<double> time, risk;
+    std::vector<int> event, all_event;
+    std::vector<double> all_time;
+    survival_targets_of(*val_, all_time, all_event);
+    for (std::size_t i : val_->usable()) time.push_back(all_time[i]), event.push_back(all_event[i]);
+    risk = predict_risks(module, *val_, val_->usable(), s_.tta);
+    const double c = harrell_c(time, event, risk).c;
+    v.metrics = {{"harrell_c", std::isfinite(c) ? nlohmann::json(c) : nlohmann::json()},
+                 {"n", time.size()}};
+    v.record = {{"val_c", v.metrics["harrell_c"]}};
+    if (std::isfinite(c)) v.score = c;
+    return v;
+  }
   std::vector<int> truth;
   for (std::size_t i : val_->usable()) truth.push_back(val_->samples()[i].class_index());
   ClassificationMetric metric(s_.num_classes);

@@ -18,6 +18,10 @@ struct TrainSettings {
   double ema_decay = 0.99;  // validate and keep an EMA of the weights (0: raw weights)
   AugmentSpec augment;
   int num_classes = 2;
+  // the samples' targets are survival times and events (SurvivalTarget): the network's one
+  // output is a risk, trained on the Cox partial likelihood of each worker's slice (Breslow's
+  // ties) and selected by the validation set's Harrell's C
+  bool survival = false;
 };
 
 // Trains `module` in place and leaves it at the best validation epoch (the last epoch when

@@ -1,0 +1,63 @@
+// pipeline/survival_shared.h (internal to pipeline/): what the survival task's two inputs share,
+// a covariates table (survival.cpp) and images (survival_images.cpp): the stored model, its
+// evaluation times, predictions and their evaluation.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "data/survival_table.h"
+#include "infer/saved_model.h"
+#include "metrics/survival.h"
+#include "models/cox.h"
+#include "report/report.h"
+
+namespace medpipe {
+
+// A fitted model's risk (log relative hazard) of each subject of a table: the Cox model's linear
+// predictor, or a network's output on the standardised covariates (the neural Cox model); for
+// images the network runs on the tensor cache instead. The baseline hazard turns a risk into a
+// survival curve.
+struct RiskModel {
+  std::optional<CoxModel> cox;
+  mutable std::optional<torch::jit::Module> network;
+  std::vector<double> means, scales;  // the neural Cox model's standardisation
+  SurvivalBaseline baseline;
+
+  std::vector<double> risks(const SurvivalTable& table) const;
+};
+
+struct StoredModel {
+  SavedModel saved;
+  RiskModel risk;
+  CovariateEncoding encoding;  // tables only
+  std::vector<double> times;
+  CensoringModel censoring;
+  double risk_cutoff = 0;
+};
+StoredModel read_stored_model(const Config& config);
+
+// survival_times, else the quartiles of the training follow-up; UsageError for a time beyond
+// the longest follow-up (often a time column in another unit).
+std::vector<double> evaluation_times(const Config& config, std::vector<double> follow_up);
+double median_of(std::vector<double> values);
+
+// S(times) (and the median survival where asked) of subjects with risks `risk`.
+SurvivalPredictions survival_predictions(const std::vector<double>& risk,
+                                         const SurvivalTable& subjects,
+                                         const SurvivalBaseline& baseline,
+                                         const std::vector<double>& times,
+                                         std::vector<double>* median);
+// predictions.csv (image,risk,surv_<t>...,median_survival) and one <image>.json each.
+void write_survival_predictions(const fs::path& dir, const SurvivalTable& subjects,
+                                const SurvivalPredictions& p, const std::vector<double>& median);
+// metrics.json, the report and the evaluation's events.
+void evaluate_survival(const Config& config, const SurvivalPredictions& p, const StoredModel& model,
+                       const SkippedList& skipped, double seconds);
+
+// The image path (survival_images.cpp): a CNN trained with the Cox loss.
+int survival_train_images(const Config& config);
+int survival_predict_images(const Config& config, const StoredModel& model);
+
+}  // namespace medpipe
