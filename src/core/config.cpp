@@ -291,6 +291,13 @@ void validate_segmentation_keys(const Config& c) {
 
 void validate_feature_keys(const Config& c) {
   if (c.pipeline != PipelineKind::kFeatures) return;
+  if (c.label_style == LabelStyle::kSurvival) {
+    if (c.arch != Arch::kAuto && c.arch != Arch::kCox)
+      throw UsageError(
+          "pipeline 'features' with label_style survival fits a Cox model on the "
+          "radiomics features; set arch to cox (or leave it auto)");
+    return;
+  }
   if (c.label_style != LabelStyle::kSingle) {
     throw UsageError(
         "event key 'pipeline' is 'features' with label_style 'array': the radiomics pipeline "
@@ -348,7 +355,7 @@ void validate_survival_keys(const Config& c) {
       throw UsageError(
           "label_style survival takes images_bucket (a CNN on the pixels) or features_table (a "
           "model on covariates), not both: covariates joined to images are not built yet");
-    if (c.arch != Arch::kAuto && c.arch != Arch::kCnn)
+    if (c.arch != Arch::kAuto && c.arch != Arch::kCnn && c.pipeline != PipelineKind::kFeatures)
       throw UsageError(
           "label_style survival on images trains arch 'cnn' (with the Cox loss); "
           "arch '" +

@@ -12,6 +12,7 @@
 #include "features/extract.h"
 #include "features/normaliser.h"
 #include "pipeline/classify.h"
+#include "pipeline/radiomics.h"
 #include "pipeline/stages.h"
 #include "storage/storage.h"
 
@@ -29,8 +30,8 @@ std::optional<fs::path> region_mask(const Config& config, const fs::path& masks,
                    "or leave images_labels_bucket empty to use whole images");
 }
 
-// Features of `samples`, computed once on the lead rank (threads) and written to `csv`; the
-// other ranks read the file.
+}  // namespace
+
 FeatureTable feature_table(const Config& config, const std::vector<Sample>& samples,
                            const FeatureSettings& settings, const fs::path& csv) {
   if (is_lead_rank()) {
@@ -52,6 +53,8 @@ FeatureTable feature_table(const Config& config, const std::vector<Sample>& samp
   world().barrier();
   return read_feature_table(csv);
 }
+
+namespace {
 
 // The samples' rows of `table`, normalised; samples without a row carry the reason.
 TensorCache feature_cache(const Config& config, const std::vector<Sample>& samples,
@@ -85,7 +88,8 @@ TensorCache feature_cache(const Config& config, const std::vector<Sample>& sampl
                                   "features_" + hex_digest(key_text));
 }
 
-// The normaliser, fitted on the training images' rows only.
+}  // namespace
+
 FeatureNormaliser fit_normaliser(const FeatureTable& table, const std::vector<Sample>& train) {
   FeatureTable train_only;
   train_only.columns = table.columns;
@@ -105,6 +109,8 @@ FeatureNormaliser fit_normaliser(const FeatureTable& table, const std::vector<Sa
            std::to_string(normaliser.dropped_undefined.size()) + " undefined dropped");
   return normaliser;
 }
+
+namespace {
 
 ClassifierData prepare_feature_training(const Config& config) {
   TrainingSamples samples = training_samples(config, class_pairing(config));

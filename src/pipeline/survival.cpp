@@ -323,21 +323,12 @@ RiskModel fit_risk_model(const Config& config, const SurvivalTable& train, Saved
 
 }  // namespace
 
-int survival_train(const Config& config) {
-  if (!config.images_bucket.empty()) return survival_train_images(config);
-  const auto start = Clock::now();
-  if (!is_lead_rank()) return 0;  // a table's subjects are few: one process
-  start_run(config, config.model_dir(), "train");
-  if (config.labels.empty())
-    throw UsageError("label_style survival needs labels: a CSV image,time,event");
-  SkippedList skipped;
-  CovariateEncoding encoding;
-  const SurvivalTable train = read_cohort("features_table", config.features_table, config.labels,
-                                          nullptr, &encoding, skipped);
+int train_survival_table(const Config& config, const SurvivalTable& train, const SurvivalTable* val,
+                         SavedModel saved, SkippedList skipped, Clock::time_point start) {
   log_event("stage_start", {{"stage", "train"}, {"images", train.rows()}});
   const std::vector<double> times = evaluation_times(config, train.time);
-  SavedModel saved;
   saved.task = "survival";
+  const nlohmann::json extra = saved.extra.value("survival", nlohmann::json::object());
   RiskModel model = fit_risk_model(config, train, saved);
   const SurvivalPredictions fitted = predict_cohort(model, train, times, nullptr);
   const double cutoff = median_of(fitted.risk);
@@ -348,20 +339,16 @@ int survival_train(const Config& config) {
   saved.train_images = train.rows();
   saved.train_seconds = seconds_since(start);
   nlohmann::json& survival = saved.extra["survival"];
-  survival["covariates"] = encoding_to_json(encoding);
+  survival.update(extra);
   survival["times"] = times;
   survival["time_unit"] = config.time_unit;
   survival["censoring"] = censoring_to_json(censoring);
   survival["risk_cutoff"] = cutoff;
   survival["training_harrell_c"] = harrell_c(train.time, train.event, fitted.risk).c;
-  if (!config.val_features_table.empty()) {
-    SkippedList val_skipped;
-    const SurvivalTable val = read_cohort("val_features_table", config.val_features_table,
-                                          config.val_labels, &encoding, nullptr, val_skipped);
+  if (val) {
     saved.validation_metrics =
-        survival_metrics(predict_cohort(model, val, times, nullptr), censoring, cutoff);
-    saved.val_images = val.rows();
-    skipped.insert(skipped.end(), val_skipped.begin(), val_skipped.end());
+        survival_metrics(predict_cohort(model, *val, times, nullptr), censoring, cutoff);
+    saved.val_images = val->rows();
   }
   const fs::path dir = config.model_dir();
   if (model.network) {
@@ -376,20 +363,9 @@ int survival_train(const Config& config) {
   return 0;
 }
 
-int survival_predict(const Config& config) {
-  const auto start = Clock::now();
-  if (!is_lead_rank()) return 0;  // preprocessing of images on rank 0 alone: a rare case
-  const StoredModel model = read_stored_model(config);
-  if (model.saved.model.arch == "cnn") return survival_predict_images(config, model);
-  start_run(config, config.results_dir(), "predict");
-  SkippedList skipped;
-  const std::string labels = config.has_labels ? config.labels : "";
-  if (config.has_labels && labels.empty())
-    throw UsageError(
-        "has_labels is true but labels is empty: give the CSV image,time,event, or "
-        "set has_labels false");
-  const SurvivalTable table = read_cohort("features_table", config.features_table, labels,
-                                          &model.encoding, nullptr, skipped);
+int predict_survival_table(const Config& config, const StoredModel& model,
+                           const SurvivalTable& table, const SkippedList& skipped,
+                           Clock::time_point start) {
   log_event("stage_start", {{"stage", "predict"}, {"images", table.rows()}});
   std::vector<double> median;
   const SurvivalPredictions p = predict_cohort(model.risk, table, model.times, &median);
@@ -401,6 +377,46 @@ int survival_predict(const Config& config) {
            (fs::path(config.results_dir()) / "predictions.csv").string());
   if (config.has_labels) evaluate_survival(config, p, model, skipped, seconds_since(start));
   return 0;
+}
+
+int survival_train(const Config& config) {
+  if (config.pipeline == PipelineKind::kFeatures) return survival_train_radiomics(config);
+  if (!config.images_bucket.empty()) return survival_train_images(config);
+  const auto start = Clock::now();
+  if (!is_lead_rank()) return 0;  // a table's subjects are few: one process
+  start_run(config, config.model_dir(), "train");
+  if (config.labels.empty())
+    throw UsageError("label_style survival needs labels: a CSV image,time,event");
+  SkippedList skipped;
+  CovariateEncoding encoding;
+  const SurvivalTable train = read_cohort("features_table", config.features_table, config.labels,
+                                          nullptr, &encoding, skipped);
+  std::optional<SurvivalTable> val;
+  if (!config.val_features_table.empty())
+    val = read_cohort("val_features_table", config.val_features_table, config.val_labels, &encoding,
+                      nullptr, skipped);
+  SavedModel saved;
+  saved.extra["survival"] = {{"covariates", encoding_to_json(encoding)}};
+  return train_survival_table(config, train, val ? &*val : nullptr, saved, skipped, start);
+}
+
+int survival_predict(const Config& config) {
+  const auto start = Clock::now();
+  const StoredModel model = read_stored_model(config);
+  if (model.saved.extra.at("survival").contains("radiomics"))
+    return survival_predict_radiomics(config, model);
+  if (model.saved.model.arch == "cnn") return survival_predict_images(config, model);
+  if (!is_lead_rank()) return 0;
+  start_run(config, config.results_dir(), "predict");
+  SkippedList skipped;
+  const std::string labels = config.has_labels ? config.labels : "";
+  if (config.has_labels && labels.empty())
+    throw UsageError(
+        "has_labels is true but labels is empty: give the CSV image,time,event, or "
+        "set has_labels false");
+  const SurvivalTable table = read_cohort("features_table", config.features_table, labels,
+                                          &model.encoding, nullptr, skipped);
+  return predict_survival_table(config, model, table, skipped, start);
 }
 
 int survival_evaluate(const Config& config) {

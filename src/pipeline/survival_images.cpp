@@ -20,9 +20,6 @@
 
 namespace medpipe {
 
-namespace {
-
-// The images of a bucket with their time and event: every image needs a row of the labels.
 PairedSet survival_images(const std::string& key, const std::string& location,
                           const std::string& labels_key, const std::string& labels) {
   fs::path bucket = resolve_location(location, key);
@@ -47,6 +44,8 @@ PairedSet survival_images(const std::string& key, const std::string& location,
                      "'; add their rows or remove the images");
   return out;
 }
+
+namespace {
 
 SurvivalTable subjects_of(const TensorCache& cache) {
   SurvivalTable t;
@@ -147,6 +146,7 @@ int survival_predict_images(const Config& config, const StoredModel& model) {
   const PreprocessSpec spec = std::get<PreprocessSpec>(model.saved.preprocessing);
   TensorCache cache =
       TensorCache::build(samples, spec, cache_dir(config), config.process_threads(), "preprocess");
+  if (!is_lead_rank()) return 0;  // preprocessing fans out over the ranks; rank 0 predicts
   SkippedList skipped;
   add_skipped(skipped, cache.skipped());
   if (cache.usable().empty()) require_usable(cache, "images_bucket");

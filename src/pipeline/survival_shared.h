@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/config.h"
+#include "data/pairing.h"
 #include "data/survival_table.h"
 #include "infer/saved_model.h"
 #include "metrics/survival.h"
@@ -56,8 +58,26 @@ void write_survival_predictions(const fs::path& dir, const SurvivalTable& subjec
 void evaluate_survival(const Config& config, const SurvivalPredictions& p, const StoredModel& model,
                        const SkippedList& skipped, double seconds);
 
+// Fits the model the config asks for (arch cox or mlp) on `train`, scores `val` where given,
+// and saves it: saved.extra["survival"] may already hold what the input adds (the covariates'
+// encoding, the radiomics settings and normaliser).
+int train_survival_table(const Config& config, const SurvivalTable& train, const SurvivalTable* val,
+                         SavedModel saved, SkippedList skipped, Clock::time_point start);
+// Predictions of a stored table model for `table`, then their evaluation when has_labels.
+int predict_survival_table(const Config& config, const StoredModel& model,
+                           const SurvivalTable& table, const SkippedList& skipped,
+                           Clock::time_point start);
+
+// The images of a bucket with their time and event (every image needs a row of the labels).
+PairedSet survival_images(const std::string& key, const std::string& location,
+                          const std::string& labels_key, const std::string& labels);
+
 // The image path (survival_images.cpp): a CNN trained with the Cox loss.
 int survival_train_images(const Config& config);
 int survival_predict_images(const Config& config, const StoredModel& model);
+// Radiomics + Cox (survival_radiomics.cpp): IBSI features of each image (and its region), z-scored
+// on the training images, as the covariates of a ridge-penalised Cox model.
+int survival_train_radiomics(const Config& config);
+int survival_predict_radiomics(const Config& config, const StoredModel& model);
 
 }  // namespace medpipe

@@ -333,6 +333,20 @@ class CnnSurvival(MedpipeTestCase):
             model = json.load(f)
         self.assertEqual(model["survival"]["model"], "cnn_cox")
         self.assertIn("val_c", model["history"][-1])
+        # radiomics + Cox on the same images, beside it (docs/benchmarks.md)
+        self.assertDone(self.medpipe("run", event, "--set", "pipeline=features", "--set",
+                                     "model_bucket_name=radiomics"))
+        self.assertDone(self.medpipe("run", event, "--set", "is_train=false", "--set",
+                                     "model_bucket_name=radiomics", "--set",
+                                     "images_bucket=" + self.path("test"), "--set",
+                                     "results_bucket=" + self.path("radiomics")))
+        with open(self.path("radiomics", "metrics.json")) as f:
+            radiomics = json.load(f)
+        self.assertGreater(radiomics["harrell_c"], 0.6)
+        with open(self.path("models", "radiomics", "model.json")) as f:
+            self.assertIn("radiomics", json.load(f)["survival"])
+        print(f"\nsynthetic survival: true hazards C {best:.4f}, CNN {metrics['harrell_c']:.4f}, "
+              f"radiomics + Cox {radiomics['harrell_c']:.4f}")
 
 
 class BadSurvivalInput(MedpipeTestCase):
