@@ -333,6 +333,40 @@ nlohmann::json kaplan_meier_to_json(const KaplanMeier& km) {
           {"upper_loglog", values(km.upper_loglog)}};
 }
 
+std::vector<CalibrationGroup> survival_calibration(const std::vector<double>& time,
+                                                   const std::vector<int>& event,
+                                                   const std::vector<double>& surv_at_horizon,
+                                                   double horizon, int groups) {
+  std::vector<std::size_t> order(time.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return surv_at_horizon[a] < surv_at_horizon[b];
+  });
+  const std::size_t n = order.size(), k = std::min<std::size_t>(groups, n);
+  std::vector<CalibrationGroup> out;
+  for (std::size_t g = 0, begin = 0; g < k; ++g) {
+    const std::size_t size = n / k + (g < n % k ? 1 : 0);
+    std::vector<double> t;
+    std::vector<int> e;
+    CalibrationGroup c;
+    for (std::size_t i = begin; i < begin + size; ++i) {
+      t.push_back(time[order[i]]);
+      e.push_back(event[order[i]]);
+      c.predicted += surv_at_horizon[order[i]] / static_cast<double>(size);
+    }
+    const KaplanMeier km = kaplan_meier(t, e);
+    const auto after = std::upper_bound(km.time.begin(), km.time.end(), horizon);
+    const std::size_t row = static_cast<std::size_t>(after - km.time.begin());
+    c.n = size;
+    c.observed = km.at(horizon);
+    c.lower = row == 0 ? 1.0 : km.lower_log[row - 1];
+    c.upper = row == 0 ? 1.0 : km.upper_log[row - 1];
+    out.push_back(c);
+    begin += size;
+  }
+  return out;
+}
+
 nlohmann::json censoring_to_json(const CensoringModel& censoring) {
   return {{"time", censoring.km.time}, {"surv", censoring.km.surv}};
 }
@@ -391,6 +425,19 @@ nlohmann::json survival_metrics(const SurvivalPredictions& p, const CensoringMod
                   {"observed", lr.observed},
                   {"expected", lr.expected},
                   {"risk_cutoff", risk_cutoff}};
+  if (!p.times.empty()) {
+    const std::size_t k = p.times.size() / 2;
+    std::vector<double> at(p.time.size());
+    for (std::size_t i = 0; i < at.size(); ++i) at[i] = p.surv[i * p.times.size() + k];
+    nlohmann::json groups = nlohmann::json::array();
+    for (const CalibrationGroup& g : survival_calibration(p.time, p.event, at, p.times[k]))
+      groups.push_back({{"n", g.n},
+                        {"predicted", g.predicted},
+                        {"observed", number(g.observed)},
+                        {"lower", number(g.lower)},
+                        {"upper", number(g.upper)}});
+    m["calibration"] = {{"horizon", p.times[k]}, {"groups", groups}};
+  }
   m["kaplan_meier"] = {{"all", kaplan_meier_to_json(kaplan_meier(p.time, p.event))},
                        {"low_risk", kaplan_meier_to_json(kaplan_meier(low_t, low_e))},
                        {"high_risk", kaplan_meier_to_json(kaplan_meier(high_t, high_e))}};

@@ -70,6 +70,19 @@ double brier_score(const std::vector<double>& time, const std::vector<int>& even
 // times.back() - times.front() (scikit-survival's integrated_brier_score).
 double integrated_brier(const std::vector<double>& times, const std::vector<double>& brier);
 
+// Calibration at `horizon`: the subjects in `groups` groups of equal size by their predicted
+// S(horizon) (sorted, the remainder spread over the first groups), and per group the mean
+// predicted probability next to the Kaplan-Meier estimate of the group at the horizon, with its
+// log-scale 95% interval.
+struct CalibrationGroup {
+  std::size_t n = 0;
+  double predicted = 0, observed = 0, lower = 0, upper = 0;
+};
+std::vector<CalibrationGroup> survival_calibration(const std::vector<double>& time,
+                                                   const std::vector<int>& event,
+                                                   const std::vector<double>& surv_at_horizon,
+                                                   double horizon, int groups = 5);
+
 nlohmann::json kaplan_meier_to_json(const KaplanMeier& km);
 nlohmann::json censoring_to_json(const CensoringModel& censoring);  // time, surv
 CensoringModel censoring_from_json(const nlohmann::json& json);
@@ -86,7 +99,8 @@ struct SurvivalPredictions {
 // Every survival key of the contract: n, events, harrell_c (with its pair counts in
 // concordance), uno_c (truncated at the last evaluation time), td_auc and brier (lists of
 // {time, value}), integrated_brier_score (over the evaluation times), logrank between the
-// predicted risk groups (risk above `risk_cutoff` is high) and their Kaplan-Meier curves.
+// predicted risk groups (risk above `risk_cutoff` is high) and their Kaplan-Meier curves, and
+// calibration at the middle evaluation time (survival_calibration, 5 groups).
 nlohmann::json survival_metrics(const SurvivalPredictions& p, const CensoringModel& censoring,
                                 double risk_cutoff);
 

@@ -120,6 +120,21 @@ std::string survival_section(const nlohmann::json& metrics, const nlohmann::json
   ChartSpec auc{"td-auc", "Time-dependent AUC", "time (" + unit + ")", "AUC"};
   auc.y_max = 1;
   ChartSpec brier{"brier", "Brier score", "time (" + unit + ")", "Brier score"};
+  if (metrics.contains("calibration")) {
+    const nlohmann::json& cal = metrics["calibration"];
+    Series observed{"observed (Kaplan-Meier)", {}, {}, false, false, true};
+    for (const auto& g : cal["groups"]) {
+      observed.x.push_back(g["predicted"].get<double>());
+      observed.y.push_back(g["observed"].is_number() ? g["observed"].get<double>() : NAN);
+    }
+    ChartSpec spec{"calibration",
+                   "Calibration at " + cell_number(cal["horizon"], 1) + " " + unit +
+                       " (5 groups by predicted survival)",
+                   "predicted survival", "observed survival"};
+    spec.x_max = spec.y_max = 1;
+    spec.diagonal = true;
+    s << line_chart(spec, {observed});
+  }
   s << line_chart(auc, {over_time("AUC(t)", metrics["td_auc"])});
   s << line_chart(brier, {over_time("Brier(t)", metrics["brier"])});
   s << "</section>";

@@ -161,6 +161,26 @@ out("logrank", lr$chisq)""")
         assert_rel(self, metrics["logrank"]["chisq"], r["logrank"], 1e-6, f"{name}: log-rank")
 
     @need_r_and_data
+    def test_a_categorical_covariate_is_coded_as_r_codes_a_factor(self):
+        """colon (deaths): rx (Obs, Lev, Lev+5FU) one-hot against its first level in sorted
+        order, as R's treatment contrasts of factor(rx)."""
+        rows = [r for r in read_rows(os.path.join(SURVIVAL, "colon.csv")) if r["etype"] == "2"]
+        table, labels = write_cohort(self.tmp, "colon", rows, ["rx", "age", "nodes"], "time",
+                                     "status")
+        model = self.train("colon", table, labels)
+        names = [c["name"] for c in model["coefficients"]]
+        self.assertEqual(names, ["rx=Lev+5FU", "rx=Obs", "age", "nodes"])
+        r = r_values(f"""
+d <- read.csv("{os.path.join(SURVIVAL, 'colon.csv')}")
+d <- d[d$etype == 2, ]
+f <- coxph(Surv(time, status) ~ factor(rx) + age + nodes, data = d)
+out("coef", coef(f)); out("se", sqrt(diag(vcov(f)))); out("n", f$n)""")
+        assert_rel(self, [c["coef"] for c in model["coefficients"]], r["coef"], 1e-6,
+                   "colon coefficients")
+        assert_rel(self, [c["se"] for c in model["coefficients"]], r["se"], 1e-5, "colon se")
+        self.assertEqual(model["survival"]["cox"]["subjects"], int(r["n"][0]))
+
+    @need_r_and_data
     def test_kaplan_meier_of_lung(self):
         rows = read_rows(os.path.join(SURVIVAL, "lung.csv"))
         table, labels = write_cohort(self.tmp, "lung", rows, ["age", "sex"], "time", "status",
@@ -259,6 +279,25 @@ class IpcwMetrics(SurvivalRuns):
         np.testing.assert_allclose([a["value"] for a in metrics["td_auc"]], aucs, rtol=1e-10)
         np.testing.assert_allclose([b["value"] for b in metrics["brier"]], briers, rtol=1e-10)
         self.assertAlmostEqual(metrics["integrated_brier_score"], ibs, places=10)
+        # calibration at the middle time: 5 groups by predicted S(36), each group's Kaplan-Meier
+        s36 = np.array([row[2] for row in surv])
+        order = np.argsort(s36, kind="stable")
+        groups, begin = [], 0
+        for g in range(5):
+            size = len(order) // 5 + (1 if g < len(order) % 5 else 0)
+            idx = order[begin:begin + size]
+            begin += size
+            km = 1.0
+            for t in np.unique(time[idx][event[idx] == 1]):
+                if t > 36:
+                    break
+                at_risk = np.sum(time[idx] >= t)
+                km *= 1 - np.sum((time[idx] == t) & (event[idx] == 1)) / at_risk
+            groups.append((s36[idx].mean(), km))
+        cal = metrics["calibration"]
+        self.assertEqual(cal["horizon"], 36)
+        np.testing.assert_allclose([[g["predicted"], g["observed"]] for g in cal["groups"]], groups,
+                                   rtol=1e-10)
         if RSCRIPT:  # the linear Cox model's C on the test split equals R's
             r = r_values(f"""
 tr <- read.csv("{os.path.join(SURVIVAL, 'rgbsg_train_rotterdam_nodepos.csv')}")
