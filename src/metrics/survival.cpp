@@ -378,28 +378,25 @@ CensoringModel censoring_from_json(const nlohmann::json& json) {
   return censoring;
 }
 
-nlohmann::json survival_metrics(const SurvivalPredictions& p, const CensoringModel& censoring,
-                                double risk_cutoff) {
-  auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
-  const Concordance c = harrell_c(p.time, p.event, p.risk);
-  nlohmann::json m = {{"n", p.time.size()},
-                      {"events", std::count(p.event.begin(), p.event.end(), 1)},
-                      {"harrell_c", number(c.c)},
-                      {"concordance",
-                       {{"concordant", c.concordant},
-                        {"discordant", c.discordant},
-                        {"tied_risk", c.tied_risk},
-                        {"tied_time", c.tied_time},
-                        {"tied_both", c.tied_both}}}};
-  const double tau = p.times.empty() ? std::numeric_limits<double>::infinity() : p.times.back();
-  m["uno_c"] = number(uno_c(p.time, p.event, p.risk, censoring, tau));
-  m["uno_c_tau"] = number(tau);
+namespace {
+
+nlohmann::json number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+}
+
+std::vector<double> surv_at(const SurvivalPredictions& p, std::size_t k) {
+  std::vector<double> s(p.time.size());
+  for (std::size_t i = 0; i < s.size(); ++i) s[i] = p.surv[i * p.times.size() + k];
+  return s;
+}
+
+// td_auc, brier (lists of {time, value}) and integrated_brier_score, into `m`.
+void add_time_dependent(nlohmann::json& m, const SurvivalPredictions& p,
+                        const CensoringModel& censoring) {
   nlohmann::json auc = nlohmann::json::array(), brier = nlohmann::json::array();
   std::vector<double> brier_values;
   for (std::size_t k = 0; k < p.times.size(); ++k) {
-    std::vector<double> s(p.time.size());
-    for (std::size_t i = 0; i < s.size(); ++i) s[i] = p.surv[i * p.times.size() + k];
-    const double b = brier_score(p.time, p.event, s, censoring, p.times[k]);
+    const double b = brier_score(p.time, p.event, surv_at(p, k), censoring, p.times[k]);
     brier_values.push_back(b);
     auc.push_back({{"time", p.times[k]},
                    {"value", number(td_auc(p.time, p.event, p.risk, censoring, p.times[k]))}});
@@ -409,6 +406,20 @@ nlohmann::json survival_metrics(const SurvivalPredictions& p, const CensoringMod
   m["brier"] = brier;
   m["integrated_brier_score"] =
       p.times.size() >= 2 ? number(integrated_brier(p.times, brier_values)) : nlohmann::json();
+  if (p.times.empty()) return;
+  const std::size_t k = p.times.size() / 2;
+  nlohmann::json groups = nlohmann::json::array();
+  for (const CalibrationGroup& g : survival_calibration(p.time, p.event, surv_at(p, k), p.times[k]))
+    groups.push_back({{"n", g.n},
+                      {"predicted", g.predicted},
+                      {"observed", number(g.observed)},
+                      {"lower", number(g.lower)},
+                      {"upper", number(g.upper)}});
+  m["calibration"] = {{"horizon", p.times[k]}, {"groups", groups}};
+}
+
+// logrank between the risk groups and kaplan_meier of all and of each group, into `m`.
+void add_risk_groups(nlohmann::json& m, const SurvivalPredictions& p, double risk_cutoff) {
   std::vector<int> group(p.risk.size());
   std::vector<double> low_t, high_t;
   std::vector<int> low_e, high_e;
@@ -425,22 +436,30 @@ nlohmann::json survival_metrics(const SurvivalPredictions& p, const CensoringMod
                   {"observed", lr.observed},
                   {"expected", lr.expected},
                   {"risk_cutoff", risk_cutoff}};
-  if (!p.times.empty()) {
-    const std::size_t k = p.times.size() / 2;
-    std::vector<double> at(p.time.size());
-    for (std::size_t i = 0; i < at.size(); ++i) at[i] = p.surv[i * p.times.size() + k];
-    nlohmann::json groups = nlohmann::json::array();
-    for (const CalibrationGroup& g : survival_calibration(p.time, p.event, at, p.times[k]))
-      groups.push_back({{"n", g.n},
-                        {"predicted", g.predicted},
-                        {"observed", number(g.observed)},
-                        {"lower", number(g.lower)},
-                        {"upper", number(g.upper)}});
-    m["calibration"] = {{"horizon", p.times[k]}, {"groups", groups}};
-  }
   m["kaplan_meier"] = {{"all", kaplan_meier_to_json(kaplan_meier(p.time, p.event))},
                        {"low_risk", kaplan_meier_to_json(kaplan_meier(low_t, low_e))},
                        {"high_risk", kaplan_meier_to_json(kaplan_meier(high_t, high_e))}};
+}
+
+}  // namespace
+
+nlohmann::json survival_metrics(const SurvivalPredictions& p, const CensoringModel& censoring,
+                                double risk_cutoff) {
+  const Concordance c = harrell_c(p.time, p.event, p.risk);
+  nlohmann::json m = {{"n", p.time.size()},
+                      {"events", std::count(p.event.begin(), p.event.end(), 1)},
+                      {"harrell_c", number(c.c)},
+                      {"concordance",
+                       {{"concordant", c.concordant},
+                        {"discordant", c.discordant},
+                        {"tied_risk", c.tied_risk},
+                        {"tied_time", c.tied_time},
+                        {"tied_both", c.tied_both}}}};
+  const double tau = p.times.empty() ? std::numeric_limits<double>::infinity() : p.times.back();
+  m["uno_c"] = number(uno_c(p.time, p.event, p.risk, censoring, tau));
+  m["uno_c_tau"] = number(tau);
+  add_time_dependent(m, p, censoring);
+  add_risk_groups(m, p, risk_cutoff);
   return m;
 }
 
