@@ -351,10 +351,12 @@ void validate_survival_keys(const Config& c) {
                      "' is for survival; set label_style to 'survival'");
   if (!survival) return;
   if (!c.images_bucket.empty()) {
-    if (!c.features_table.empty())
+    if (!c.features_table.empty() && c.pipeline != PipelineKind::kFeatures)
       throw UsageError(
           "label_style survival takes images_bucket (a CNN on the pixels) or features_table (a "
-          "model on covariates), not both: covariates joined to images are not built yet");
+          "model on covariates), not both, except with pipeline features (radiomics joined with "
+          "the "
+          "covariates); covariates beside a CNN are not built yet");
     if (c.arch != Arch::kAuto && c.arch != Arch::kCnn && c.pipeline != PipelineKind::kFeatures)
       throw UsageError(
           "label_style survival on images trains arch 'cnn' (with the Cox loss); "

@@ -32,7 +32,7 @@ class Cli(MedpipeTestCase):
         info = json.loads(self.medpipe("convert", "--info", self.path("s", "images", rows[0]["image"] + ".dcm")).stdout)
         self.assertEqual((info["height"], info["width"]), (32, 32))
         self.assertLess(info["min"], -500)  # HU: air is about -1000
-        self.assertEqual(self.medpipe("synth", "--task", "survival", "--out", "x").returncode, 2)
+        self.assertEqual(self.medpipe("synth", "--task", "tumour-growth", "--out", "x").returncode, 2)
         self.assertDone(self.medpipe("synth", "--task", "segment", "--out", "m", "--count", "4", "--size", "32"))
         masks = [np.load(self.path("m", "masks", f"case_{i:05d}.npy")) for i in range(4)]
         self.assertTrue(all(m.shape == (32, 32) and m.dtype == np.uint8 for m in masks))

@@ -79,6 +79,20 @@ class ReportInBrowser(unittest.TestCase):
                                                 "unet_depth": 2})
         check(run(["run", "s.json"], cwd=t))
         check(run(["run", "s.json", "--set", "is_train=false", "--set", "images_bucket=seg_test"], cwd=t))
+        # survival: a Cox model on a small table (no R needed)
+        rng = np.random.default_rng(5)
+        with open(os.path.join(t, "cov.csv"), "w") as f, open(os.path.join(t, "surv.csv"), "w") as g:
+            f.write("image,age,stage\n")
+            g.write("image,time,event\n")
+            for i in range(120):
+                age, stage = rng.normal(60, 10), rng.choice(["I", "II", "III"])
+                hazard = np.exp(0.03 * (age - 60) + {"I": 0, "II": 0.5, "III": 1.0}[stage])
+                f.write(f"p{i},{age:.1f},{stage}\n")
+                g.write(f"p{i},{rng.exponential(365 / hazard) + 1:.1f},{int(rng.random() < 0.7)}\n")
+        write_event(os.path.join(t, "v.json"), {"label_style": "survival", "features_table": "cov.csv",
+                                                "labels": "surv.csv", "model_bucket_name": "surv"})
+        check(run(["run", "v.json"], cwd=t))
+        check(run(["run", "v.json", "--set", "is_train=false"], cwd=t))
         cls.driver = open_browser(os.path.join(t, "chromium-profile"))
 
     @classmethod
@@ -145,6 +159,23 @@ class ReportInBrowser(unittest.TestCase):
         with open(path) as f:
             html = f.read()
         self.assertIsNone(re.search(r"(src|href)=['\"]?(https?:)?//", html), "the report fetches something")
+
+    def test_survival_report(self):
+        self.open("results", "surv", "report.html")
+        self.assertEqual(console_problems(self.driver), [])
+        for css in ("#km", "#forest", "#calibration", "#td-auc", "#brier", "#coefficients"):
+            self.visible(css)
+        # two Kaplan-Meier curves (low and high risk), one forest segment per coefficient
+        km = self.driver.find_element(By.ID, "km")
+        self.assertEqual(len(km.find_elements(By.CSS_SELECTOR, "polyline.series")), 2)
+        forest = self.driver.find_element(By.ID, "forest")
+        self.assertEqual(len(forest.find_elements(By.CSS_SELECTOR, "polyline.series")), 3)
+        m = read_json(os.path.join(self.tmp, "results", "surv", "metrics.json"))
+        self.assertIn("Harrell's C %.4f" % m["harrell_c"], self.driver.page_source)
+        rows = self.driver.find_elements(By.CSS_SELECTOR, "#coefficients tbody tr")
+        self.assertEqual([r.find_elements(By.TAG_NAME, "td")[0].text for r in rows],
+                         ["age", "stage=II", "stage=III"])
+        self.screenshot_is_a_picture("survival.png")
 
     def test_segmentation_report(self):
         self.open("results", "seg", "report.html")

@@ -388,6 +388,48 @@ class CnnSurvival(MedpipeTestCase):
               f"radiomics + Cox {radiomics['harrell_c']:.4f}")
 
 
+class RadiomicsWithCovariates(MedpipeTestCase):
+    def test_clinical_covariates_join_the_radiomics_features(self):
+        """pipeline features + features_table: a covariate that carries part of the true hazard
+        (and a category) joins the radiomics of each image; the C on unseen images rises (with
+        the ridge chosen by cross-validation: 0.671 -> 0.683 when recorded)."""
+        rng = np.random.default_rng(3)
+        for name, seed, count in (("train", 1, 300), ("test", 2, 200)):
+            self.assertDone(self.medpipe("synth", "--task", "survival", "--out", self.path(name),
+                                         "--count", count, "--size", 48, "--seed", seed))
+            truth = read_csv_rows(self.path(name, "truth", "hazards.csv"))
+            with open(self.path(name, "clinical.csv"), "w") as f:
+                f.write("image,score,site\n")
+                for r in truth:
+                    score = float(r["true_log_hazard"]) + rng.normal(0, 0.3)
+                    f.write(f"{r['image']},{score:.4f},{rng.choice(['A', 'B'])}\n")
+        c = {}
+        for label, keys in (("radiomics", {}), ("joined", {"features_table": "train/clinical.csv"})):
+            event = {"label_style": "survival", "pipeline": "features", "images_bucket": "train",
+                     "labels": "train/labels.csv", "model_bucket_name": label,
+                     "models_bucket": self.path("models")}
+            event.update(keys)
+            self.assertDone(self.medpipe("run", write_event(self.path(label + ".json"), event)))
+            predict = ["run", self.path(label + ".json"), "--set", "is_train=false", "--set",
+                       "images_bucket=test", "--set", "labels=test/labels.csv", "--set",
+                       "results_bucket=" + self.path("results", label)]
+            if keys:
+                predict += ["--set", "features_table=test/clinical.csv"]
+            self.assertDone(self.medpipe(*predict))
+            with open(self.path("results", label, "metrics.json")) as f:
+                c[label] = json.load(f)["harrell_c"]
+        with open(self.path("models", "joined", "model.json")) as f:
+            coefficients = json.load(f)["coefficients"]
+        names = [k["name"] for k in coefficients]
+        ranked = sorted(coefficients, key=lambda k: -abs(k["coef"]))
+        self.assertIn("clinical.score", names)
+        self.assertIn("clinical.site=B", names)
+        # the covariate that carries the hazard weighs most, and the C rises with it
+        self.assertEqual(ranked[0]["name"], "clinical.score")
+        self.assertGreater(ranked[0]["coef"], 0)
+        self.assertGreater(c["joined"], c["radiomics"] + 0.005, c)
+
+
 class BadSurvivalInput(MedpipeTestCase):
     def attempt(self, cov_rows, label_rows, header="image,a,b", **keys):
         with open(self.path("cov.csv"), "w") as f:
