@@ -215,12 +215,21 @@ std::string summary_section(const ReportInput& in) {
                            : in.kind == ReportKind::kSurvival   ? "survival"
                                                                 : "classify";
   s << row("task", escape_html(model.value("task", kind)));
-  s << row("model", escape_html(c.value("model_bucket_name", "")) + " (" +
-                        escape_html(model.value("arch", c.value("arch", "?"))) + ", " +
-                        cell_number(model.value("num_classes", nlohmann::json())) + " classes)");
+  const std::string arch = escape_html(model.value("arch", c.value("arch", "?")));
+  s << row("model", escape_html(c.value("model_bucket_name", "")) + " (" + arch +
+                        (in.kind == ReportKind::kSurvival
+                             ? ")"
+                             : ", " + cell_number(model.value("num_classes", nlohmann::json())) +
+                                   " classes)"));
   s << row("images", cell_number(in.metrics.value("n", nlohmann::json(0))) + " evaluated, " +
                          std::to_string(in.skipped.size()) + " skipped");
-  s << training_rows(model, c);
+  if (in.kind != ReportKind::kSurvival || arch == "cnn") {
+    s << training_rows(model, c);
+  } else if (model.contains("train_images")) {  // a model on a table: no epochs
+    s << row("training data", cell_number(model["train_images"]) + " subjects, " +
+                                  cell_number(model.value("train_seconds", nlohmann::json()), 1) +
+                                  " s");
+  }
   s << row("this stage", cell_number(in.seconds, 1) + " s");
   std::string versions = "medpipe " MEDPIPE_VERSION " (report)";
   if (model.contains("versions"))

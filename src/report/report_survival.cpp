@@ -2,6 +2,7 @@
 // at risk and the log-rank test, the Cox model's hazard ratios as a forest plot and a table,
 // and the time-dependent AUC and Brier score over time.
 #include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -11,6 +12,14 @@
 namespace medpipe::report {
 
 namespace {
+
+// A p-value: 4 decimals, or 3 significant digits below 1e-4.
+std::string p_value(const nlohmann::json& p) {
+  if (!p.is_number() || p.get<double>() >= 1e-4) return cell_number(p, 4);
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", p.get<double>());
+  return text;
+}
 
 std::vector<double> numbers(const nlohmann::json& values) {
   std::vector<double> out;
@@ -46,12 +55,12 @@ std::string km_plot(const nlohmann::json& m, const std::string& unit) {
   s << "<p>Log-rank test, high vs low predicted risk (split at the training median risk): "
        "chi-square "
     << cell_number(lr["chisq"], 2) << " on " << cell_number(lr["df"]) << " df, p "
-    << cell_number(lr["p"], 6) << ".</p>";
+    << p_value(lr["p"]) << ".</p>";
   const std::vector<double> all_times = numbers(km["all"]["time"]);
   if (!all_times.empty()) {
     s << "<table id='at-risk'><thead><tr><th>at risk</th>";
     std::vector<double> ticks = nice_ticks(0, all_times.back(), 5);
-    for (double t : ticks) s << "<th>" << cell_number(t, 0) << "</th>";
+    for (double t : ticks) s << "<th>" << cell_number(t + 0.0 == 0 ? 0.0 : t, 0) << "</th>";
     s << "</tr></thead><tbody>";
     for (const char* group : {"low_risk", "high_risk"}) {
       s << "<tr><th>" << (std::string(group) == "low_risk" ? "low risk" : "high risk") << "</th>";
@@ -91,7 +100,7 @@ std::string forest_plot(const nlohmann::json& coefficients) {
     s << "<tr><td>" << escape_html(c["name"].get<std::string>()) << "</td><td>"
       << cell_number(c["coef"]) << "</td><td>" << cell_number(c["hazard_ratio"]) << "</td><td>"
       << cell_number(c["ci_low"]) << " - " << cell_number(c["ci_high"]) << "</td><td>"
-      << cell_number(c["se"]) << "</td><td>" << cell_number(c["p"], 6) << "</td></tr>";
+      << cell_number(c["se"]) << "</td><td>" << p_value(c["p"]) << "</td></tr>";
   s << "</tbody></table>";
   return s.str();
 }
