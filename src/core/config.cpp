@@ -349,7 +349,15 @@ void validate_survival_keys(const Config& c) {
     throw UsageError(std::string("event key '") +
                      (c.arch == Arch::kCox ? "arch" : "features_table") +
                      "' is for survival; set label_style to 'survival'");
+  if (!survival && !c.treatment_column.empty())
+    throw UsageError("event key 'treatment_column' is for label_style survival");
   if (!survival) return;
+  if (!c.treatment_column.empty() && (c.features_table.empty() || !c.images_bucket.empty() ||
+                                      (c.arch != Arch::kAuto && c.arch != Arch::kCox)))
+    throw UsageError(
+        "treatment_column: a treatment recommendation is fitted by the Cox model "
+        "(arch cox) on a features_table of covariates; images and other models are "
+        "not built for it yet");
   if (!c.images_bucket.empty()) {
     if (!c.features_table.empty() && c.pipeline != PipelineKind::kFeatures)
       throw UsageError(

@@ -92,6 +92,17 @@ namespace medpipe {
     "arch mlp for survival: full-batch Adam steps on the partial likelihood")                     \
   X(double, cox_learning_rate, 0.01, RANGE(1e-9, 10), "arch mlp for survival: Adam's step size")  \
   X(double, cox_weight_decay, 1e-4, RANGE(0, 10), "arch mlp for survival: L2 weight decay")       \
+  X(std::string, treatment_column, "", ANY,                                                       \
+    "survival: the features_table column of the arm each subject received; the Cox model gets "   \
+    "arm x covariate interactions and recommends the arm of lowest risk")                         \
+  X(std::string, treatment_arms, "", ANY,                                                         \
+    "the arms, comma-separated, the first the reference (\"\": the values of the training data)") \
+  X(std::string, best_arm_column, "", ANY,                                                        \
+    "a features_table column with each subject's truly best arm, where known (simulated data)")   \
+  X(bool, cox_squared_terms, false, ANY,                                                          \
+    "treatment: add the square of every numeric covariate (and its interactions)")                \
+  X(double, treatment_horizon, 0.0, RANGE(0, 1e12),                                               \
+    "treatment: the time of the policy values (0: the middle survival time)")                     \
   X(std::string, survival_times, "", ANY,                                                         \
     "times at which survival probabilities are predicted and scored, comma-separated (\"\": "     \
     "the quartiles of the training follow-up)")                                                   \

@@ -367,6 +367,25 @@ std::vector<CalibrationGroup> survival_calibration(const std::vector<double>& ti
   return out;
 }
 
+double weighted_survival_at(const std::vector<double>& time, const std::vector<int>& event,
+                            const std::vector<double>& weight, double horizon) {
+  const std::vector<std::size_t> order = by_time(time);
+  double at_risk = 0, s = 1;
+  for (double w : weight) at_risk += w;
+  for (std::size_t begin = 0; begin < order.size() && time[order[begin]] <= horizon;) {
+    std::size_t end = begin;
+    double deaths = 0, leaving = 0;
+    for (; end < order.size() && time[order[end]] == time[order[begin]]; ++end) {
+      leaving += weight[order[end]];
+      if (event[order[end]]) deaths += weight[order[end]];
+    }
+    if (at_risk > 0) s *= 1 - deaths / at_risk;
+    at_risk -= leaving;
+    begin = end;
+  }
+  return s;
+}
+
 nlohmann::json censoring_to_json(const CensoringModel& censoring) {
   return {{"time", censoring.km.time}, {"surv", censoring.km.surv}};
 }

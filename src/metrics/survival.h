@@ -83,6 +83,13 @@ std::vector<CalibrationGroup> survival_calibration(const std::vector<double>& ti
                                                    const std::vector<double>& surv_at_horizon,
                                                    double horizon, int groups = 5);
 
+// The Kaplan-Meier estimate at `horizon` with case weights: prod over event times t <= horizon
+// of 1 - (weight of the events at t) / (weight still at risk at t). The inverse probability
+// weighted value of a treatment policy, with weight 1 / P(received arm) for the subjects whose
+// arm is the policy's and 0 for the others.
+double weighted_survival_at(const std::vector<double>& time, const std::vector<int>& event,
+                            const std::vector<double>& weight, double horizon);
+
 nlohmann::json kaplan_meier_to_json(const KaplanMeier& km);
 nlohmann::json censoring_to_json(const CensoringModel& censoring);  // time, surv
 CensoringModel censoring_from_json(const nlohmann::json& json);

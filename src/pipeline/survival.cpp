@@ -178,11 +178,14 @@ RiskModel fit_neural_cox(const Config& config, const SurvivalTable& train, Model
 }  // namespace
 
 void write_survival_predictions(const fs::path& dir, const SurvivalTable& table,
-                                const SurvivalPredictions& p, const std::vector<double>& median) {
+                                const SurvivalPredictions& p, const std::vector<double>& median,
+                                const ExtraColumns& extra) {
   std::ostringstream csv;
   csv << "image,risk";
   for (double t : p.times) csv << ",surv_" << time_label(t);
-  csv << ",median_survival\n";
+  csv << ",median_survival";
+  for (const auto& column : extra) csv << "," << csv_quote(column.first);
+  csv << "\n";
   AtomicBatch per_image(dir);
   for (std::size_t i = 0; i < table.rows(); ++i) {
     csv << csv_quote(table.names[i]) << "," << json_text(p.risk[i]);
@@ -194,14 +197,18 @@ void write_survival_predictions(const fs::path& dir, const SurvivalTable& table,
     }
     const nlohmann::json med =
         std::isfinite(median[i]) ? nlohmann::json(median[i]) : nlohmann::json();
-    csv << "," << (std::isfinite(median[i]) ? json_text(median[i]) : "") << "\n";
+    csv << "," << (std::isfinite(median[i]) ? json_text(median[i]) : "");
+    nlohmann::json result = {{"image", table.names[i]},
+                             {"risk", p.risk[i]},
+                             {"survival", survival},
+                             {"median_survival", med}};
+    for (const auto& [name, values] : extra) {
+      csv << "," << csv_quote(values[i]);
+      result[name] = values[i];
+    }
+    csv << "\n";
     per_image.add_text(safe_join(dir, table.names[i] + ".json", "the image name"),
-                       json_text(nlohmann::json{{"image", table.names[i]},
-                                                {"risk", p.risk[i]},
-                                                {"survival", survival},
-                                                {"median_survival", med}},
-                                 2) +
-                           "\n");
+                       json_text(result, 2) + "\n");
   }
   per_image.commit();
   atomic_write_text(dir / "predictions.csv", csv.str());
@@ -274,8 +281,15 @@ StoredModel read_stored_model(const Config& config) {
 
 void evaluate_survival(const Config& config, const SurvivalPredictions& p, const StoredModel& model,
                        const SkippedList& skipped, double seconds) {
+  evaluate_survival(config, p, model, skipped, seconds, nlohmann::json::object());
+}
+
+void evaluate_survival(const Config& config, const SurvivalPredictions& p, const StoredModel& model,
+                       const SkippedList& skipped, double seconds,
+                       const nlohmann::json& extra_metrics) {
   log_event("stage_start", {{"stage", "evaluate"}, {"images", p.time.size()}});
   nlohmann::json metrics = survival_metrics(p, model.censoring, model.risk_cutoff);
+  metrics.update(extra_metrics);
   metrics["time_unit"] = config.time_unit;
   ReportInput report;
   report.kind = ReportKind::kSurvival;
@@ -382,6 +396,7 @@ int predict_survival_table(const Config& config, const StoredModel& model,
 int survival_train(const Config& config) {
   if (config.pipeline == PipelineKind::kFeatures) return survival_train_radiomics(config);
   if (!config.images_bucket.empty()) return survival_train_images(config);
+  if (!config.treatment_column.empty()) return survival_train_treatment(config);
   const auto start = Clock::now();
   if (!is_lead_rank()) return 0;  // a table's subjects are few: one process
   start_run(config, config.model_dir(), "train");
@@ -406,6 +421,8 @@ int survival_predict(const Config& config) {
   if (model.saved.extra.at("survival").contains("radiomics"))
     return survival_predict_radiomics(config, model);
   if (model.saved.model.arch == "cnn") return survival_predict_images(config, model);
+  if (model.saved.extra.at("survival").contains("treatment"))
+    return survival_predict_treatment(config, model);
   if (!is_lead_rank()) return 0;
   start_run(config, config.results_dir(), "predict");
   SkippedList skipped;

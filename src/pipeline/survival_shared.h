@@ -51,9 +51,12 @@ SurvivalPredictions survival_predictions(const std::vector<double>& risk,
                                          const SurvivalBaseline& baseline,
                                          const std::vector<double>& times,
                                          std::vector<double>* median);
-// predictions.csv (image,risk,surv_<t>...,median_survival) and one <image>.json each.
+// predictions.csv (image,risk,surv_<t>...,median_survival, then `extra` columns: a name and a
+// value per subject each) and one <image>.json each.
+using ExtraColumns = std::vector<std::pair<std::string, std::vector<std::string>>>;
 void write_survival_predictions(const fs::path& dir, const SurvivalTable& subjects,
-                                const SurvivalPredictions& p, const std::vector<double>& median);
+                                const SurvivalPredictions& p, const std::vector<double>& median,
+                                const ExtraColumns& extra = {});
 // metrics.json, the report and the evaluation's events.
 void evaluate_survival(const Config& config, const SurvivalPredictions& p, const StoredModel& model,
                        const SkippedList& skipped, double seconds);
@@ -71,6 +74,15 @@ int predict_survival_table(const Config& config, const StoredModel& model,
 // The images of a bucket with their time and event (every image needs a row of the labels).
 PairedSet survival_images(const std::string& key, const std::string& location,
                           const std::string& labels_key, const std::string& labels);
+
+// Treatment recommendation (survival_treatment.cpp): the Cox model with arm x covariate
+// interactions, each subject's risk under each arm, the recommended arm, policy values.
+int survival_train_treatment(const Config& config);
+int survival_predict_treatment(const Config& config, const StoredModel& model);
+// The metrics.json of predictions `p`, with what the input adds merged into it.
+void evaluate_survival(const Config& config, const SurvivalPredictions& p, const StoredModel& model,
+                       const SkippedList& skipped, double seconds,
+                       const nlohmann::json& extra_metrics);
 
 // The image path (survival_images.cpp): a CNN trained with the Cox loss.
 int survival_train_images(const Config& config);

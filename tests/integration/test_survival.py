@@ -430,6 +430,59 @@ class RadiomicsWithCovariates(MedpipeTestCase):
         self.assertGreater(c["joined"], c["radiomics"] + 0.005, c)
 
 
+class TreatmentRecommendation(SurvivalRuns):
+    @need_r_and_data
+    def test_recommendations_and_followed_logrank_equal_rs(self):
+        """Cox with hormon x covariate interactions on Rotterdam, applied to GBSG: the same arm
+        recommended to every patient as by R's coxph, the same log-rank of followed vs not; the
+        IPW policy values beside treating everyone with each arm."""
+        cov = ["hormon", "size", "meno", "age", "nodes", "pgr", "er"]
+        train = read_rows(os.path.join(SURVIVAL, "rgbsg_train_rotterdam_nodepos.csv"))
+        test = read_rows(os.path.join(SURVIVAL, "rgbsg_test_gbsg.csv"))
+        ttable, tlabels = write_cohort(self.tmp, "rott", train, cov, "time", "event")
+        gtable, glabels = write_cohort(self.tmp, "gbsg", test, cov, "time", "event")
+        self.train("trt", ttable, tlabels, treatment_column="hormon", time_unit="months",
+                   survival_times="12,36,60")
+        metrics, predictions = self.predict("trt", gtable, glabels)
+        r = r_values(f"""
+tr <- read.csv("{os.path.join(SURVIVAL, 'rgbsg_train_rotterdam_nodepos.csv')}")
+te <- read.csv("{os.path.join(SURVIVAL, 'rgbsg_test_gbsg.csv')}")
+f <- coxph(Surv(time, event) ~ hormon * (size + meno + age + nodes + pgr + er), data = tr)
+a <- te; a$hormon <- 1; b <- te; b$hormon <- 0
+rec <- as.numeric(predict(f, a, type = "lp") < predict(f, b, type = "lp"))
+out("recommended", rec)
+out("logrank", survdiff(Surv(time, event) ~ I(hormon == rec), data = te)$chisq)""")
+        ours = [int(p["recommended"]) for p in predictions]
+        self.assertEqual(ours, [int(v) for v in r["recommended"]])
+        assert_rel(self, metrics["followed_logrank"]["chisq"], r["logrank"], 1e-6, "followed log-rank")
+        values = metrics["policy_value"]
+        self.assertEqual(values["horizon"], 36)
+        for key in ("recommended", "observed", "all_0", "all_1"):
+            self.assertTrue(0 < values[key] < 1, values)
+        self.assertIn("risk_0", predictions[0])
+        self.assertIn("risk_1", predictions[0])
+
+    def test_bad_arms_get_clear_messages(self):
+        rng = np.random.default_rng(1)
+        with open(self.path("cov.csv"), "w") as f, open(self.path("lab.csv"), "w") as g:
+            f.write("image,x,arm\n")
+            g.write("image,time,event\n")
+            for i in range(40):
+                f.write(f"s{i},{rng.normal():.3f},{'A' if i % 2 else 'B'}\n")
+                g.write(f"s{i},{1 + rng.exponential(5):.2f},{int(i % 3 != 0)}\n")
+        event = write_event(self.path("e.json"), {"label_style": "survival", "features_table": "cov.csv",
+                                                  "labels": "lab.csv", "treatment_column": "arm"})
+        r = self.medpipe("run", event, "--set", "treatment_arms=A,B,C")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("arm 'C' has no subject", r.stderr)
+        r = self.medpipe("run", event, "--set", "treatment_arms=A")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("treatment 'B' is not one of the arms", r.stderr)
+        r = self.medpipe("run", event, "--set", "treatment_column=dose")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("no column 'dose'", r.stderr)
+
+
 class BadSurvivalInput(MedpipeTestCase):
     def attempt(self, cov_rows, label_rows, header="image,a,b", **keys):
         with open(self.path("cov.csv"), "w") as f:

@@ -1,0 +1,312 @@
+// Treatment recommendation (label_style survival with treatment_column): the Cox model on the
+// covariates, the arm (one-hot against the first arm) and every arm x covariate interaction
+// (optionally with squared covariates: cox_squared_terms). Each subject's risk under each arm
+// ranks the arms the same at every time (one baseline): the recommendation is the arm of lowest
+// risk. Evaluation adds the policy values at a horizon by inverse probability weighting (the
+// propensity from a logistic model of the evaluated cohort's own assignment), beside the
+// constant policies and the observed practice, the log-rank test of followed vs not followed,
+// and the agreement with the truly best arm where the data knows it.
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/json_value.h"
+#include "core/log.h"
+#include "core/world.h"
+#include "models/logistic.h"
+#include "pipeline/run_setup.h"
+#include "pipeline/survival_shared.h"
+#include "storage/storage.h"
+
+namespace medpipe {
+
+namespace {
+
+// A column taken out of the covariates table, by subject name.
+std::map<std::string, std::string> take_column(CovariateTable& table, const std::string& column,
+                                               const std::string& key) {
+  const auto found = std::find(table.header.begin(), table.header.end(), column);
+  if (found == table.header.end())
+    throw UsageError("features_table " + table.source.string() + " has no column '" + column +
+                     "' (" + key + ")");
+  const std::size_t c = static_cast<std::size_t>(found - table.header.begin());
+  std::map<std::string, std::string> out;
+  for (std::size_t r = 0; r < table.names.size(); ++r) {
+    out[table.names[r]] = table.values[r][c];
+    table.values[r].erase(table.values[r].begin() + static_cast<std::ptrdiff_t>(c));
+  }
+  table.header.erase(found);
+  return out;
+}
+
+std::vector<std::string> split_arms(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream s(text);
+  for (std::string item; std::getline(s, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// The arm index of every subject of `table`; UsageError for a value outside `arms`.
+std::vector<int> arm_indices(const SurvivalTable& table,
+                             const std::map<std::string, std::string>& arm_of,
+                             const std::vector<std::string>& arms) {
+  std::vector<int> out;
+  for (const std::string& name : table.names) {
+    const std::string& value = arm_of.at(name);
+    const auto found = std::find(arms.begin(), arms.end(), value);
+    if (found == arms.end())
+      throw UsageError("subject '" + name + "': treatment '" + value +
+                       "' is not one of the arms (" + json_text(arms) +
+                       "); set treatment_arms or correct the table");
+    out.push_back(static_cast<int>(found - arms.begin()));
+  }
+  return out;
+}
+
+// covariates (+ their squares), arm indicators, arm x covariate interactions; every subject
+// given arm `arm[i]`.
+SurvivalTable design(const SurvivalTable& base, const std::vector<bool>& numeric,
+                     const std::vector<int>& arm, int arms, bool squares) {
+  SurvivalTable out;
+  out.names = base.names;
+  out.time = base.time;
+  out.event = base.event;
+  std::vector<std::string> terms = base.columns;
+  for (std::size_t c = 0; c < base.columns.size(); ++c)
+    if (squares && numeric[c]) terms.push_back(base.columns[c] + "^2");
+  out.columns = terms;
+  for (int k = 1; k < arms; ++k) {
+    out.columns.push_back("arm" + std::to_string(k));
+    for (const std::string& t : terms) out.columns.push_back("arm" + std::to_string(k) + ":" + t);
+  }
+  const std::size_t f = base.columns.size();
+  for (std::size_t i = 0; i < base.rows(); ++i) {
+    std::vector<double> x(base.x.begin() + static_cast<std::ptrdiff_t>(i * f),
+                          base.x.begin() + static_cast<std::ptrdiff_t>((i + 1) * f));
+    for (std::size_t c = 0; c < f; ++c)
+      if (squares && numeric[c]) x.push_back(x[c] * x[c]);
+    const std::size_t with_squares = x.size();
+    for (int k = 1; k < arms; ++k) {
+      const double on = arm[i] == k ? 1.0 : 0.0;
+      x.push_back(on);
+      for (std::size_t t = 0; t < with_squares; ++t) x.push_back(on * x[t]);
+    }
+    out.x.insert(out.x.end(), x.begin(), x.end());
+  }
+  return out;
+}
+
+std::vector<bool> numeric_columns(const CovariateEncoding& encoding,
+                                  const std::vector<std::string>& names) {
+  std::vector<bool> out;
+  for (const std::string& name : names) {
+    bool numeric = false;
+    for (const CovariateColumn& c : encoding.columns)
+      numeric = numeric || (c.levels.empty() && c.name == name);
+    out.push_back(numeric);
+  }
+  return out;
+}
+
+struct Cohort {
+  SurvivalTable base;  // covariates only
+  std::vector<int> arm;
+  std::map<std::string, std::string> best_of;
+};
+
+Cohort read_treated_cohort(const Config& config, const std::string& labels,
+                           const CovariateEncoding* encoding, CovariateEncoding* fitted,
+                           std::vector<std::string>& arms, SkippedList& skipped) {
+  CovariateTable covariates =
+      read_covariate_table(resolve_location(config.features_table, "features_table"));
+  Cohort c;
+  const auto arm_of = take_column(covariates, config.treatment_column, "treatment_column");
+  if (!config.best_arm_column.empty())
+    c.best_of = take_column(covariates, config.best_arm_column, "best_arm_column");
+  const CovariateEncoding used = encoding ? *encoding : fit_encoding(covariates);
+  if (fitted) *fitted = used;
+  std::vector<std::pair<std::string, SurvivalLabel>> rows;
+  if (!labels.empty()) rows = read_survival_labels(resolve_location(labels, "labels"));
+  c.base = survival_table(covariates, used, labels.empty() ? nullptr : &rows, skipped);
+  if (arms.empty()) {
+    arms = split_arms(config.treatment_arms);
+    if (arms.empty()) {
+      std::set<std::string> values;
+      for (const std::string& name : c.base.names) values.insert(arm_of.at(name));
+      arms.assign(values.begin(), values.end());
+    }
+  }
+  c.arm = arm_indices(c.base, arm_of, arms);
+  return c;
+}
+
+// UsageError unless every arm has a subject in `arm`.
+void require_every_arm(const std::vector<int>& arm, const std::vector<std::string>& arms) {
+  if (arms.size() < 2)
+    throw UsageError("treatment_column holds one arm only (" + json_text(arms) +
+                     "): a recommendation needs two or more");
+  for (std::size_t k = 0; k < arms.size(); ++k)
+    if (std::count(arm.begin(), arm.end(), static_cast<int>(k)) == 0)
+      throw UsageError("arm '" + arms[k] +
+                       "' has no subject in the training data; remove it "
+                       "from treatment_arms or add its subjects");
+}
+
+// P(received arm | covariates) of each subject: a logistic model per arm (one for two arms),
+// normalised. UsageError where a subject's propensity is below 0.01 or above 0.99.
+std::vector<double> propensities(const Cohort& c, int arms) {
+  const std::size_t n = c.base.rows();
+  std::vector<std::vector<double>> p(arms, std::vector<double>(n, 0.0));
+  for (int k = arms == 2 ? 1 : 0; k < arms; ++k) {
+    std::vector<int> y;
+    for (int a : c.arm) y.push_back(a == k ? 1 : 0);
+    const LogisticModel m =
+        fit_logistic(c.base.x, y, c.base.columns, "propensity of arm " + std::to_string(k));
+    for (std::size_t i = 0; i < n; ++i)
+      p[k][i] = m.probability(&c.base.x[i * c.base.columns.size()]);
+  }
+  if (arms == 2)
+    for (std::size_t i = 0; i < n; ++i) p[0][i] = 1 - p[1][i];
+  std::vector<double> received(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    double total = 0;
+    for (int k = 0; k < arms; ++k) total += p[k][i];
+    received[i] = p[c.arm[i]][i] / total;
+    if (!(received[i] >= 0.01 && received[i] <= 0.99))
+      throw UsageError("subject '" + c.base.names[i] +
+                       "': the estimated propensity of the arm it "
+                       "received is " +
+                       json_text(received[i]) +
+                       ": positivity is violated (some subjects had no chance of another arm); "
+                       "restrict the cohort or the covariates");
+  }
+  return received;
+}
+
+// The policies' values at `horizon` by inverse probability weighting (the recommendation, the
+// observed practice, each arm for everyone), the log-rank of followed vs not followed, and the
+// agreement with the best arm where known.
+nlohmann::json policy_metrics(const Cohort& c, const SurvivalTable& observed,
+                              const std::vector<int>& recommended,
+                              const std::vector<std::string>& arms, double horizon) {
+  const int k_arms = static_cast<int>(arms.size());
+  const std::vector<double> received = propensities(c, k_arms);
+  auto value_of = [&](const std::vector<int>& policy) {
+    std::vector<double> w(c.arm.size());
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = c.arm[i] == policy[i] ? 1 / received[i] : 0;
+    return weighted_survival_at(observed.time, observed.event, w, horizon);
+  };
+  nlohmann::json values = {
+      {"horizon", horizon},
+      {"recommended", value_of(recommended)},
+      {"observed", weighted_survival_at(observed.time, observed.event,
+                                        std::vector<double>(c.arm.size(), 1.0), horizon)}};
+  nlohmann::json better = nlohmann::json::array();
+  for (int k = 0; k < k_arms; ++k) {
+    values["all_" + arms[k]] = value_of(std::vector<int>(c.arm.size(), k));
+    if (values["all_" + arms[k]].get<double>() > values["recommended"].get<double>())
+      better.push_back("all_" + arms[k]);
+  }
+  std::vector<int> followed;
+  for (std::size_t i = 0; i < c.arm.size(); ++i) followed.push_back(c.arm[i] == recommended[i]);
+  const LogRank lr = logrank_test(observed.time, observed.event, followed);
+  nlohmann::json extra_metrics = {
+      {"policy_value", values},
+      {"recommendation_worse_than", better},
+      {"followed_logrank",
+       {{"chisq", lr.chisq},
+        {"df", lr.df},
+        {"p", lr.p},
+        {"followed", std::count(followed.begin(), followed.end(), 1)}}}};
+  if (!c.best_of.empty()) {
+    std::size_t agree = 0;
+    for (std::size_t i = 0; i < c.arm.size(); ++i)
+      agree += c.best_of.at(observed.names[i]) == arms[recommended[i]];
+    extra_metrics["agreement_with_best"] = static_cast<double>(agree) / c.arm.size();
+  }
+  if (!better.empty())
+    log_warn("the recommendation's value at " + json_text(horizon) + " is below that of " +
+             json_text(better) + ": treating everyone alike would do better");
+  return extra_metrics;
+}
+
+}  // namespace
+
+int survival_train_treatment(const Config& config) {
+  const auto start = Clock::now();
+  if (!is_lead_rank()) return 0;
+  start_run(config, config.model_dir(), "train");
+  if (config.labels.empty())
+    throw UsageError("label_style survival needs labels: a CSV image,time,event");
+  SkippedList skipped;
+  CovariateEncoding encoding;
+  std::vector<std::string> arms;
+  const Cohort c = read_treated_cohort(config, config.labels, nullptr, &encoding, arms, skipped);
+  require_every_arm(c.arm, arms);
+  const std::vector<bool> numeric = numeric_columns(encoding, c.base.columns);
+  const SurvivalTable train =
+      design(c.base, numeric, c.arm, static_cast<int>(arms.size()), config.cox_squared_terms);
+  Config fit = config;
+  fit.arch = Arch::kCox;
+  SavedModel saved;
+  saved.extra["survival"] = {{"covariates", encoding_to_json(encoding)},
+                             {"treatment",
+                              {{"column", config.treatment_column},
+                               {"arms", arms},
+                               {"squared_terms", config.cox_squared_terms},
+                               {"base_columns", c.base.columns}}}};
+  return train_survival_table(fit, train, nullptr, saved, skipped, start);
+}
+
+int survival_predict_treatment(const Config& config, const StoredModel& model) {
+  const auto start = Clock::now();
+  if (!is_lead_rank()) return 0;
+  start_run(config, config.results_dir(), "predict");
+  const nlohmann::json& t = model.saved.extra.at("survival").at("treatment");
+  std::vector<std::string> arms = t.at("arms").get<std::vector<std::string>>();
+  const bool squares = t.at("squared_terms").get<bool>();
+  Config with = config;
+  if (with.treatment_column.empty()) with.treatment_column = t.at("column").get<std::string>();
+  SkippedList skipped;
+  const std::string labels = config.has_labels ? config.labels : "";
+  const Cohort c = read_treated_cohort(with, labels, &model.encoding, nullptr, arms, skipped);
+  const int k_arms = static_cast<int>(arms.size());
+  const std::vector<bool> numeric = numeric_columns(model.encoding, c.base.columns);
+  const SurvivalTable observed = design(c.base, numeric, c.arm, k_arms, squares);
+  std::vector<std::vector<double>> risk_under(k_arms);
+  for (int k = 0; k < k_arms; ++k)
+    risk_under[k] = model.risk.risks(
+        design(c.base, numeric, std::vector<int>(c.arm.size(), k), k_arms, squares));
+  std::vector<int> recommended(c.arm.size(), 0);
+  ExtraColumns extra{{"recommended", {}}};
+  for (std::size_t i = 0; i < c.arm.size(); ++i) {
+    for (int k = 1; k < k_arms; ++k)
+      if (risk_under[k][i] < risk_under[recommended[i]][i]) recommended[i] = k;
+    extra[0].second.push_back(arms[recommended[i]]);
+  }
+  for (int k = 0; k < k_arms; ++k) {
+    extra.push_back({"risk_" + arms[k], {}});
+    for (double r : risk_under[k]) extra.back().second.push_back(json_text(r));
+  }
+  std::vector<double> median;
+  const SurvivalPredictions p = survival_predictions(model.risk.risks(observed), observed,
+                                                     model.risk.baseline, model.times, &median);
+  write_survival_predictions(config.results_dir(), observed, p, median, extra);
+  write_skipped_csv(config.results_dir(), skipped);
+  log_info("predictions: " + std::to_string(observed.rows()) +
+           " subjects, a recommended arm each -> " +
+           (fs::path(config.results_dir()) / "predictions.csv").string());
+  if (!config.has_labels) return 0;
+  const double horizon =
+      config.treatment_horizon > 0 ? config.treatment_horizon : model.times[model.times.size() / 2];
+  evaluate_survival(config, p, model, skipped, seconds_since(start),
+                    policy_metrics(c, observed, recommended, arms, horizon));
+  return 0;
+}
+
+}  // namespace medpipe
