@@ -352,12 +352,13 @@ void validate_survival_keys(const Config& c) {
   if (!survival && !c.treatment_column.empty())
     throw UsageError("event key 'treatment_column' is for label_style survival");
   if (!survival) return;
-  if (!c.treatment_column.empty() && (c.features_table.empty() || !c.images_bucket.empty() ||
-                                      (c.arch != Arch::kAuto && c.arch != Arch::kCox)))
+  if (!c.treatment_column.empty() &&
+      (c.features_table.empty() || !c.images_bucket.empty() ||
+       (c.arch != Arch::kAuto && c.arch != Arch::kCox && c.arch != Arch::kMlp)))
     throw UsageError(
-        "treatment_column: a treatment recommendation is fitted by the Cox model "
-        "(arch cox) on a features_table of covariates; images and other models are "
-        "not built for it yet");
+        "treatment_column: a treatment recommendation is fitted by the Cox model (arch cox) "
+        "or the neural Cox model (arch mlp) on a features_table of covariates; images are not "
+        "built for it yet");
   if (!c.images_bucket.empty()) {
     if (!c.features_table.empty() && c.pipeline != PipelineKind::kFeatures)
       throw UsageError(

@@ -68,10 +68,10 @@ std::vector<int> arm_indices(const SurvivalTable& table,
   return out;
 }
 
-// covariates (+ their squares), arm indicators, arm x covariate interactions; every subject
-// given arm `arm[i]`.
+// covariates (+ their squares), arm indicators, and (for the Cox model, not for the network,
+// which finds them itself) arm x covariate interactions; every subject given arm `arm[i]`.
 SurvivalTable design(const SurvivalTable& base, const std::vector<bool>& numeric,
-                     const std::vector<int>& arm, int arms, bool squares) {
+                     const std::vector<int>& arm, int arms, bool squares, bool interactions) {
   SurvivalTable out;
   out.names = base.names;
   out.time = base.time;
@@ -82,7 +82,8 @@ SurvivalTable design(const SurvivalTable& base, const std::vector<bool>& numeric
   out.columns = terms;
   for (int k = 1; k < arms; ++k) {
     out.columns.push_back("arm" + std::to_string(k));
-    for (const std::string& t : terms) out.columns.push_back("arm" + std::to_string(k) + ":" + t);
+    if (interactions)
+      for (const std::string& t : terms) out.columns.push_back("arm" + std::to_string(k) + ":" + t);
   }
   const std::size_t f = base.columns.size();
   for (std::size_t i = 0; i < base.rows(); ++i) {
@@ -94,7 +95,8 @@ SurvivalTable design(const SurvivalTable& base, const std::vector<bool>& numeric
     for (int k = 1; k < arms; ++k) {
       const double on = arm[i] == k ? 1.0 : 0.0;
       x.push_back(on);
-      for (std::size_t t = 0; t < with_squares; ++t) x.push_back(on * x[t]);
+      if (interactions)
+        for (std::size_t t = 0; t < with_squares; ++t) x.push_back(on * x[t]);
     }
     out.x.insert(out.x.end(), x.begin(), x.end());
   }
@@ -249,16 +251,18 @@ int survival_train_treatment(const Config& config) {
   const Cohort c = read_treated_cohort(config, config.labels, nullptr, &encoding, arms, skipped);
   require_every_arm(c.arm, arms);
   const std::vector<bool> numeric = numeric_columns(encoding, c.base.columns);
-  const SurvivalTable train =
-      design(c.base, numeric, c.arm, static_cast<int>(arms.size()), config.cox_squared_terms);
+  const bool neural = config.arch == Arch::kMlp;
+  const SurvivalTable train = design(c.base, numeric, c.arm, static_cast<int>(arms.size()),
+                                     config.cox_squared_terms, !neural);
   Config fit = config;
-  fit.arch = Arch::kCox;
+  fit.arch = neural ? Arch::kMlp : Arch::kCox;
   SavedModel saved;
   saved.extra["survival"] = {{"covariates", encoding_to_json(encoding)},
                              {"treatment",
                               {{"column", config.treatment_column},
                                {"arms", arms},
                                {"squared_terms", config.cox_squared_terms},
+                               {"interactions", !neural},
                                {"base_columns", c.base.columns}}}};
   return train_survival_table(fit, train, nullptr, saved, skipped, start);
 }
@@ -270,6 +274,7 @@ int survival_predict_treatment(const Config& config, const StoredModel& model) {
   const nlohmann::json& t = model.saved.extra.at("survival").at("treatment");
   std::vector<std::string> arms = t.at("arms").get<std::vector<std::string>>();
   const bool squares = t.at("squared_terms").get<bool>();
+  const bool interactions = t.value("interactions", true);
   Config with = config;
   if (with.treatment_column.empty()) with.treatment_column = t.at("column").get<std::string>();
   SkippedList skipped;
@@ -277,11 +282,11 @@ int survival_predict_treatment(const Config& config, const StoredModel& model) {
   const Cohort c = read_treated_cohort(with, labels, &model.encoding, nullptr, arms, skipped);
   const int k_arms = static_cast<int>(arms.size());
   const std::vector<bool> numeric = numeric_columns(model.encoding, c.base.columns);
-  const SurvivalTable observed = design(c.base, numeric, c.arm, k_arms, squares);
+  const SurvivalTable observed = design(c.base, numeric, c.arm, k_arms, squares, interactions);
   std::vector<std::vector<double>> risk_under(k_arms);
   for (int k = 0; k < k_arms; ++k)
     risk_under[k] = model.risk.risks(
-        design(c.base, numeric, std::vector<int>(c.arm.size(), k), k_arms, squares));
+        design(c.base, numeric, std::vector<int>(c.arm.size(), k), k_arms, squares, interactions));
   std::vector<int> recommended(c.arm.size(), 0);
   ExtraColumns extra{{"recommended", {}}};
   for (std::size_t i = 0; i < c.arm.size(); ++i) {
