@@ -114,6 +114,33 @@ Series over_time(const std::string& name, const nlohmann::json& points) {
   return s;
 }
 
+// The treatment policies' values side by side, and whether the recommendation is beaten.
+std::string policy_table(const nlohmann::json& m, const std::string& unit) {
+  const nlohmann::json& v = m["policy_value"];
+  std::ostringstream s;
+  s << "<h3>Treatment policies</h3><p>Survival at " << cell_number(v["horizon"], 1) << " "
+    << escape_html(unit)
+    << " if every patient were treated as the policy says (inverse probability weighting; "
+       "observed: as they were).</p><table id='policies'><thead><tr><th>policy</th>"
+       "<th>survival</th></tr></thead><tbody>";
+  for (const auto& [name, value] : v.items())
+    if (name != "horizon")
+      s << "<tr><td>" << escape_html(name) << "</td><td>" << cell_number(value) << "</td></tr>";
+  s << "</tbody></table>";
+  if (!m["recommendation_worse_than"].empty())
+    s << "<p class='warn'>The recommendation does worse than treating everyone alike ("
+      << escape_html(m["recommendation_worse_than"].dump()) << ").</p>";
+  if (m.contains("followed_logrank"))
+    s << "<p>Followed vs not followed (confounded; read beside the values above): log-rank "
+         "chi-square "
+      << cell_number(m["followed_logrank"]["chisq"], 2) << ", p "
+      << p_value(m["followed_logrank"]["p"]) << ".</p>";
+  if (m.contains("agreement_with_best"))
+    s << "<p>Recommended the truly best arm: " << cell_number(m["agreement_with_best"], 3)
+      << " of the patients.</p>";
+  return s.str();
+}
+
 }  // namespace
 
 std::string survival_section(const nlohmann::json& metrics, const nlohmann::json& model) {
@@ -125,6 +152,7 @@ std::string survival_section(const nlohmann::json& metrics, const nlohmann::json
     << escape_html(unit) << "), integrated Brier score "
     << cell_number(metrics["integrated_brier_score"]) << ".</p>";
   s << km_plot(metrics, unit);
+  if (metrics.contains("policy_value")) s << policy_table(metrics, unit);
   if (model.is_object() && model.contains("coefficients")) s << forest_plot(model["coefficients"]);
   ChartSpec auc{"td-auc", "Time-dependent AUC", "time (" + unit + ")", "AUC"};
   auc.y_max = 1;

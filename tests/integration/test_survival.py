@@ -459,6 +459,8 @@ out("logrank", survdiff(Surv(time, event) ~ I(hormon == rec), data = te)$chisq)"
         self.assertEqual(values["horizon"], 36)
         for key in ("recommended", "observed", "all_0", "all_1"):
             self.assertTrue(0 < values[key] < 1, values)
+        with open(self.path("results", "trt", "report.html")) as f:
+            self.assertIn("id='policies'", f.read())
         self.assertIn("risk_0", predictions[0])
         self.assertIn("risk_1", predictions[0])
 
