@@ -83,7 +83,8 @@ namespace medpipe {
   X(TiesMethod, ties, TiesMethod::kEfron, CHOICE,                                                 \
     "Cox model: how tied event times are handled, efron (R's default) or breslow")                \
   X(double, cox_ridge, 0.0, RANGE(0, 1e9),                                                        \
-    "Cox model: ridge penalty theta (theta/2 x sum of squared coefficients, R's ridge())")        \
+    "Cox model: ridge penalty theta (theta/2 x sum of squared coefficients, R's ridge()); 0: "    \
+    "none, except for radiomics, where it is chosen by 5-fold cross-validated C")                 \
   X(int, cox_hidden_units, 64, RANGE(1, 1 << 16),                                                 \
     "arch mlp (the neural Cox model, DeepSurv): hidden units of its one SELU layer")              \
   X(double, cox_dropout, 0.4, RANGE(0, 0.95),                                                     \
