@@ -193,8 +193,37 @@ std::vector<double> propensities(const Cohort& c, int arms) {
 // The policies' values at `horizon` by inverse probability weighting (the recommendation, the
 // observed practice, each arm for everyone), the log-rank of followed vs not followed, and the
 // agreement with the best arm where known.
+// The doubly robust (augmented IPW) value of each policy at `horizon`: the mean over subjects of
+// the model's S(horizon) under the policy's arm, plus, for those who received it, the weighted
+// residual of the censoring-weighted outcome I(t > horizon) / G(horizon) (G: the cohort's
+// censoring Kaplan-Meier; censored before the horizon: 0) against that prediction.
+nlohmann::json doubly_robust_values(const Cohort& c, const SurvivalTable& observed,
+                                    const std::vector<std::vector<double>>& surv_under,
+                                    const std::vector<double>& received,
+                                    const std::vector<int>& recommended,
+                                    const std::vector<std::string>& arms, double horizon) {
+  const double g = censoring_model(observed.time, observed.event).at(horizon);
+  auto value_of = [&](const std::vector<int>& policy) {
+    double sum = 0;
+    for (std::size_t i = 0; i < policy.size(); ++i) {
+      const double predicted = surv_under[policy[i]][i];
+      sum += predicted;
+      if (c.arm[i] == policy[i] && g > 0) {
+        const double outcome = observed.time[i] > horizon ? 1.0 / g : 0.0;
+        sum += (outcome - predicted) / received[i];
+      }
+    }
+    return sum / static_cast<double>(policy.size());
+  };
+  nlohmann::json values = {{"horizon", horizon}, {"recommended", value_of(recommended)}};
+  for (std::size_t k = 0; k < arms.size(); ++k)
+    values["all_" + arms[k]] = value_of(std::vector<int>(c.arm.size(), static_cast<int>(k)));
+  return values;
+}
+
 nlohmann::json policy_metrics(const Cohort& c, const SurvivalTable& observed,
                               const std::vector<int>& recommended,
+                              const std::vector<std::vector<double>>& surv_under,
                               const std::vector<std::string>& arms, double horizon) {
   const int k_arms = static_cast<int>(arms.size());
   const std::vector<double> received = propensities(c, k_arms);
@@ -219,6 +248,8 @@ nlohmann::json policy_metrics(const Cohort& c, const SurvivalTable& observed,
   const LogRank lr = logrank_test(observed.time, observed.event, followed);
   nlohmann::json extra_metrics = {
       {"policy_value", values},
+      {"policy_value_doubly_robust",
+       doubly_robust_values(c, observed, surv_under, received, recommended, arms, horizon)},
       {"recommendation_worse_than", better},
       {"followed_logrank",
        {{"chisq", lr.chisq},
@@ -309,8 +340,12 @@ int survival_predict_treatment(const Config& config, const StoredModel& model) {
   if (!config.has_labels) return 0;
   const double horizon =
       config.treatment_horizon > 0 ? config.treatment_horizon : model.times[model.times.size() / 2];
+  std::vector<std::vector<double>> surv_under(k_arms);
+  for (int k = 0; k < k_arms; ++k)
+    for (double r : risk_under[k])
+      surv_under[k].push_back(model.risk.baseline.survival(r, horizon));
   evaluate_survival(config, p, model, skipped, seconds_since(start),
-                    policy_metrics(c, observed, recommended, arms, horizon));
+                    policy_metrics(c, observed, recommended, surv_under, arms, horizon));
   return 0;
 }
 

@@ -122,10 +122,12 @@ std::string policy_table(const nlohmann::json& m, const std::string& unit) {
     << escape_html(unit)
     << " if every patient were treated as the policy says (inverse probability weighting; "
        "observed: as they were).</p><table id='policies'><thead><tr><th>policy</th>"
-       "<th>survival</th></tr></thead><tbody>";
+       "<th>survival (IPW)</th><th>survival (doubly robust)</th></tr></thead><tbody>";
+  const nlohmann::json dr = m.value("policy_value_doubly_robust", nlohmann::json::object());
   for (const auto& [name, value] : v.items())
     if (name != "horizon")
-      s << "<tr><td>" << escape_html(name) << "</td><td>" << cell_number(value) << "</td></tr>";
+      s << "<tr><td>" << escape_html(name) << "</td><td>" << cell_number(value) << "</td><td>"
+        << cell_number(dr.value(name, nlohmann::json())) << "</td></tr>";
   s << "</tbody></table>";
   if (!m["recommendation_worse_than"].empty())
     s << "<p class='warn'>The recommendation does worse than treating everyone alike ("

@@ -461,6 +461,42 @@ out("logrank", survdiff(Surv(time, event) ~ I(hormon == rec), data = te)$chisq)"
             self.assertTrue(0 < values[key] < 1, values)
         with open(self.path("results", "trt", "report.html")) as f:
             self.assertIn("id='policies'", f.read())
+        self.check_policy_values(metrics, predictions, test, cov)
+
+    def check_policy_values(self, metrics, predictions, test, cov):
+        """IPW (weighted Kaplan-Meier) and doubly robust values from their definitions, the
+        propensity from scikit-learn's unpenalised logistic regression."""
+        from sklearn.linear_model import LogisticRegression
+        x = np.array([[float(r[c]) for c in cov if c != "hormon"] for r in test])
+        arm = np.array([int(float(r["hormon"])) for r in test])
+        time = np.array([float(r["time"]) for r in test])
+        event = np.array([int(float(r["event"])) for r in test])
+        lr = LogisticRegression(penalty=None, tol=1e-12, max_iter=100000).fit(x, arm)
+        p1 = lr.predict_proba(x)[:, 1]
+        received = np.where(arm == 1, p1, 1 - p1)
+        h = 36.0
+        def km_at(w, censoring=False):
+            s, ev = 1.0, (1 - event) if censoring else event
+            for t in np.unique(time[time <= h]):
+                at_risk = w[time >= t].sum()
+                if at_risk > 0:
+                    s *= 1 - w[(time == t) & (ev == 1)].sum() / at_risk
+            return s
+        rec = np.array([int(p["recommended"]) for p in predictions])
+        ipw = {"recommended": rec, "all_0": np.zeros_like(arm), "all_1": np.ones_like(arm)}
+        for key, policy in ipw.items():
+            w = np.where(arm == policy, 1 / received, 0.0)
+            self.assertAlmostEqual(metrics["policy_value"][key], km_at(w), places=5, msg=key)
+        with open(self.path("models", "trt", "model.json")) as f:
+            base = json.load(f)["survival"]["cox"]["baseline"]
+        h0 = base["cumulative_hazard"][np.searchsorted(base["time"], h, side="right") - 1]
+        surv = {k: np.exp(-h0 * np.exp([float(p[f"risk_{k}"]) for p in predictions])) for k in (0, 1)}
+        g = km_at(np.ones_like(time), censoring=True)
+        for key, policy in ipw.items():
+            predicted = np.where(policy == 1, surv[1], surv[0])
+            outcome = (time > h) / g
+            dr = np.mean(predicted + (arm == policy) * (outcome - predicted) / received)
+            self.assertAlmostEqual(metrics["policy_value_doubly_robust"][key], dr, places=5, msg=key)
         self.assertIn("risk_0", predictions[0])
         self.assertIn("risk_1", predictions[0])
 
