@@ -7,8 +7,10 @@
 // constant policies and the observed practice, the log-rank test of followed vs not followed,
 // and the agreement with the truly best arm where the data knows it.
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -268,6 +270,85 @@ nlohmann::json policy_metrics(const Cohort& c, const SurvivalTable& observed,
   return extra_metrics;
 }
 
+constexpr int kBootstrapFits = 50;
+
+// Cox fits of `train` resampled with replacement (seeded), each kept as its coefficients, means
+// and baseline cumulative hazard at `horizon`: the spread of each patient's benefit. A resample
+// that cannot be fitted (an arm or a level lost) is left out.
+nlohmann::json bootstrap_fits(const SurvivalTable& train, const CoxOptions& options, double horizon,
+                              int seed) {
+  std::mt19937 rng(static_cast<unsigned>(seed) * 7919u + 1);
+  std::uniform_int_distribution<std::size_t> pick(0, train.rows() - 1);
+  const std::size_t f = train.columns.size();
+  nlohmann::json fits = nlohmann::json::array();
+  for (int b = 0; b < kBootstrapFits; ++b) {
+    SurvivalTable sample;
+    sample.columns = train.columns;
+    for (std::size_t n = 0; n < train.rows(); ++n) {
+      const std::size_t i = pick(rng);
+      sample.names.push_back(train.names[i]);
+      sample.time.push_back(train.time[i]);
+      sample.event.push_back(train.event[i]);
+      sample.x.insert(sample.x.end(), train.x.begin() + static_cast<std::ptrdiff_t>(i * f),
+                      train.x.begin() + static_cast<std::ptrdiff_t>((i + 1) * f));
+    }
+    try {
+      const CoxModel m = fit_cox(sample, options);
+      std::vector<double> coef;
+      for (const CoxCoefficient& k : m.coefficients) coef.push_back(k.coef);
+      fits.push_back({{"coef", coef},
+                      {"means", m.means},
+                      {"h0", -std::log(m.baseline.survival(0.0, horizon))}});
+    } catch (const UsageError&) {
+    }
+  }
+  log_info("benefit intervals: " + std::to_string(fits.size()) + " of " +
+           std::to_string(kBootstrapFits) + " bootstrap fits");
+  return fits;
+}
+
+// Each patient's benefit, S(horizon) under the recommended arm less under the best other arm,
+// from the point fit (`surv_under`) and its 2.5% and 97.5% bootstrap quantiles.
+void add_benefit_columns(const nlohmann::json& fits, const std::vector<SurvivalTable>& designs,
+                         const std::vector<std::vector<double>>& surv_under,
+                         const std::vector<int>& recommended, ExtraColumns& extra) {
+  const std::size_t n = recommended.size(), arms = designs.size();
+  std::vector<int> other(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    int best = -1;
+    for (std::size_t k = 0; k < arms; ++k)
+      if (static_cast<int>(k) != recommended[i] &&
+          (best < 0 || surv_under[k][i] > surv_under[best][i]))
+        best = static_cast<int>(k);
+    other[i] = best;
+  }
+  ExtraColumns columns{{"benefit", {}}, {"benefit_low", {}}, {"benefit_high", {}}};
+  for (std::size_t i = 0; i < n; ++i) {
+    std::vector<double> draws;
+    for (const auto& fit : fits) {
+      const std::vector<double> coef = fit.at("coef").get<std::vector<double>>();
+      const std::vector<double> means = fit.at("means").get<std::vector<double>>();
+      auto surv = [&](int k) {
+        const SurvivalTable& d = designs[k];
+        double lp = 0;
+        for (std::size_t j = 0; j < coef.size(); ++j)
+          lp += coef[j] * (d.x[i * d.columns.size() + j] - means[j]);
+        return std::exp(-fit.at("h0").get<double>() * std::exp(lp));
+      };
+      draws.push_back(surv(recommended[i]) - surv(other[i]));
+    }
+    std::sort(draws.begin(), draws.end());
+    auto at = [&](double q) {
+      return draws.empty() ? std::string()
+                           : json_text(draws[static_cast<std::size_t>(q * (draws.size() - 1))]);
+    };
+    columns[0].second.push_back(json_text(surv_under[recommended[i]][i] - surv_under[other[i]][i]));
+    columns[1].second.push_back(at(0.025));
+    columns[2].second.push_back(at(0.975));
+  }
+  extra.insert(extra.end(), columns.begin(), columns.end());
+}
+
 }  // namespace
 
 int survival_train_treatment(const Config& config) {
@@ -295,8 +376,50 @@ int survival_train_treatment(const Config& config) {
                                {"squared_terms", config.cox_squared_terms},
                                {"interactions", !neural},
                                {"base_columns", c.base.columns}}}};
+  if (!neural) {
+    const std::vector<double> times = evaluation_times(config, train.time);
+    const double horizon =
+        config.treatment_horizon > 0 ? config.treatment_horizon : times[times.size() / 2];
+    saved.extra["survival"]["treatment"]["bootstrap"] = {
+        {"horizon", horizon},
+        {"fits",
+         bootstrap_fits(train,
+                        {config.ties == TiesMethod::kEfron ? CoxTies::kEfron : CoxTies::kBreslow,
+                         config.cox_ridge},
+                        horizon, config.seed)}};
+  }
   return train_survival_table(fit, train, nullptr, saved, skipped, start);
 }
+
+namespace {
+
+// Each subject's design under each arm, its risk and S(horizon) under each, and the arm of lowest
+// risk.
+struct PerArm {
+  std::vector<SurvivalTable> designs;
+  std::vector<std::vector<double>> risk, surv;
+  std::vector<int> recommended;
+};
+
+PerArm per_arm(const StoredModel& model, const Cohort& c, const std::vector<bool>& numeric,
+               int arms, bool squares, bool interactions, double horizon) {
+  PerArm out;
+  for (int k = 0; k < arms; ++k) {
+    out.designs.push_back(
+        design(c.base, numeric, std::vector<int>(c.arm.size(), k), arms, squares, interactions));
+    out.risk.push_back(model.risk.risks(out.designs.back()));
+    out.surv.emplace_back();
+    for (double r : out.risk.back())
+      out.surv.back().push_back(model.risk.baseline.survival(r, horizon));
+  }
+  out.recommended.assign(c.arm.size(), 0);
+  for (std::size_t i = 0; i < c.arm.size(); ++i)
+    for (int k = 1; k < arms; ++k)
+      if (out.risk[k][i] < out.risk[out.recommended[i]][i]) out.recommended[i] = k;
+  return out;
+}
+
+}  // namespace
 
 int survival_predict_treatment(const Config& config, const StoredModel& model) {
   const auto start = Clock::now();
@@ -304,31 +427,28 @@ int survival_predict_treatment(const Config& config, const StoredModel& model) {
   start_run(config, config.results_dir(), "predict");
   const nlohmann::json& t = model.saved.extra.at("survival").at("treatment");
   std::vector<std::string> arms = t.at("arms").get<std::vector<std::string>>();
-  const bool squares = t.at("squared_terms").get<bool>();
-  const bool interactions = t.value("interactions", true);
   Config with = config;
   if (with.treatment_column.empty()) with.treatment_column = t.at("column").get<std::string>();
   SkippedList skipped;
   const std::string labels = config.has_labels ? config.labels : "";
   const Cohort c = read_treated_cohort(with, labels, &model.encoding, nullptr, arms, skipped);
   const int k_arms = static_cast<int>(arms.size());
+  const bool squares = t.at("squared_terms").get<bool>(),
+             interactions = t.value("interactions", true);
   const std::vector<bool> numeric = numeric_columns(model.encoding, c.base.columns);
   const SurvivalTable observed = design(c.base, numeric, c.arm, k_arms, squares, interactions);
-  std::vector<std::vector<double>> risk_under(k_arms);
-  for (int k = 0; k < k_arms; ++k)
-    risk_under[k] = model.risk.risks(
-        design(c.base, numeric, std::vector<int>(c.arm.size(), k), k_arms, squares, interactions));
-  std::vector<int> recommended(c.arm.size(), 0);
+  const double horizon = config.treatment_horizon > 0 ? config.treatment_horizon
+                         : t.contains("bootstrap")    ? t["bootstrap"]["horizon"].get<double>()
+                                                      : model.times[model.times.size() / 2];
+  const PerArm a = per_arm(model, c, numeric, k_arms, squares, interactions, horizon);
   ExtraColumns extra{{"recommended", {}}};
-  for (std::size_t i = 0; i < c.arm.size(); ++i) {
-    for (int k = 1; k < k_arms; ++k)
-      if (risk_under[k][i] < risk_under[recommended[i]][i]) recommended[i] = k;
-    extra[0].second.push_back(arms[recommended[i]]);
-  }
+  for (int r : a.recommended) extra[0].second.push_back(arms[r]);
   for (int k = 0; k < k_arms; ++k) {
     extra.push_back({"risk_" + arms[k], {}});
-    for (double r : risk_under[k]) extra.back().second.push_back(json_text(r));
+    for (double r : a.risk[k]) extra.back().second.push_back(json_text(r));
   }
+  if (t.contains("bootstrap"))
+    add_benefit_columns(t["bootstrap"]["fits"], a.designs, a.surv, a.recommended, extra);
   std::vector<double> median;
   const SurvivalPredictions p = survival_predictions(model.risk.risks(observed), observed,
                                                      model.risk.baseline, model.times, &median);
@@ -338,14 +458,8 @@ int survival_predict_treatment(const Config& config, const StoredModel& model) {
            " subjects, a recommended arm each -> " +
            (fs::path(config.results_dir()) / "predictions.csv").string());
   if (!config.has_labels) return 0;
-  const double horizon =
-      config.treatment_horizon > 0 ? config.treatment_horizon : model.times[model.times.size() / 2];
-  std::vector<std::vector<double>> surv_under(k_arms);
-  for (int k = 0; k < k_arms; ++k)
-    for (double r : risk_under[k])
-      surv_under[k].push_back(model.risk.baseline.survival(r, horizon));
   evaluate_survival(config, p, model, skipped, seconds_since(start),
-                    policy_metrics(c, observed, recommended, surv_under, arms, horizon));
+                    policy_metrics(c, observed, a.recommended, a.surv, arms, horizon));
   return 0;
 }
 

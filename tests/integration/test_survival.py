@@ -491,6 +491,15 @@ out("logrank", survdiff(Surv(time, event) ~ I(hormon == rec), data = te)$chisq)"
             base = json.load(f)["survival"]["cox"]["baseline"]
         h0 = base["cumulative_hazard"][np.searchsorted(base["time"], h, side="right") - 1]
         surv = {k: np.exp(-h0 * np.exp([float(p[f"risk_{k}"]) for p in predictions])) for k in (0, 1)}
+        # each patient's benefit: S(36) under the recommended arm less under the other, and
+        # its bootstrap interval around it
+        benefit = np.where(rec == 1, surv[1] - surv[0], surv[0] - surv[1])
+        np.testing.assert_allclose([float(p["benefit"]) for p in predictions], benefit, atol=1e-9)
+        low = np.array([float(p["benefit_low"]) for p in predictions])
+        high = np.array([float(p["benefit_high"]) for p in predictions])
+        self.assertTrue(np.all(low <= high))
+        self.assertGreater(np.mean((low <= benefit) & (benefit <= high)), 0.9)
+        self.assertGreater(np.mean(high - low), 0)
         g = km_at(np.ones_like(time), censoring=True)
         for key, policy in ipw.items():
             predicted = np.where(policy == 1, surv[1], surv[0])
