@@ -100,6 +100,9 @@ namespace medpipe {
     "the arms, comma-separated, the first the reference (\"\": the values of the training data)") \
   X(std::string, best_arm_column, "", ANY,                                                        \
     "a features_table column with each subject's truly best arm, where known (simulated data)")   \
+  X(std::string, propensity_column, "", ANY,                                                      \
+    "treatment: a features_table column with each subject's probability of the arm it received "  \
+    "(a randomised study's allocation; \"\": estimated by logistic regression)")                  \
   X(bool, cox_squared_terms, false, ANY,                                                          \
     "treatment: add the square of every numeric covariate (and its interactions)")                \
   X(double, treatment_horizon, 0.0, RANGE(0, 1e12),                                               \

@@ -121,6 +121,7 @@ struct Cohort {
   SurvivalTable base;  // covariates only
   std::vector<int> arm;
   std::map<std::string, std::string> best_of;
+  std::map<std::string, std::string> propensity_of;  // given (propensity_column), else empty
 };
 
 Cohort read_treated_cohort(const Config& config, const std::string& labels,
@@ -132,6 +133,8 @@ Cohort read_treated_cohort(const Config& config, const std::string& labels,
   const auto arm_of = take_column(covariates, config.treatment_column, "treatment_column");
   if (!config.best_arm_column.empty())
     c.best_of = take_column(covariates, config.best_arm_column, "best_arm_column");
+  if (!config.propensity_column.empty())
+    c.propensity_of = take_column(covariates, config.propensity_column, "propensity_column");
   const CovariateEncoding used = encoding ? *encoding : fit_encoding(covariates);
   if (fitted) *fitted = used;
   std::vector<std::pair<std::string, SurvivalLabel>> rows;
@@ -161,10 +164,37 @@ void require_every_arm(const std::vector<int>& arm, const std::vector<std::strin
                        "from treatment_arms or add its subjects");
 }
 
+// UsageError unless `p`, the propensity of the arm subject `name` received, is within
+// 0.01-0.99: outside, a weight of 100 or more would decide the value (positivity).
+void check_positivity(const std::string& name, double p, const char* how) {
+  if (!(p >= 0.01 && p <= 0.99))
+    throw UsageError("subject '" + name + "': the " + how +
+                     " propensity of the arm it received is " + json_text(p) +
+                     ": positivity is violated (some subjects had no chance of another arm); "
+                     "restrict the cohort or the covariates");
+}
+
+// The propensities propensity_column gives (a randomised study's allocation).
+std::vector<double> given_propensities(const Cohort& c) {
+  std::vector<double> out;
+  for (const std::string& name : c.base.names) {
+    const std::string& text = c.propensity_of.at(name);
+    char* end = nullptr;
+    const double p = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0')
+      throw UsageError("subject '" + name + "': propensity_column holds '" + text +
+                       "', not a probability");
+    check_positivity(name, p, "given");
+    out.push_back(p);
+  }
+  return out;
+}
+
 // P(received arm | covariates) of each subject: a logistic model per arm (one for two arms),
 // normalised. UsageError where a subject's propensity is below 0.01 or above 0.99.
 std::vector<double> propensities(const Cohort& c, int arms) {
   const std::size_t n = c.base.rows();
+  if (!c.propensity_of.empty()) return given_propensities(c);
   std::vector<std::vector<double>> p(arms, std::vector<double>(n, 0.0));
   for (int k = arms == 2 ? 1 : 0; k < arms; ++k) {
     std::vector<int> y;
@@ -181,13 +211,7 @@ std::vector<double> propensities(const Cohort& c, int arms) {
     double total = 0;
     for (int k = 0; k < arms; ++k) total += p[k][i];
     received[i] = p[c.arm[i]][i] / total;
-    if (!(received[i] >= 0.01 && received[i] <= 0.99))
-      throw UsageError("subject '" + c.base.names[i] +
-                       "': the estimated propensity of the arm it "
-                       "received is " +
-                       json_text(received[i]) +
-                       ": positivity is violated (some subjects had no chance of another arm); "
-                       "restrict the cohort or the covariates");
+    check_positivity(c.base.names[i], received[i], "estimated");
   }
   return received;
 }

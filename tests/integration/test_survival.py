@@ -525,6 +525,21 @@ out("logrank", survdiff(Surv(time, event) ~ I(hormon == rec), data = te)$chisq)"
         r = self.medpipe("run", event, "--set", "treatment_arms=A")
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("treatment 'B' is not one of the arms", r.stderr)
+        # a given propensity of 0 or 1 violates positivity: refused, no infinite weight
+        with open(self.path("cov.csv")) as f:
+            rows = f.read().splitlines()
+        with open(self.path("cov_p.csv"), "w") as f:
+            f.write(rows[0] + ",p\n")
+            for i, row in enumerate(rows[1:]):
+                f.write(row + (",1.0\n" if i == 3 else ",0.5\n"))
+        self.assertDone(self.medpipe("run", event, "--set", "features_table=cov_p.csv",
+                                     "--set", "propensity_column=p", "--set", "model_bucket_name=p"))
+        r = self.medpipe("run", event, "--set", "features_table=cov_p.csv", "--set",
+                         "propensity_column=p", "--set", "model_bucket_name=p", "--set",
+                         "is_train=false")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("positivity is violated", r.stderr)
+        self.assertIn("given propensity", r.stderr)
         r = self.medpipe("run", event, "--set", "treatment_column=dose")
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("no column 'dose'", r.stderr)
