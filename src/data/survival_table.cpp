@@ -38,6 +38,20 @@ std::string lines_text(const std::vector<int>& lines) {
 
 }  // namespace
 
+SurvivalTable rows_of(const SurvivalTable& t, const std::vector<std::size_t>& keep) {
+  SurvivalTable out;
+  out.columns = t.columns;
+  const std::size_t f = t.columns.size();
+  for (std::size_t i : keep) {
+    out.names.push_back(t.names[i]);
+    out.time.push_back(t.time[i]);
+    out.event.push_back(t.event[i]);
+    out.x.insert(out.x.end(), t.x.begin() + static_cast<std::ptrdiff_t>(i * f),
+                 t.x.begin() + static_cast<std::ptrdiff_t>((i + 1) * f));
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, SurvivalLabel>> read_survival_labels(const fs::path& path) {
   const std::vector<CsvRow> rows = read_csv_file(path);
   const std::string where = "labels file " + path.string();

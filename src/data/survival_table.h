@@ -30,6 +30,9 @@ struct SurvivalLabel {
   int event = 0;
 };
 
+// Rows `keep` of `table`, in that order (repeats allowed: a bootstrap resample).
+SurvivalTable rows_of(const SurvivalTable& table, const std::vector<std::size_t>& keep);
+
 // The labels CSV: header with `image`, `time` and `event`; every time a number > 0, every event
 // 0 or 1 (R's 1/2 coding is named in the message). Every problem found is listed in one
 // UsageError naming the file, column and lines.

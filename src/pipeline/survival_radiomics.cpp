@@ -88,21 +88,6 @@ SurvivalTable radiomics_cohort(const std::vector<Sample>& samples, const Feature
   return out;
 }
 
-// Rows `keep` of `t`.
-SurvivalTable rows_of(const SurvivalTable& t, const std::vector<std::size_t>& keep) {
-  SurvivalTable out;
-  out.columns = t.columns;
-  const std::size_t f = t.columns.size();
-  for (std::size_t i : keep) {
-    out.names.push_back(t.names[i]);
-    out.time.push_back(t.time[i]);
-    out.event.push_back(t.event[i]);
-    out.x.insert(out.x.end(), t.x.begin() + static_cast<std::ptrdiff_t>(i * f),
-                 t.x.begin() + static_cast<std::ptrdiff_t>((i + 1) * f));
-  }
-  return out;
-}
-
 // The ridge theta of the grid whose Cox fits score the best Harrell's C on held-out folds (5,
 // subjects assigned by a shuffle seeded by the run's seed); a fold whose fit fails scores 0.5.
 double cross_validated_ridge(const SurvivalTable& train, CoxTies ties, int seed) {

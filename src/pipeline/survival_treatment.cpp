@@ -303,19 +303,11 @@ nlohmann::json bootstrap_fits(const SurvivalTable& train, const CoxOptions& opti
                               int seed) {
   std::mt19937 rng(static_cast<unsigned>(seed) * 7919u + 1);
   std::uniform_int_distribution<std::size_t> pick(0, train.rows() - 1);
-  const std::size_t f = train.columns.size();
   nlohmann::json fits = nlohmann::json::array();
   for (int b = 0; b < kBootstrapFits; ++b) {
-    SurvivalTable sample;
-    sample.columns = train.columns;
-    for (std::size_t n = 0; n < train.rows(); ++n) {
-      const std::size_t i = pick(rng);
-      sample.names.push_back(train.names[i]);
-      sample.time.push_back(train.time[i]);
-      sample.event.push_back(train.event[i]);
-      sample.x.insert(sample.x.end(), train.x.begin() + static_cast<std::ptrdiff_t>(i * f),
-                      train.x.begin() + static_cast<std::ptrdiff_t>((i + 1) * f));
-    }
+    std::vector<std::size_t> drawn(train.rows());
+    for (std::size_t& i : drawn) i = pick(rng);
+    const SurvivalTable sample = rows_of(train, drawn);
     try {
       const CoxModel m = fit_cox(sample, options);
       std::vector<double> coef;
