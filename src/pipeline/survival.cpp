@@ -17,6 +17,8 @@
 #include "core/json_value.h"
 #include "core/log.h"
 #include "core/world.h"
+#include "data/labels.h"
+#include "data/pairing.h"
 #include "data/survival_table.h"
 #include "infer/saved_model.h"
 #include "io/csv.h"
@@ -439,13 +441,19 @@ int survival_predict(const Config& config) {
 int survival_evaluate(const Config& config) {
   const auto start = Clock::now();
   const StoredModel model = read_stored_model(config);
-  if (config.labels.empty()) throw UsageError("evaluation needs labels: a CSV image,time,event");
+  if (config.labels.empty() && config.images_bucket.empty())
+    throw UsageError("evaluation needs labels: a CSV image,time,event");
   const fs::path csv = fs::path(config.results_dir()) / "predictions.csv";
   if (!fs::exists(csv))
     throw UsageError("no predictions to evaluate: " + csv.string() +
                      " does not exist; run "
                      "medpipe predict first");
-  const Labels labels = read_survival_labels(resolve_location(config.labels, "labels"));
+  // labels, else the images bucket's own CSV (the layout medpipe synth writes)
+  const fs::path bucket =
+      config.labels.empty() ? resolve_location(config.images_bucket, "images_bucket") : fs::path();
+  const Labels labels = read_survival_labels(
+      config.labels.empty() ? find_labels_csv("", bucket, "labels", images_folder(bucket))
+                            : resolve_location(config.labels, "labels"));
   std::map<std::string, SurvivalLabel> truth(labels.begin(), labels.end());
   SurvivalPredictions p{{}, {}, {}, model.times, {}};
   SkippedList skipped;

@@ -365,6 +365,11 @@ class CnnSurvival(MedpipeTestCase):
         event_ = np.array([int(labels[n]["event"]) for n in names])
         ours = np.array([float(p["risk"]) for p in predictions])
         self.assertAlmostEqual(metrics["harrell_c"], harrell_c_reference(time, event_, ours), places=10)
+        # medpipe evaluate finds the bucket's labels.csv itself and scores the same predictions
+        self.assertDone(self.medpipe("evaluate", event, "--set", "images_bucket=" + self.path("test"),
+                                     "--set", "results_bucket=" + self.path("results")))
+        with open(self.path("results", "metrics.json")) as f:
+            self.assertAlmostEqual(json.load(f)["harrell_c"], metrics["harrell_c"], places=12)
         best = harrell_c_reference(time, event_, np.array([truth[n] for n in names]))
         self.assertLess(abs(metrics["harrell_c"] - best), 0.03,
                         f"CNN C {metrics['harrell_c']:.4f}, true hazards' C {best:.4f}")
