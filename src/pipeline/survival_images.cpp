@@ -20,6 +20,9 @@
 
 namespace medpipe {
 
+namespace {
+
+// The images of a bucket with their time and event: every image needs a row of the labels.
 PairedSet survival_images(const std::string& key, const std::string& location,
                           const std::string& labels_key, const std::string& labels) {
   fs::path bucket = resolve_location(location, key);
@@ -44,8 +47,6 @@ PairedSet survival_images(const std::string& key, const std::string& location,
                      "'; add their rows or remove the images");
   return out;
 }
-
-namespace {
 
 SurvivalTable subjects_of(const TensorCache& cache) {
   SurvivalTable t;
@@ -75,14 +76,23 @@ TrainSettings survival_settings(const Config& c, const TensorCache& train) {
 
 }  // namespace
 
-int survival_train_images(const Config& config) {
-  const auto start = Clock::now();
-  const PairImages pair = [&config](const std::string& key, const std::string& location,
-                                    bool validation, int) {
+PairImages survival_pairing(const Config& config) {
+  return [&config](const std::string& key, const std::string& location, bool validation, int) {
     return survival_images(key, location, validation ? "val_labels" : "labels",
                            validation ? config.val_labels : config.labels);
   };
-  TrainingSamples samples = training_samples(config, pair);
+}
+
+std::vector<Sample> survival_inference_samples(const Config& config) {
+  return config.has_labels
+             ? survival_images("images_bucket", config.images_bucket, "labels", config.labels)
+                   .samples
+             : unlabelled_images(config);
+}
+
+int survival_train_images(const Config& config) {
+  const auto start = Clock::now();
+  TrainingSamples samples = training_samples(config, survival_pairing(config));
   start_run(config, config.model_dir(), "train");
   const PreprocessSpec spec = input_spec(config, samples.train, "cnn");
   const int threads = config.process_threads();
@@ -138,10 +148,7 @@ int survival_train_images(const Config& config) {
 
 int survival_predict_images(const Config& config, const StoredModel& model) {
   const auto start = Clock::now();
-  std::vector<Sample> samples =
-      config.has_labels
-          ? survival_images("images_bucket", config.images_bucket, "labels", config.labels).samples
-          : unlabelled_images(config);
+  const std::vector<Sample> samples = survival_inference_samples(config);
   start_run(config, config.results_dir(), "predict");
   const PreprocessSpec spec = std::get<PreprocessSpec>(model.saved.preprocessing);
   TensorCache cache =

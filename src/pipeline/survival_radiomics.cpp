@@ -130,12 +130,7 @@ double cross_validated_ridge(const SurvivalTable& train, CoxTies ties, int seed)
 
 int survival_train_radiomics(const Config& config) {
   const auto start = Clock::now();
-  const PairImages pair = [&config](const std::string& key, const std::string& location,
-                                    bool validation, int) {
-    return survival_images(key, location, validation ? "val_labels" : "labels",
-                           validation ? config.val_labels : config.labels);
-  };
-  TrainingSamples samples = training_samples(config, pair);
+  TrainingSamples samples = training_samples(config, survival_pairing(config));
   start_run(config, config.model_dir(), "train");
   const FeatureSettings settings = load_feature_settings(config.feature_settings);
   std::vector<Sample> all = samples.train;
@@ -171,10 +166,7 @@ int survival_train_radiomics(const Config& config) {
 
 int survival_predict_radiomics(const Config& config, const StoredModel& model) {
   const auto start = Clock::now();
-  std::vector<Sample> samples =
-      config.has_labels
-          ? survival_images("images_bucket", config.images_bucket, "labels", config.labels).samples
-          : unlabelled_images(config);
+  const std::vector<Sample> samples = survival_inference_samples(config);
   start_run(config, config.results_dir(), "predict");
   const nlohmann::json& stored = model.saved.extra.at("survival").at("radiomics");
   const FeatureSettings settings =

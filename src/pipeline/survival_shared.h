@@ -13,6 +13,7 @@
 #include "infer/saved_model.h"
 #include "metrics/survival.h"
 #include "models/cox.h"
+#include "pipeline/run_setup.h"
 #include "report/report.h"
 
 namespace medpipe {
@@ -71,9 +72,11 @@ int predict_survival_table(const Config& config, const StoredModel& model,
                            const SurvivalTable& table, const SkippedList& skipped,
                            Clock::time_point start);
 
-// The images of a bucket with their time and event (every image needs a row of the labels).
-PairedSet survival_images(const std::string& key, const std::string& location,
-                          const std::string& labels_key, const std::string& labels);
+// The survival pairing of a bucket's images with their time and event (for training_samples:
+// labels, or val_labels for the validation bucket; every image needs a row).
+PairImages survival_pairing(const Config& config);
+// The images to predict: with their time and event when has_labels.
+std::vector<Sample> survival_inference_samples(const Config& config);
 
 // Treatment recommendation (survival_treatment.cpp): the Cox model with arm x covariate
 // interactions, each subject's risk under each arm, the recommended arm, policy values.
