@@ -338,21 +338,26 @@ void add_benefit_columns(const nlohmann::json& fits, const std::vector<SurvivalT
         best = static_cast<int>(k);
     other[i] = best;
   }
+  struct Fit {  // one bootstrap fit, read from model.json once
+    std::vector<double> coef, means;
+    double h0;
+    double survival(const SurvivalTable& d, std::size_t i) const {
+      double lp = 0;
+      for (std::size_t j = 0; j < coef.size(); ++j)
+        lp += coef[j] * (d.x[i * d.columns.size() + j] - means[j]);
+      return std::exp(-h0 * std::exp(lp));
+    }
+  };
+  std::vector<Fit> parsed;
+  for (const auto& fit : fits)
+    parsed.push_back({fit.at("coef").get<std::vector<double>>(),
+                      fit.at("means").get<std::vector<double>>(), fit.at("h0").get<double>()});
   ExtraColumns columns{{"benefit", {}}, {"benefit_low", {}}, {"benefit_high", {}}};
   for (std::size_t i = 0; i < n; ++i) {
     std::vector<double> draws;
-    for (const auto& fit : fits) {
-      const std::vector<double> coef = fit.at("coef").get<std::vector<double>>();
-      const std::vector<double> means = fit.at("means").get<std::vector<double>>();
-      auto surv = [&](int k) {
-        const SurvivalTable& d = designs[k];
-        double lp = 0;
-        for (std::size_t j = 0; j < coef.size(); ++j)
-          lp += coef[j] * (d.x[i * d.columns.size() + j] - means[j]);
-        return std::exp(-fit.at("h0").get<double>() * std::exp(lp));
-      };
-      draws.push_back(surv(recommended[i]) - surv(other[i]));
-    }
+    for (const Fit& fit : parsed)
+      draws.push_back(fit.survival(designs[recommended[i]], i) -
+                      fit.survival(designs[other[i]], i));
     std::sort(draws.begin(), draws.end());
     auto at = [&](double q) {
       return draws.empty() ? std::string()
