@@ -11,10 +11,7 @@ namespace medpipe {
 namespace {
 
 std::string number_text(double v) {
-  std::ostringstream out;
-  out.precision(12);
-  out << v;
-  return out.str();
+  return medpipe::number_text(v, 12);
 }
 
 }  // namespace

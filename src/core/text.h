@@ -1,8 +1,17 @@
 // core/text.h: small text helpers shared by the parsers of labels, settings and credentials.
 #pragma once
+#include <sstream>
 #include <string>
 
 namespace medpipe {
+
+// `value` in at most `significant_digits` significant digits, no trailing zeros: 12, 365.25.
+inline std::string number_text(double value, int significant_digits) {
+  std::ostringstream out;
+  out.precision(significant_digits);
+  out << value;
+  return out.str();
+}
 
 // `text` without leading and trailing spaces, tabs and carriage returns.
 inline std::string trim(const std::string& text) {

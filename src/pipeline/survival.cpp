@@ -16,6 +16,7 @@
 #include "core/fs.h"
 #include "core/json_value.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "core/world.h"
 #include "data/labels.h"
 #include "data/pairing.h"
@@ -63,8 +64,6 @@ double quantile(const std::vector<double>& sorted, double q) {
   return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
 }
 
-// survival_times, else the quartiles of the training follow-up; a time beyond the longest
-// follow-up is refused (often a time column in another unit).
 }  // namespace
 
 std::vector<double> evaluation_times(const Config& config, std::vector<double> follow_up) {
@@ -96,10 +95,7 @@ namespace {
 
 // A time as a column name: 12, 365.25 (up to 15 significant digits, no trailing zeros).
 std::string time_label(double t) {
-  std::ostringstream s;
-  s.precision(15);
-  s << t;
-  return s.str();
+  return number_text(t, 15);
 }
 
 }  // namespace
