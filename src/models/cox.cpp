@@ -379,7 +379,7 @@ CoxModel fit_cox(const SurvivalTable& data, const CoxOptions& options) {
                    "(e.g. 1) to penalise the coefficients");
 }
 
-nlohmann::json cox_to_json(const CoxModel& m) {
+nlohmann::json coefficients_to_json(const CoxModel& m) {
   nlohmann::json coefficients = nlohmann::json::array();
   for (const CoxCoefficient& c : m.coefficients)
     coefficients.push_back({{"name", c.name},
@@ -390,6 +390,11 @@ nlohmann::json cox_to_json(const CoxModel& m) {
                             {"hazard_ratio", c.hazard_ratio},
                             {"ci_low", c.ci_low},
                             {"ci_high", c.ci_high}});
+  return coefficients;
+}
+
+nlohmann::json cox_to_json(const CoxModel& m) {
+  const nlohmann::json coefficients = coefficients_to_json(m);
   auto test = [](const CoxTest& t) {
     return nlohmann::json{{"statistic", t.statistic}, {"df", t.df}, {"p", t.p}};
   };

@@ -67,6 +67,9 @@ struct CoxModel {
 // collinear covariate, a coefficient running to infinity (with a penalty suggested).
 CoxModel fit_cox(const SurvivalTable& data, const CoxOptions& options = {});
 
+// The coefficients as a list of {name, coef, se, z, p, hazard_ratio, ci_low, ci_high}: the
+// contract's model.json "coefficients", and part of cox_to_json.
+nlohmann::json coefficients_to_json(const CoxModel& model);
 nlohmann::json cox_to_json(const CoxModel& model);
 CoxModel cox_from_json(const nlohmann::json& json);
 

@@ -227,19 +227,6 @@ std::string coefficient_table(const CoxModel& m) {
   return s.str();
 }
 
-nlohmann::json coefficients_json(const CoxModel& m) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const CoxCoefficient& c : m.coefficients)
-    out.push_back({{"name", c.name},
-                   {"coef", c.coef},
-                   {"se", c.se},
-                   {"hazard_ratio", c.hazard_ratio},
-                   {"ci_low", c.ci_low},
-                   {"ci_high", c.ci_high},
-                   {"p", c.p}});
-  return out;
-}
-
 }  // namespace
 
 double median_of(std::vector<double> values) {
@@ -325,7 +312,7 @@ RiskModel fit_risk_model(const Config& config, const SurvivalTable& train, Saved
   saved.model.arch = "cox";
   saved.model.in_channels = static_cast<int>(train.columns.size());
   saved.model.num_classes = 0;
-  saved.extra["coefficients"] = coefficients_json(*m.cox);
+  saved.extra["coefficients"] = coefficients_to_json(*m.cox);
   saved.extra["survival"] = {{"model", "cox"}, {"cox", cox_to_json(*m.cox)}};
   saved.input =
       "the covariates of survival.covariates, one-hot encoded; output: risk (the linear "
