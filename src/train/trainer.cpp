@@ -151,7 +151,7 @@ class ClassifierTask : public TrainingTask {
   double loss_denominator(const std::vector<std::size_t>& batch, std::size_t begin,
                           std::size_t end) const;
   LossPart cox_part(const at::Tensor& risk, const std::vector<std::size_t>& batch,
-                    const Slice& slice, const WorkerGroup& group) const;
+                    const Slice& slice, const WorkerGroup& group, double global) const;
 
   const TensorCache& train_;
   const TensorCache* val_;
@@ -166,9 +166,15 @@ class ClassifierTask : public TrainingTask {
   std::future<std::vector<at::Tensor>> next_;
 };
 
-// The denominator of a batch's mean loss: its size, or the sum of its class weights.
+// The denominator of a batch's mean loss: its size, or the sum of its class weights; for
+// survival its events.
 double ClassifierTask::loss_denominator(const std::vector<std::size_t>& batch, std::size_t begin,
                                         std::size_t end) const {
+  if (s_.survival) {
+    double events = 0;
+    for (std::size_t i = begin; i < end; ++i) events += event_[batch[i]];
+    return events;
+  }
   if (!weights_.defined()) return static_cast<double>(end - begin);
   double sum = 0;
   const float* w = weights_.data_ptr<float>();
@@ -216,16 +222,16 @@ StepWork ClassifierTask::step(const WorkerGroup& group, std::size_t b, std::size
     const at::Tensor& input = (*inputs)[g - group.first_worker()];
     if (!input.defined()) return {};
     Slice slice = worker_slice(batch.size(), g, group.workers());
-    at::Tensor target = at::empty({static_cast<long>(slice.size())}, at::kLong);
-    auto* target_data = target.data_ptr<std::int64_t>();
-    for (std::size_t i = slice.begin; i < slice.end; ++i)
-      target_data[i - slice.begin] = labels_[batch[i]];
     if (replica.hasattr("dropout_seed")) {
       replica.setattr("dropout_seed", static_cast<std::int64_t>(seed));
       replica.setattr("dropout_row", static_cast<std::int64_t>(slice.begin));
     }
     at::Tensor logits = replica.forward({input}).toTensor();
-    if (s_.survival) return cox_part(logits, batch, slice, group);
+    if (s_.survival) return cox_part(logits, batch, slice, group, global_denominator);
+    at::Tensor target = at::empty({static_cast<long>(slice.size())}, at::kLong);
+    auto* target_data = target.data_ptr<std::int64_t>();
+    for (std::size_t i = slice.begin; i < slice.end; ++i)
+      target_data[i - slice.begin] = labels_[batch[i]];
     at::Tensor summed = summed_cross_entropy(logits, target, weights_);
     double own = loss_denominator(batch, slice.begin, slice.end);
     double scale = group.averages_gradients() ? global_denominator : own;
@@ -237,15 +243,14 @@ StepWork ClassifierTask::step(const WorkerGroup& group, std::size_t b, std::size
 // A worker's share of a survival step: the Cox partial likelihood of its slice (its risk sets
 // are its own subjects), summed over the slice's events, divided by the step's events.
 LossPart ClassifierTask::cox_part(const at::Tensor& risk, const std::vector<std::size_t>& batch,
-                                  const Slice& slice, const WorkerGroup& group) const {
+                                  const Slice& slice, const WorkerGroup& group,
+                                  double global) const {
   const long n = static_cast<long>(slice.size());
   at::Tensor time = at::empty({n}, at::kDouble), event = at::empty({n}, at::kFloat);
-  double own = 0, global = 0;
-  for (std::size_t i = 0; i < batch.size(); ++i) global += event_[batch[i]];
+  const double own = loss_denominator(batch, slice.begin, slice.end);
   for (std::size_t i = slice.begin; i < slice.end; ++i) {
     time.data_ptr<double>()[i - slice.begin] = time_[batch[i]];
     event.data_ptr<float>()[i - slice.begin] = static_cast<float>(event_[batch[i]]);
-    own += event_[batch[i]];
   }
   const at::Tensor r = risk.reshape({-1});
   at::Tensor summed = own > 0 ? cox_partial_likelihood_loss(r, time, event) * own : (r * 0).sum();
