@@ -27,7 +27,7 @@ struct Level {
 
 class Walker {
  public:
-  explicit Walker(const fs::path& path) : file_(path), size_(file_.size()) {}
+  explicit Walker(const ReadOnlyFile& file) : file_(file), size_(file_.size()) {}
   DicomStructure walk();
 
  private:
@@ -58,7 +58,7 @@ class Walker {
   bool jpeg_fragment_ok(std::uint64_t pos, std::uint32_t length);
 
   static constexpr std::size_t kWindow = 16384;
-  ReadOnlyFile file_;
+  const ReadOnlyFile& file_;
   std::uint64_t size_ = 0;
   std::vector<char> window_;
   std::uint64_t window_at_ = 0;
@@ -251,12 +251,12 @@ DicomStructure Walker::walk() {
 
 }  // namespace
 
-DicomStructure dicom_structure(const fs::path& path) {
-  return Walker(path).walk();
+DicomStructure dicom_structure(const ReadOnlyFile& file) {
+  return Walker(file).walk();
 }
 
 std::string dicom_structure_problem(const fs::path& path) {
-  return dicom_structure(path).problem;
+  return dicom_structure(ReadOnlyFile(path)).problem;
 }
 
 }  // namespace medpipe

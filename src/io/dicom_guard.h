@@ -28,6 +28,7 @@ struct DicomStructure {
   // the top-level PixelData of a defined length, where the dataset is not deflated
   std::optional<DicomPixelSpan> native_pixels;
 };
-DicomStructure dicom_structure(const fs::path& path);
+// The walk over an open file (whose reads the caller may go on using for the pixel data).
+DicomStructure dicom_structure(const ReadOnlyFile& file);
 
 }  // namespace medpipe

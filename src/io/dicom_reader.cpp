@@ -389,7 +389,8 @@ namespace {
 // the structure walk located: DCMTK parses the header up to the pixel data, whose values are
 // then read from the file once, straight into floats. Nothing when the file is of another kind
 // (the full path then reads it); a failure for what the header refuses.
-std::optional<Result<Image>> read_direct_file(const fs::path& path, const DicomPixelSpan& span) {
+std::optional<Result<Image>> read_direct_file(const fs::path& path, const ReadOnlyFile& pixels,
+                                              const DicomPixelSpan& span) {
   static_assert(std::endian::native == std::endian::little, "little-endian samples read as is");
   DcmFileFormat file;
   if (file.loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
@@ -412,7 +413,6 @@ std::optional<Result<Image>> read_direct_file(const fs::path& path, const DicomP
   if (span.length < count * (layout.bits_allocated / 8)) return std::nullopt;  // a cut file
   const NativeRescale rescale = modality_rescale(ds, layout, photometric == "MONOCHROME1");
   Image image;
-  const ReadOnlyFile pixels(path);
   const bool read = layout.bits_allocated == 16
                         ? append_file_values<Uint16>(pixels, span, count, rescale, image.pixels)
                         : append_file_values<Uint8>(pixels, span, count, rescale, image.pixels);
@@ -519,14 +519,16 @@ void fix_big_endian_32bit(DcmDataset* ds, E_TransferSyntax xfer) {
 
 Result<Image> read_dicom(const fs::path& path) {
   register_codecs_once();
-  const DicomStructure structure = dicom_structure(path);
+  const ReadOnlyFile opened(path);
+  const DicomStructure structure = dicom_structure(opened);
   if (!structure.problem.empty())
     return Result<Image>::failure("not a usable DICOM file: " + structure.problem);
   // MEDPIPE_DICOM_DECODER=gdcm decodes every file with GDCM (for cross-checks).
   const char* decoder = std::getenv("MEDPIPE_DICOM_DECODER");
   const bool force_gdcm = decoder && std::string(decoder) == "gdcm";
   if (structure.native_pixels && !force_gdcm) {
-    if (std::optional<Result<Image>> direct = read_direct_file(path, *structure.native_pixels))
+    if (std::optional<Result<Image>> direct =
+            read_direct_file(path, opened, *structure.native_pixels))
       return *std::move(direct);
   }
   DcmFileFormat file;
