@@ -6,7 +6,7 @@ set(SRC ${CMAKE_SOURCE_DIR}/src)
 add_library(medpipe_core STATIC
   ${SRC}/core/config.cpp ${SRC}/core/fs.cpp ${SRC}/core/log.cpp ${SRC}/core/progress.cpp
   ${SRC}/core/runtime.cpp ${SRC}/core/world_mpi.cpp ${SRC}/core/field_rule.cpp
-  ${SRC}/core/blas_kernel.cpp ${SRC}/core/distributions.cpp)
+  ${SRC}/core/blas_kernel.cpp ${SRC}/core/distributions.cpp ${SRC}/core/linear_algebra.cpp)
 # core/version.h from project(VERSION): the one place the version is written.
 configure_file(${SRC}/core/version.h.in ${CMAKE_BINARY_DIR}/generated/core/version.h @ONLY)
 target_include_directories(medpipe_core PUBLIC ${SRC} ${CMAKE_BINARY_DIR}/generated)

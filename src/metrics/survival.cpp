@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/distributions.h"
+#include "core/linear_algebra.h"
 
 namespace medpipe {
 
@@ -87,30 +88,6 @@ void walk_comparable(const std::vector<double>& time, const std::vector<int>& ev
       if (event[order[k]]) later.insert(rank[order[k]]);
     end = begin;
   }
-}
-
-// Solves a x = b (a m x m, row-major) by Gaussian elimination with partial pivoting, b
-// replaced by x; false when a is singular. m is the number of groups less one: small.
-bool solve_in_place(std::vector<double> a, std::vector<double>& x) {
-  const std::size_t m = x.size();
-  for (std::size_t c = 0; c < m; ++c) {
-    std::size_t pivot = c;
-    for (std::size_t r = c + 1; r < m; ++r)
-      if (std::fabs(a[r * m + c]) > std::fabs(a[pivot * m + c])) pivot = r;
-    for (std::size_t k = 0; k < m; ++k) std::swap(a[c * m + k], a[pivot * m + k]);
-    std::swap(x[c], x[pivot]);
-    if (a[c * m + c] == 0) return false;
-    for (std::size_t r = c + 1; r < m; ++r) {
-      const double f = a[r * m + c] / a[c * m + c];
-      for (std::size_t k = c; k < m; ++k) a[r * m + k] -= f * a[c * m + k];
-      x[r] -= f * x[c];
-    }
-  }
-  for (std::size_t c = m; c-- > 0;) {
-    for (std::size_t k = c + 1; k < m; ++k) x[c] -= a[c * m + k] * x[k];
-    x[c] /= a[c * m + c];
-  }
-  return true;
 }
 
 }  // namespace
@@ -199,8 +176,9 @@ LogRank logrank_test(const std::vector<double>& time, const std::vector<int>& ev
     b[r] = out.observed[used[r + 1]] - out.expected[used[r + 1]];
     for (std::size_t c = 0; c < m; ++c) a[r * m + c] = var[used[r + 1] * groups + used[c + 1]];
   }
-  std::vector<double> x = b;
-  if (!solve_in_place(a, x)) return out;
+  const Ldl factor = ldl(a, m);
+  if (factor.any_singular()) return out;
+  const std::vector<double> x = ldl_solve(factor, b);
   out.chisq = std::inner_product(x.begin(), x.end(), b.begin(), 0.0);
   out.df = static_cast<int>(m);
   out.p = chi_square_upper_p(out.chisq, out.df);

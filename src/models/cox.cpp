@@ -8,6 +8,7 @@
 
 #include "core/distributions.h"
 #include "core/error.h"
+#include "core/linear_algebra.h"
 
 namespace medpipe {
 
@@ -111,61 +112,6 @@ Pass cox_pass(const Scaled& s, const std::vector<double>& beta, CoxTies ties) {
   return out;
 }
 
-// LDL' of a symmetric matrix, a pivot below tolerance x the largest diagonal set to zero (R's
-// cholesky2): singular[k] marks the columns that are linear combinations of earlier ones.
-struct Ldl {
-  std::size_t p = 0;
-  std::vector<double> m;  // L below the diagonal, D on it
-  std::vector<bool> singular;
-};
-
-Ldl ldl(std::vector<double> m, std::size_t p) {
-  const double tolerance = std::pow(std::numeric_limits<double>::epsilon(), 0.75);
-  double largest = 0;
-  for (std::size_t i = 0; i < p; ++i) largest = std::max(largest, m[i * p + i]);
-  const double eps = largest * tolerance;
-  Ldl out{p, std::move(m), std::vector<bool>(p, false)};
-  std::vector<double>& a = out.m;
-  for (std::size_t i = 0; i < p; ++i) {
-    const double pivot = a[i * p + i];
-    if (!std::isfinite(pivot) || pivot < eps) {
-      a[i * p + i] = 0;
-      out.singular[i] = true;
-      continue;
-    }
-    for (std::size_t j = i + 1; j < p; ++j) {
-      const double temp = a[j * p + i] / pivot;
-      a[j * p + i] = temp;
-      a[j * p + j] -= temp * temp * pivot;
-      for (std::size_t k = j + 1; k < p; ++k) a[k * p + j] -= temp * a[k * p + i];
-    }
-  }
-  return out;
-}
-
-// Solves (L D L') x = b, zero for the singular columns.
-std::vector<double> solve(const Ldl& f, std::vector<double> b) {
-  const std::size_t p = f.p;
-  for (std::size_t i = 0; i < p; ++i)
-    for (std::size_t j = 0; j < i; ++j) b[i] -= f.m[i * p + j] * b[j];
-  for (std::size_t i = p; i-- > 0;) {
-    b[i] = f.m[i * p + i] == 0 ? 0 : b[i] / f.m[i * p + i];
-    for (std::size_t j = i + 1; j < p; ++j) b[i] -= f.m[j * p + i] * b[j];
-  }
-  return b;
-}
-
-std::vector<double> inverse(const Ldl& f) {
-  std::vector<double> out(f.p * f.p);
-  for (std::size_t c = 0; c < f.p; ++c) {
-    std::vector<double> e(f.p, 0.0);
-    e[c] = 1;
-    e = solve(f, e);
-    for (std::size_t r = 0; r < f.p; ++r) out[r * f.p + c] = e[r];
-  }
-  return out;
-}
-
 double dot(const std::vector<double>& a, const std::vector<double>& b) {
   return std::inner_product(a.begin(), a.end(), b.begin(), 0.0);
 }
@@ -209,13 +155,13 @@ CoxModel finish(const SurvivalTable& data, const Scaled& s, const std::vector<do
                 const Ldl& information, const Pass& final_pass, double loglik0, double score) {
   CoxModel m;
   const std::size_t p = s.p;
-  const std::vector<double> v = inverse(information);
+  const std::vector<double> v = ldl_inverse(information);
   m.variance.resize(p * p);
   for (std::size_t i = 0; i < p; ++i)
     for (std::size_t j = 0; j < p; ++j)
       m.variance[i * p + j] = v[i * p + j] * s.scale[i] * s.scale[j];
   // R's check for a coefficient running to infinity: the Newton step still taken at the end
-  const std::vector<double> step = solve(information, final_pass.u);
+  const std::vector<double> step = ldl_solve(information, final_pass.u);
   std::vector<double> coef(p);
   for (std::size_t k = 0; k < p; ++k) {
     coef[k] = beta[k] * s.scale[k];
@@ -241,7 +187,7 @@ CoxModel finish(const SurvivalTable& data, const Scaled& s, const std::vector<do
   const double df = static_cast<double>(p);
   m.likelihood_ratio = {2 * (m.loglik - loglik0), df, 0};
   Ldl var = ldl(m.variance, p);
-  m.wald = {dot(coef, solve(var, coef)), df, 0};
+  m.wald = {dot(coef, ldl_solve(var, coef)), df, 0};
   m.score = {score, df, 0};
   for (CoxTest* t : {&m.likelihood_ratio, &m.wald, &m.score})
     t->p = chi_square_upper_p(t->statistic, t->df);
@@ -332,7 +278,7 @@ CoxModel fit_cox(const SurvivalTable& data, const CoxOptions& options) {
   const double loglik0 = pass.loglik;
   Ldl information = ldl(pass.imat, s.p);
   refuse_singular(data, information);
-  std::vector<double> newbeta = solve(information, pass.u);
+  std::vector<double> newbeta = ldl_solve(information, pass.u);
   const double score = dot(pass.u, newbeta);
   for (std::size_t k = 0; k < s.p; ++k) newbeta[k] += beta[k];
   double best = loglik0;
@@ -362,7 +308,7 @@ CoxModel fit_cox(const SurvivalTable& data, const CoxOptions& options) {
     } else {
       halving = 0;
       best = next.loglik;
-      const std::vector<double> step = solve(f, next.u);
+      const std::vector<double> step = ldl_solve(f, next.u);
       beta = newbeta;
       for (std::size_t k = 0; k < s.p; ++k) newbeta[k] += step[k];
     }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/linear_algebra.h"
 
 namespace medpipe {
 
@@ -32,31 +33,6 @@ double pass(const std::vector<double>& x, const std::vector<int>& y, std::size_t
   return loglik;
 }
 
-// Solves info d = grad by Cholesky; false when info is not positive definite.
-bool solve(std::vector<double> a, std::vector<double>& b) {
-  const std::size_t q = b.size();
-  for (std::size_t j = 0; j < q; ++j) {
-    double d = a[j * q + j];
-    for (std::size_t k = 0; k < j; ++k) d -= a[j * q + k] * a[j * q + k];
-    if (!(d > 1e-12)) return false;
-    a[j * q + j] = std::sqrt(d);
-    for (std::size_t i = j + 1; i < q; ++i) {
-      double s = a[i * q + j];
-      for (std::size_t k = 0; k < j; ++k) s -= a[i * q + k] * a[j * q + k];
-      a[i * q + j] = s / a[j * q + j];
-    }
-  }
-  for (std::size_t i = 0; i < q; ++i) {
-    for (std::size_t k = 0; k < i; ++k) b[i] -= a[i * q + k] * b[k];
-    b[i] /= a[i * q + i];
-  }
-  for (std::size_t i = q; i-- > 0;) {
-    for (std::size_t k = i + 1; k < q; ++k) b[i] -= a[k * q + i] * b[k];
-    b[i] /= a[i * q + i];
-  }
-  return true;
-}
-
 }  // namespace
 
 double LogisticModel::probability(const double* x) const {
@@ -71,8 +47,10 @@ LogisticModel fit_logistic(const std::vector<double>& x, const std::vector<int>&
   std::vector<double> beta(p + 1, 0.0), grad, info;
   double loglik = pass(x, y, p, beta, grad, info);
   for (int iter = 0; iter < 50; ++iter) {
-    std::vector<double> step = grad;
-    if (!solve(info, step)) throw UsageError(what + ": the covariates are collinear; remove one");
+    const Ldl information = ldl(info, p + 1);
+    if (information.any_singular())
+      throw UsageError(what + ": the covariates are collinear; remove one");
+    const std::vector<double> step = ldl_solve(information, grad);
     std::vector<double> next(p + 1);
     double next_loglik = 0;
     for (double scale = 1; scale > 1e-6; scale /= 2) {  // step halving
