@@ -33,14 +33,17 @@ bool within(const fs::path& inner, const fs::path& outer) {
 }
 
 // UsageError when the output folder of a stage is, holds or lies inside one of its inputs, before
-// anything is written: results must never overwrite images, masks, labels or a model.
+// anything is written: results must never overwrite images, masks, labels, covariate tables or a
+// model.
 void check_outputs_apart(const Config& config, const fs::path& output, const std::string& stage) {
   std::vector<std::pair<std::string, std::string>> inputs = {
       {"images_bucket", config.images_bucket},
       {"val_images_bucket", config.val_images_bucket},
       {"images_labels_bucket", config.images_labels_bucket},
       {"labels", config.labels},
-      {"val_labels", config.val_labels}};
+      {"val_labels", config.val_labels},
+      {"features_table", config.features_table},
+      {"val_features_table", config.val_features_table}};
   if (stage != "train") inputs.push_back({"the model folder", config.model_dir()});
   const fs::path out = comparable(output);
   const std::string out_key = stage == "train" ? "the model folder" : "results_bucket";

@@ -582,6 +582,21 @@ class BadSurvivalInput(MedpipeTestCase):
         self.assertUsageError(self.attempt(cov, lab, survival_times="5000"),
                               "beyond the longest training follow-up", "another unit")
 
+    def test_outputs_never_overlap_the_covariates_table(self):
+        cov, lab = self.good()
+        os.makedirs(self.path("data"))
+        with open(self.path("data", "cov.csv"), "w") as f:
+            f.write("image,a,b\n" + "\n".join(cov) + "\n")
+        with open(self.path("labels.csv"), "w") as f:
+            f.write("image,time,event\n" + "\n".join(lab) + "\n")
+        event = write_event(self.path("e.json"), {"label_style": "survival",
+                                                  "features_table": "data/cov.csv",
+                                                  "labels": "labels.csv"})
+        self.assertDone(self.medpipe("run", event))
+        r = self.medpipe("run", event, "--set", "is_train=false", "--set", "results_bucket=data")
+        self.assertUsageError(r, "overlaps features_table")
+        self.assertEqual(sorted(os.listdir(self.path("data"))), ["cov.csv"])  # nothing written
+
     def test_a_missing_covariate_skips_that_subject_and_lists_it(self):
         cov, lab = self.good()
         cov[2] = "s2,,0.5"
