@@ -45,6 +45,8 @@ enum class Arch { kAuto, kMlp, kCnn, kAlexnet, kUnet, kCox };
 MEDPIPE_CHOICE(Arch, "auto", "mlp", "cnn", "alexnet", "unet", "cox")
 enum class TiesMethod { kEfron, kBreslow };
 MEDPIPE_CHOICE(TiesMethod, "efron", "breslow")
+enum class TreatmentModel { kInteractions, kPerArm };
+MEDPIPE_CHOICE(TreatmentModel, "interactions", "per_arm")
 enum class Finetune { kAll, kLast3 };
 MEDPIPE_CHOICE(Finetune, "all", "last3")
 enum class ResizeMode { kStretch, kPad };

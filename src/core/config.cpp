@@ -359,6 +359,11 @@ void validate_survival_keys(const Config& c) {
         "treatment_column: a treatment recommendation is fitted by the Cox model (arch cox) "
         "or the neural Cox model (arch mlp) on a features_table of covariates; images are not "
         "built for it yet");
+  if (c.treatment_model == TreatmentModel::kPerArm &&
+      (c.treatment_column.empty() || c.arch == Arch::kMlp))
+    throw UsageError(
+        "treatment_model per_arm fits one Cox model per arm: it needs treatment_column and arch "
+        "cox (the neural model takes the arm as an input instead)");
   if (!c.images_bucket.empty()) {
     if (!c.features_table.empty() && c.pipeline != PipelineKind::kFeatures)
       throw UsageError(

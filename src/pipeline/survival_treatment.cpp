@@ -2,7 +2,9 @@
 // covariates, the arm (one-hot against the first arm) and every arm x covariate interaction
 // (optionally with squared covariates: cox_squared_terms). Each subject's risk under each arm
 // ranks the arms the same at every time (one baseline): the recommendation is the arm of lowest
-// risk. Evaluation adds the policy values at a horizon by inverse probability weighting (the
+// risk. treatment_model per_arm (the T-learner) recommends instead from one Cox model per arm,
+// each with its own baseline, by the cumulative hazard at the horizon; the pooled model with
+// interactions stays the outcome model (model.json's coefficients, the received arm's risk). Evaluation adds the policy values at a horizon by inverse probability weighting (the
 // propensity from a logistic model of the evaluated cohort's own assignment), beside the
 // constant policies and the observed practice, the log-rank test of followed vs not followed,
 // and the agreement with the truly best arm where the data knows it.
@@ -10,7 +12,6 @@
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <set>
 #include <sstream>
 
@@ -22,6 +23,7 @@
 #include "models/logistic.h"
 #include "pipeline/run_setup.h"
 #include "pipeline/survival_shared.h"
+#include "pipeline/treatment_models.h"
 #include "storage/storage.h"
 
 namespace medpipe {
@@ -296,74 +298,30 @@ nlohmann::json policy_metrics(const Cohort& c, const SurvivalTable& observed,
 
 constexpr int kBootstrapFits = 50;
 
-// Cox fits of `train` resampled with replacement (seeded), each kept as its coefficients, means
-// and baseline cumulative hazard at `horizon`: the spread of each patient's benefit. A resample
-// that cannot be fitted (an arm or a level lost) is left out.
-nlohmann::json bootstrap_fits(const SurvivalTable& train, const CoxOptions& options, double horizon,
-                              int seed) {
-  std::mt19937 rng(static_cast<unsigned>(seed) * 7919u + 1);
-  std::uniform_int_distribution<std::size_t> pick(0, train.rows() - 1);
-  nlohmann::json fits = nlohmann::json::array();
-  for (int b = 0; b < kBootstrapFits; ++b) {
-    std::vector<std::size_t> drawn(train.rows());
-    for (std::size_t& i : drawn) i = pick(rng);
-    const SurvivalTable sample = rows_of(train, drawn);
-    try {
-      const CoxModel m = fit_cox(sample, options);
-      std::vector<double> coef;
-      for (const CoxCoefficient& k : m.coefficients) coef.push_back(k.coef);
-      fits.push_back({{"coef", coef},
-                      {"means", m.means},
-                      {"h0", -std::log(m.baseline.survival(0.0, horizon))}});
-    } catch (const UsageError&) {
-    }
-  }
-  log_info("benefit intervals: " + std::to_string(fits.size()) + " of " +
-           std::to_string(kBootstrapFits) + " bootstrap fits");
-  return fits;
-}
-
 // Each patient's benefit, S(horizon) under the recommended arm less under the best other arm,
-// from the point fit (`surv_under`) and its 2.5% and 97.5% bootstrap quantiles.
-void add_benefit_columns(const nlohmann::json& fits, const std::vector<SurvivalTable>& designs,
+// from the point fit (`surv_under`) and its 2.5% and 97.5% quantiles over the bootstrap fits
+// (`draws[k][b][i]`: S(horizon) of subject i under arm k by fit b).
+void add_benefit_columns(const std::vector<std::vector<std::vector<double>>>& draws,
                          const std::vector<std::vector<double>>& surv_under,
                          const std::vector<int>& recommended, ExtraColumns& extra) {
-  const std::size_t n = recommended.size(), arms = designs.size();
-  std::vector<int> other(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    int best = -1;
-    for (std::size_t k = 0; k < arms; ++k)
-      if (static_cast<int>(k) != recommended[i] &&
-          (best < 0 || surv_under[k][i] > surv_under[best][i]))
-        best = static_cast<int>(k);
-    other[i] = best;
-  }
-  struct Fit {  // one bootstrap fit, read from model.json once
-    std::vector<double> coef, means;
-    double h0;
-    double survival(const SurvivalTable& d, std::size_t i) const {
-      double lp = 0;
-      for (std::size_t j = 0; j < coef.size(); ++j)
-        lp += coef[j] * (d.x[i * d.columns.size() + j] - means[j]);
-      return std::exp(-h0 * std::exp(lp));
-    }
-  };
-  std::vector<Fit> parsed;
-  for (const auto& fit : fits)
-    parsed.push_back({fit.at("coef").get<std::vector<double>>(),
-                      fit.at("means").get<std::vector<double>>(), fit.at("h0").get<double>()});
+  const std::size_t n = recommended.size(), arms = surv_under.size();
   ExtraColumns columns{{"benefit", {}}, {"benefit_low", {}}, {"benefit_high", {}}};
   for (std::size_t i = 0; i < n; ++i) {
-    std::vector<double> draws;
-    for (const Fit& fit : parsed)
-      draws.push_back(fit.survival(designs[recommended[i]], i) -
-                      fit.survival(designs[other[i]], i));
-    std::sort(draws.begin(), draws.end());
+    int other = -1;
+    for (std::size_t k = 0; k < arms; ++k)
+      if (static_cast<int>(k) != recommended[i] &&
+          (other < 0 || surv_under[k][i] > surv_under[other][i]))
+        other = static_cast<int>(k);
+    std::vector<double> differences;
+    for (std::size_t b = 0; b < draws[0].size(); ++b)
+      differences.push_back(draws[recommended[i]][b][i] - draws[other][b][i]);
+    std::sort(differences.begin(), differences.end());
     auto at = [&](double q) {
-      return draws.empty() ? std::string()
-                           : json_text(draws[static_cast<std::size_t>(q * (draws.size() - 1))]);
+      return differences.empty()
+                 ? std::string()
+                 : json_text(differences[static_cast<std::size_t>(q * (differences.size() - 1))]);
     };
-    columns[0].second.push_back(json_text(surv_under[recommended[i]][i] - surv_under[other[i]][i]));
+    columns[0].second.push_back(json_text(surv_under[recommended[i]][i] - surv_under[other][i]));
     columns[1].second.push_back(at(0.025));
     columns[2].second.push_back(at(0.975));
   }
@@ -401,37 +359,66 @@ int survival_train_treatment(const Config& config) {
     const std::vector<double> times = evaluation_times(config, train.time);
     const double horizon =
         config.treatment_horizon > 0 ? config.treatment_horizon : times[times.size() / 2];
-    saved.extra["survival"]["treatment"]["bootstrap"] = {
-        {"horizon", horizon},
-        {"fits",
-         bootstrap_fits(train,
-                        {config.ties == TiesMethod::kEfron ? CoxTies::kEfron : CoxTies::kBreslow,
-                         config.cox_ridge},
-                        horizon, config.seed)}};
+    const CoxOptions options{
+        config.ties == TiesMethod::kEfron ? CoxTies::kEfron : CoxTies::kBreslow, config.cox_ridge};
+    nlohmann::json& t = saved.extra["survival"]["treatment"];
+    if (config.treatment_model == TreatmentModel::kPerArm) {
+      const SurvivalTable covariates = design(c.base, numeric, c.arm, 1, config.cox_squared_terms,
+                                              false);
+      t["per_arm"] = fit_per_arm(covariates, c.arm, arms, options, horizon, config.seed,
+                                 kBootstrapFits);
+      t["bootstrap"] = {{"horizon", horizon}};
+    } else {
+      t["bootstrap"] = {{"horizon", horizon},
+                        {"fits", bootstrap_fits(train, options, horizon, config.seed,
+                                                kBootstrapFits)}};
+      log_info("benefit intervals: " + std::to_string(t["bootstrap"]["fits"].size()) + " of " +
+               std::to_string(kBootstrapFits) + " bootstrap fits");
+    }
   }
   return train_survival_table(fit, train, nullptr, saved, skipped, start);
 }
 
 namespace {
 
-// Each subject's design under each arm, its risk and S(horizon) under each, and the arm of lowest
-// risk.
+// Each subject's risk and S(horizon) under each arm, S(horizon) by each bootstrap fit
+// (draws[k][b][i]), and the arm of lowest risk: from the one model with interactions (risk: its
+// linear predictor, one baseline for all arms) or from the per-arm models (risk: the log
+// cumulative hazard at the horizon, each arm its own baseline).
 struct PerArm {
-  std::vector<SurvivalTable> designs;
   std::vector<std::vector<double>> risk, surv;
+  std::vector<std::vector<std::vector<double>>> draws;
   std::vector<int> recommended;
 };
 
 PerArm per_arm(const StoredModel& model, const Cohort& c, const std::vector<bool>& numeric,
                int arms, bool squares, bool interactions, double horizon) {
+  const nlohmann::json& t = model.saved.extra.at("survival").at("treatment");
   PerArm out;
-  for (int k = 0; k < arms; ++k) {
-    out.designs.push_back(
-        design(c.base, numeric, std::vector<int>(c.arm.size(), k), arms, squares, interactions));
-    out.risk.push_back(model.risk.risks(out.designs.back()));
-    out.surv.emplace_back();
-    for (double r : out.risk.back())
-      out.surv.back().push_back(model.risk.baseline.survival(r, horizon));
+  if (t.contains("per_arm")) {
+    PerArmPredictions p = predict_per_arm(
+        t["per_arm"], design(c.base, numeric, c.arm, 1, squares, false), horizon);
+    out.risk = std::move(p.risk);
+    out.surv = std::move(p.surv);
+    out.draws = std::move(p.draws);
+  } else {
+    const std::vector<BootstrapFit> fits =
+        t.contains("bootstrap") ? read_bootstrap_fits(t["bootstrap"].value("fits", nlohmann::json::array()))
+                                : std::vector<BootstrapFit>{};
+    for (int k = 0; k < arms; ++k) {
+      const SurvivalTable d =
+          design(c.base, numeric, std::vector<int>(c.arm.size(), k), arms, squares, interactions);
+      out.risk.push_back(model.risk.risks(d));
+      out.surv.emplace_back();
+      for (double r : out.risk.back())
+        out.surv.back().push_back(model.risk.baseline.survival(r, horizon));
+      out.draws.emplace_back();
+      for (const BootstrapFit& fit : fits) {
+        out.draws.back().emplace_back();
+        for (std::size_t i = 0; i < c.arm.size(); ++i)
+          out.draws.back().back().push_back(fit.survival(d, i));
+      }
+    }
   }
   out.recommended.assign(c.arm.size(), 0);
   for (std::size_t i = 0; i < c.arm.size(); ++i)
@@ -461,15 +448,21 @@ int survival_predict_treatment(const Config& config, const StoredModel& model) {
   const double horizon = config.treatment_horizon > 0 ? config.treatment_horizon
                          : t.contains("bootstrap")    ? t["bootstrap"]["horizon"].get<double>()
                                                       : model.times[model.times.size() / 2];
-  const PerArm a = per_arm(model, c, numeric, k_arms, squares, interactions, horizon);
+  PerArm a = per_arm(model, c, numeric, k_arms, squares, interactions, horizon);
+  if (t.contains("bootstrap") && t["bootstrap"]["horizon"].get<double>() != horizon &&
+      !a.draws.empty()) {
+    log_info("benefit intervals left empty: the bootstrap fits are at the training horizon " +
+             json_text(t["bootstrap"]["horizon"].get<double>()) + ", not " + json_text(horizon));
+    for (auto& arm_draws : a.draws) arm_draws.clear();
+  }
   ExtraColumns extra{{"recommended", {}}};
   for (int r : a.recommended) extra[0].second.push_back(arms[r]);
   for (int k = 0; k < k_arms; ++k) {
     extra.push_back({"risk_" + arms[k], {}});
     for (double r : a.risk[k]) extra.back().second.push_back(json_text(r));
   }
-  if (t.contains("bootstrap"))
-    add_benefit_columns(t["bootstrap"]["fits"], a.designs, a.surv, a.recommended, extra);
+  if (!a.draws.empty() && !a.draws[0].empty())
+    add_benefit_columns(a.draws, a.surv, a.recommended, extra);
   std::vector<double> median;
   const SurvivalPredictions p = survival_predictions(model.risk.risks(observed), observed,
                                                      model.risk.baseline, model.times, &median);

@@ -468,6 +468,40 @@ out("logrank", survdiff(Surv(time, event) ~ I(hormon == rec), data = te)$chisq)"
             self.assertIn("id='policies'", f.read())
         self.check_policy_values(metrics, predictions, test, cov)
 
+    @need_r_and_data
+    def test_per_arm_models_recommend_as_rs_per_arm_coxph(self):
+        """treatment_model per_arm (the T-learner): one Cox model per hormon arm on Rotterdam,
+        each with its own baseline; on GBSG, the arm of higher S(36 months) is recommended to
+        every patient as by R's per-arm coxph + survfit, and risk_<arm> is R's log cumulative
+        hazard at 36 months."""
+        cov = ["hormon", "size", "meno", "age", "nodes", "pgr", "er"]
+        train = read_rows(os.path.join(SURVIVAL, "rgbsg_train_rotterdam_nodepos.csv"))
+        test = read_rows(os.path.join(SURVIVAL, "rgbsg_test_gbsg.csv"))
+        ttable, tlabels = write_cohort(self.tmp, "rott", train, cov, "time", "event")
+        gtable, glabels = write_cohort(self.tmp, "gbsg", test, cov, "time", "event")
+        model = self.train("tl", ttable, tlabels, treatment_column="hormon", time_unit="months",
+                           survival_times="12,36,60", treatment_model="per_arm")
+        per_arm = model["survival"]["treatment"]["per_arm"]
+        self.assertEqual([a["arm"] for a in per_arm], ["0", "1"])
+        metrics, predictions = self.predict("tl", gtable, glabels)
+        r = r_values(f"""
+tr <- read.csv("{os.path.join(SURVIVAL, 'rgbsg_train_rotterdam_nodepos.csv')}")
+te <- read.csv("{os.path.join(SURVIVAL, 'rgbsg_test_gbsg.csv')}")
+s <- sapply(0:1, function(k) {{
+  d <- tr[tr$hormon == k, ]
+  m <- coxph(Surv(time, event) ~ size + meno + age + nodes + pgr + er, data = d, model = TRUE)
+  summary(survfit(m, newdata = te), times = 36)$surv }})
+out("recommended", as.numeric(s[, 2] > s[, 1]))
+out("risk0", log(-log(s[, 1]))); out("risk1", log(-log(s[, 2])))
+out("logrank", survdiff(Surv(time, event) ~ I(hormon == as.numeric(s[, 2] > s[, 1])), data = te)$chisq)""")
+        self.assertEqual([int(p["recommended"]) for p in predictions],
+                         [int(v) for v in r["recommended"]])
+        assert_rel(self, [float(p["risk_0"]) for p in predictions], r["risk0"], 1e-6, "risk_0")
+        assert_rel(self, [float(p["risk_1"]) for p in predictions], r["risk1"], 1e-6, "risk_1")
+        assert_rel(self, metrics["followed_logrank"]["chisq"], r["logrank"], 1e-6, "followed log-rank")
+        for p in predictions[:20]:
+            self.assertLessEqual(float(p["benefit_low"]), float(p["benefit_high"]))
+
     def check_policy_values(self, metrics, predictions, test, cov):
         """IPW (weighted Kaplan-Meier) and doubly robust values from their definitions, the
         propensity from scikit-learn's unpenalised logistic regression."""
@@ -548,6 +582,9 @@ out("logrank", survdiff(Surv(time, event) ~ I(hormon == rec), data = te)$chisq)"
         r = self.medpipe("run", event, "--set", "treatment_column=dose")
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("no column 'dose'", r.stderr)
+        r = self.medpipe("run", event, "--set", "treatment_model=per_arm", "--set", "arch=mlp")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("treatment_model per_arm fits one Cox model per arm", r.stderr)
 
 
 class BadSurvivalInput(MedpipeTestCase):
