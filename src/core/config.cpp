@@ -352,13 +352,15 @@ void validate_survival_keys(const Config& c) {
   if (!survival && !c.treatment_column.empty())
     throw UsageError("event key 'treatment_column' is for label_style survival");
   if (!survival) return;
+  const bool radiomics = c.pipeline == PipelineKind::kFeatures;
   if (!c.treatment_column.empty() &&
-      (c.features_table.empty() || !c.images_bucket.empty() ||
-       (c.arch != Arch::kAuto && c.arch != Arch::kCox && c.arch != Arch::kMlp)))
+      (c.features_table.empty() || (!c.images_bucket.empty() && !radiomics) ||
+       (c.arch != Arch::kAuto && c.arch != Arch::kCox && (c.arch != Arch::kMlp || radiomics))))
     throw UsageError(
         "treatment_column: a treatment recommendation is fitted by the Cox model (arch cox) "
-        "or the neural Cox model (arch mlp) on a features_table of covariates; images are not "
-        "built for it yet");
+        "or the neural Cox model (arch mlp) on a features_table of covariates that holds the "
+        "column, or on images by their radiomics features (pipeline features, Cox only) with "
+        "the column in features_table; a CNN on the pixels is not built for it");
   if (c.treatment_model == TreatmentModel::kPerArm &&
       (c.treatment_column.empty() || c.arch == Arch::kMlp))
     throw UsageError(

@@ -96,7 +96,7 @@ namespace medpipe {
   X(std::string, treatment_column, "", ANY,                                                       \
     "survival: the features_table column of the arm each subject received; the Cox model gets "   \
     "arm x covariate interactions and recommends the arm of lowest risk")                         \
-  X(TreatmentModel, treatment_model, TreatmentModel::kInteractions, CHOICE,                      \
+  X(TreatmentModel, treatment_model, TreatmentModel::kInteractions, CHOICE,                       \
     "treatment, arch cox: interactions (one Cox model with arm x covariate terms) or per_arm "    \
     "(one Cox model per arm, each with its own baseline: the T-learner)")                         \
   X(std::string, treatment_arms, "", ANY,                                                         \

@@ -4,7 +4,8 @@
 // z-scored on the training images (constant and undefined columns dropped), are the covariates
 // of a Cox model. They are many and correlated, so the fit is ridge-penalised: cox_ridge, or
 // where it is left at 0 the theta of 1, 10, ..., 10^4 with the best 5-fold cross-validated
-// Harrell's C on the training images.
+// Harrell's C on the training images. With treatment_column (a column of features_table), the
+// features are the covariates of the treatment recommender (survival_treatment.cpp).
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -126,6 +127,18 @@ double cross_validated_ridge(const SurvivalTable& train, CoxTies ties, int seed)
   return best_theta;
 }
 
+// The treated cohort of radiomics subjects: the propensity of treatment is modelled on the
+// clinical covariates only (an image's texture does not decide its treatment; hundreds of
+// correlated features would make the logistic model collinear), or is each arm's share.
+TreatedCohort radiomics_treated_cohort(const SurvivalTable& subjects,
+                                       const TreatmentColumns& columns, const Config& config,
+                                       std::vector<std::string>& arms) {
+  TreatedCohort c = treated_cohort(subjects, columns, config, arms);
+  for (const std::string& name : c.base.columns)
+    c.propensity_covariate.push_back(name.rfind("clinical.", 0) == 0);
+  return c;
+}
+
 }  // namespace
 
 int survival_train_radiomics(const Config& config) {
@@ -139,9 +152,11 @@ int survival_train_radiomics(const Config& config) {
       feature_table(config, all, settings, fs::path(config.model_dir()) / "features.csv");
   if (!is_lead_rank()) return 0;
   std::optional<CovariateEncoding> encoding;
+  std::optional<TreatmentColumns> treatment;
   if (!config.features_table.empty()) {
-    const CovariateTable covariates =
+    CovariateTable covariates =
         read_covariate_table(resolve_location(config.features_table, "features_table"));
+    if (!config.treatment_column.empty()) treatment = take_treatment_columns(covariates, config);
     encoding = fit_encoding(covariates);
     table = with_covariates(table, covariates, *encoding);
   }
@@ -161,6 +176,12 @@ int survival_train_radiomics(const Config& config) {
       {"radiomics",
        {{"settings", feature_settings_to_json(settings)}, {"normaliser", normaliser.to_json()}}}};
   if (encoding) saved.extra["survival"]["covariates"] = encoding_to_json(*encoding);
+  if (treatment) {  // the recommender on the features (no squares: they are many already)
+    std::vector<std::string> arms;
+    const TreatedCohort c = radiomics_treated_cohort(train, *treatment, config, arms);
+    return train_treatment_cohort(fit, c, arms, std::vector<bool>(train.columns.size(), false),
+                                  saved, skipped, start);
+  }
   return train_survival_table(fit, train, val ? &*val : nullptr, saved, skipped, start);
 }
 
@@ -175,17 +196,32 @@ int survival_predict_radiomics(const Config& config, const StoredModel& model) {
   FeatureTable table =
       feature_table(config, samples, settings, fs::path(config.results_dir()) / "features.csv");
   if (!is_lead_rank()) return 0;
-  if (!model.encoding.columns.empty()) {
+  const nlohmann::json& survival = model.saved.extra.at("survival");
+  std::optional<TreatmentColumns> treatment;
+  Config with = config;
+  if (!model.encoding.columns.empty() || survival.contains("treatment")) {
     if (config.features_table.empty())
       throw UsageError(
-          "the model was trained on radiomics and clinical covariates: give features_table "
-          "with the images' covariates");
-    table = with_covariates(
-        table, read_covariate_table(resolve_location(config.features_table, "features_table")),
-        model.encoding);
+          "the model was trained on radiomics and clinical covariates (or a treatment column): "
+          "give features_table with the images' covariates");
+    CovariateTable covariates =
+        read_covariate_table(resolve_location(config.features_table, "features_table"));
+    if (survival.contains("treatment")) {
+      if (with.treatment_column.empty())
+        with.treatment_column = survival["treatment"].at("column").get<std::string>();
+      treatment = take_treatment_columns(covariates, with);
+    }
+    table = with_covariates(table, covariates, model.encoding);
   }
   SkippedList skipped;
   const SurvivalTable subjects = radiomics_cohort(samples, table, normaliser, skipped);
+  if (treatment) {
+    std::vector<std::string> arms =
+        survival["treatment"].at("arms").get<std::vector<std::string>>();
+    const TreatedCohort c = radiomics_treated_cohort(subjects, *treatment, with, arms);
+    return predict_treatment_cohort(
+        with, model, c, arms, std::vector<bool>(subjects.columns.size(), false), skipped, start);
+  }
   return predict_survival_table(config, model, subjects, skipped, start);
 }
 

@@ -2,6 +2,7 @@
 // a covariates table (survival.cpp) and images (survival_images.cpp): the stored model, its
 // evaluation times, predictions and their evaluation.
 #pragma once
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,6 +83,32 @@ std::vector<Sample> survival_inference_samples(const Config& config);
 // interactions, each subject's risk under each arm, the recommended arm, policy values.
 int survival_train_treatment(const Config& config);
 int survival_predict_treatment(const Config& config, const StoredModel& model);
+// The columns a treatment run takes out of a covariates table, by subject: the arm received,
+// the truly best arm (best_arm_column) and the given propensity (propensity_column).
+struct TreatmentColumns {
+  std::map<std::string, std::string> arm_of, best_of, propensity_of;
+};
+TreatmentColumns take_treatment_columns(CovariateTable& table, const Config& config);
+// Subjects with their covariates (`base`, no arm columns) and the index of the arm each received
+// (arms: those given, else treatment_arms, else the values seen, sorted).
+struct TreatedCohort {
+  SurvivalTable base;
+  std::vector<int> arm;
+  std::map<std::string, std::string> best_of, propensity_of;
+  // the base columns the propensity model uses (empty: all; none true: each arm's share)
+  std::vector<bool> propensity_covariate;
+};
+TreatedCohort treated_cohort(SurvivalTable base, const TreatmentColumns& columns,
+                             const Config& config, std::vector<std::string>& arms);
+// Fits and saves the recommender of a cohort (numeric: which base columns may be squared);
+// saved.extra["survival"] already holds what the input adds.
+int train_treatment_cohort(const Config& config, const TreatedCohort& c,
+                           const std::vector<std::string>& arms, const std::vector<bool>& numeric,
+                           SavedModel saved, const SkippedList& skipped, Clock::time_point start);
+// predictions.csv with each arm's risk and the recommendation, then (has_labels) the policies.
+int predict_treatment_cohort(const Config& config, const StoredModel& model, const TreatedCohort& c,
+                             const std::vector<std::string>& arms, const std::vector<bool>& numeric,
+                             const SkippedList& skipped, Clock::time_point start);
 // The metrics.json of predictions `p`, with what the input adds merged into it.
 void evaluate_survival(const Config& config, const SurvivalPredictions& p, const StoredModel& model,
                        const SkippedList& skipped, double seconds,

@@ -4,10 +4,11 @@
 // ranks the arms the same at every time (one baseline): the recommendation is the arm of lowest
 // risk. treatment_model per_arm (the T-learner) recommends instead from one Cox model per arm,
 // each with its own baseline, by the cumulative hazard at the horizon; the pooled model with
-// interactions stays the outcome model (model.json's coefficients, the received arm's risk). Evaluation adds the policy values at a horizon by inverse probability weighting (the
-// propensity from a logistic model of the evaluated cohort's own assignment), beside the
-// constant policies and the observed practice, the log-rank test of followed vs not followed,
-// and the agreement with the truly best arm where the data knows it.
+// interactions stays the outcome model (model.json's coefficients, the received arm's risk).
+// Evaluation adds the policy values at a horizon by inverse probability weighting (the propensity
+// from a logistic model of the evaluated cohort's own assignment), beside the constant policies and
+// the observed practice, the log-rank test of followed vs not followed, and the agreement with the
+// truly best arm where the data knows it.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -119,39 +120,49 @@ std::vector<bool> numeric_columns(const CovariateEncoding& encoding,
   return out;
 }
 
-struct Cohort {
-  SurvivalTable base;  // covariates only
-  std::vector<int> arm;
-  std::map<std::string, std::string> best_of;
-  std::map<std::string, std::string> propensity_of;  // given (propensity_column), else empty
-};
+}  // namespace
+
+TreatmentColumns take_treatment_columns(CovariateTable& table, const Config& config) {
+  TreatmentColumns out;
+  out.arm_of = take_column(table, config.treatment_column, "treatment_column");
+  if (!config.best_arm_column.empty())
+    out.best_of = take_column(table, config.best_arm_column, "best_arm_column");
+  if (!config.propensity_column.empty())
+    out.propensity_of = take_column(table, config.propensity_column, "propensity_column");
+  return out;
+}
+
+TreatedCohort treated_cohort(SurvivalTable base, const TreatmentColumns& columns,
+                             const Config& config, std::vector<std::string>& arms) {
+  TreatedCohort c{std::move(base), {}, columns.best_of, columns.propensity_of};
+  if (arms.empty()) {
+    arms = split_arms(config.treatment_arms);
+    if (arms.empty()) {
+      std::set<std::string> values;
+      for (const std::string& name : c.base.names) values.insert(columns.arm_of.at(name));
+      arms.assign(values.begin(), values.end());
+    }
+  }
+  c.arm = arm_indices(c.base, columns.arm_of, arms);
+  return c;
+}
+
+namespace {
+
+using Cohort = TreatedCohort;
 
 Cohort read_treated_cohort(const Config& config, const std::string& labels,
                            const CovariateEncoding* encoding, CovariateEncoding* fitted,
                            std::vector<std::string>& arms, SkippedList& skipped) {
   CovariateTable covariates =
       read_covariate_table(resolve_location(config.features_table, "features_table"));
-  Cohort c;
-  const auto arm_of = take_column(covariates, config.treatment_column, "treatment_column");
-  if (!config.best_arm_column.empty())
-    c.best_of = take_column(covariates, config.best_arm_column, "best_arm_column");
-  if (!config.propensity_column.empty())
-    c.propensity_of = take_column(covariates, config.propensity_column, "propensity_column");
+  const TreatmentColumns columns = take_treatment_columns(covariates, config);
   const CovariateEncoding used = encoding ? *encoding : fit_encoding(covariates);
   if (fitted) *fitted = used;
   std::vector<std::pair<std::string, SurvivalLabel>> rows;
   if (!labels.empty()) rows = read_survival_labels(resolve_location(labels, "labels"));
-  c.base = survival_table(covariates, used, labels.empty() ? nullptr : &rows, skipped);
-  if (arms.empty()) {
-    arms = split_arms(config.treatment_arms);
-    if (arms.empty()) {
-      std::set<std::string> values;
-      for (const std::string& name : c.base.names) values.insert(arm_of.at(name));
-      arms.assign(values.begin(), values.end());
-    }
-  }
-  c.arm = arm_indices(c.base, arm_of, arms);
-  return c;
+  return treated_cohort(survival_table(covariates, used, labels.empty() ? nullptr : &rows, skipped),
+                        columns, config, arms);
 }
 
 // UsageError unless every arm has a subject in `arm`.
@@ -197,14 +208,27 @@ std::vector<double> given_propensities(const Cohort& c) {
 std::vector<double> propensities(const Cohort& c, int arms) {
   const std::size_t n = c.base.rows();
   if (!c.propensity_of.empty()) return given_propensities(c);
+  std::vector<std::string> columns;  // those the propensity model uses
+  std::vector<double> x;
+  const std::size_t f = c.base.columns.size();
+  for (std::size_t j = 0; j < f; ++j)
+    if (c.propensity_covariate.empty() || c.propensity_covariate[j])
+      columns.push_back(c.base.columns[j]);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < f; ++j)
+      if (c.propensity_covariate.empty() || c.propensity_covariate[j])
+        x.push_back(c.base.x[i * f + j]);
   std::vector<std::vector<double>> p(arms, std::vector<double>(n, 0.0));
   for (int k = arms == 2 ? 1 : 0; k < arms; ++k) {
     std::vector<int> y;
     for (int a : c.arm) y.push_back(a == k ? 1 : 0);
-    const LogisticModel m =
-        fit_logistic(c.base.x, y, c.base.columns, "propensity of arm " + std::to_string(k));
-    for (std::size_t i = 0; i < n; ++i)
-      p[k][i] = m.probability(&c.base.x[i * c.base.columns.size()]);
+    if (columns.empty()) {  // no covariate to model it on: the arm's share
+      const double share = static_cast<double>(std::count(y.begin(), y.end(), 1)) / n;
+      std::fill(p[k].begin(), p[k].end(), share);
+      continue;
+    }
+    const LogisticModel m = fit_logistic(x, y, columns, "propensity of arm " + std::to_string(k));
+    for (std::size_t i = 0; i < n; ++i) p[k][i] = m.probability(&x[i * columns.size()]);
   }
   if (arms == 2)
     for (std::size_t i = 0; i < n; ++i) p[0][i] = 1 - p[1][i];
@@ -330,6 +354,44 @@ void add_benefit_columns(const std::vector<std::vector<std::vector<double>>>& dr
 
 }  // namespace
 
+int train_treatment_cohort(const Config& config, const TreatedCohort& c,
+                           const std::vector<std::string>& arms, const std::vector<bool>& numeric,
+                           SavedModel saved, const SkippedList& skipped, Clock::time_point start) {
+  require_every_arm(c.arm, arms);
+  const bool neural = config.arch == Arch::kMlp;
+  const SurvivalTable train = design(c.base, numeric, c.arm, static_cast<int>(arms.size()),
+                                     config.cox_squared_terms, !neural);
+  Config fit = config;
+  fit.arch = neural ? Arch::kMlp : Arch::kCox;
+  saved.extra["survival"]["treatment"] = {{"column", config.treatment_column},
+                                          {"arms", arms},
+                                          {"squared_terms", config.cox_squared_terms},
+                                          {"interactions", !neural},
+                                          {"base_columns", c.base.columns}};
+  if (!neural) {
+    const std::vector<double> times = evaluation_times(config, train.time);
+    const double horizon =
+        config.treatment_horizon > 0 ? config.treatment_horizon : times[times.size() / 2];
+    const CoxOptions options{
+        config.ties == TiesMethod::kEfron ? CoxTies::kEfron : CoxTies::kBreslow, config.cox_ridge};
+    nlohmann::json& t = saved.extra["survival"]["treatment"];
+    if (config.treatment_model == TreatmentModel::kPerArm) {
+      const SurvivalTable covariates =
+          design(c.base, numeric, c.arm, 1, config.cox_squared_terms, false);
+      t["per_arm"] =
+          fit_per_arm(covariates, c.arm, arms, options, horizon, config.seed, kBootstrapFits);
+      t["bootstrap"] = {{"horizon", horizon}};
+    } else {
+      t["bootstrap"] = {
+          {"horizon", horizon},
+          {"fits", bootstrap_fits(train, options, horizon, config.seed, kBootstrapFits)}};
+      log_info("benefit intervals: " + std::to_string(t["bootstrap"]["fits"].size()) + " of " +
+               std::to_string(kBootstrapFits) + " bootstrap fits");
+    }
+  }
+  return train_survival_table(fit, train, nullptr, saved, skipped, start);
+}
+
 int survival_train_treatment(const Config& config) {
   const auto start = Clock::now();
   if (!is_lead_rank()) return 0;
@@ -340,43 +402,10 @@ int survival_train_treatment(const Config& config) {
   CovariateEncoding encoding;
   std::vector<std::string> arms;
   const Cohort c = read_treated_cohort(config, config.labels, nullptr, &encoding, arms, skipped);
-  require_every_arm(c.arm, arms);
-  const std::vector<bool> numeric = numeric_columns(encoding, c.base.columns);
-  const bool neural = config.arch == Arch::kMlp;
-  const SurvivalTable train = design(c.base, numeric, c.arm, static_cast<int>(arms.size()),
-                                     config.cox_squared_terms, !neural);
-  Config fit = config;
-  fit.arch = neural ? Arch::kMlp : Arch::kCox;
   SavedModel saved;
-  saved.extra["survival"] = {{"covariates", encoding_to_json(encoding)},
-                             {"treatment",
-                              {{"column", config.treatment_column},
-                               {"arms", arms},
-                               {"squared_terms", config.cox_squared_terms},
-                               {"interactions", !neural},
-                               {"base_columns", c.base.columns}}}};
-  if (!neural) {
-    const std::vector<double> times = evaluation_times(config, train.time);
-    const double horizon =
-        config.treatment_horizon > 0 ? config.treatment_horizon : times[times.size() / 2];
-    const CoxOptions options{
-        config.ties == TiesMethod::kEfron ? CoxTies::kEfron : CoxTies::kBreslow, config.cox_ridge};
-    nlohmann::json& t = saved.extra["survival"]["treatment"];
-    if (config.treatment_model == TreatmentModel::kPerArm) {
-      const SurvivalTable covariates = design(c.base, numeric, c.arm, 1, config.cox_squared_terms,
-                                              false);
-      t["per_arm"] = fit_per_arm(covariates, c.arm, arms, options, horizon, config.seed,
-                                 kBootstrapFits);
-      t["bootstrap"] = {{"horizon", horizon}};
-    } else {
-      t["bootstrap"] = {{"horizon", horizon},
-                        {"fits", bootstrap_fits(train, options, horizon, config.seed,
-                                                kBootstrapFits)}};
-      log_info("benefit intervals: " + std::to_string(t["bootstrap"]["fits"].size()) + " of " +
-               std::to_string(kBootstrapFits) + " bootstrap fits");
-    }
-  }
-  return train_survival_table(fit, train, nullptr, saved, skipped, start);
+  saved.extra["survival"] = {{"covariates", encoding_to_json(encoding)}};
+  return train_treatment_cohort(config, c, arms, numeric_columns(encoding, c.base.columns), saved,
+                                skipped, start);
 }
 
 namespace {
@@ -396,15 +425,16 @@ PerArm per_arm(const StoredModel& model, const Cohort& c, const std::vector<bool
   const nlohmann::json& t = model.saved.extra.at("survival").at("treatment");
   PerArm out;
   if (t.contains("per_arm")) {
-    PerArmPredictions p = predict_per_arm(
-        t["per_arm"], design(c.base, numeric, c.arm, 1, squares, false), horizon);
+    PerArmPredictions p =
+        predict_per_arm(t["per_arm"], design(c.base, numeric, c.arm, 1, squares, false), horizon);
     out.risk = std::move(p.risk);
     out.surv = std::move(p.surv);
     out.draws = std::move(p.draws);
   } else {
     const std::vector<BootstrapFit> fits =
-        t.contains("bootstrap") ? read_bootstrap_fits(t["bootstrap"].value("fits", nlohmann::json::array()))
-                                : std::vector<BootstrapFit>{};
+        t.contains("bootstrap")
+            ? read_bootstrap_fits(t["bootstrap"].value("fits", nlohmann::json::array()))
+            : std::vector<BootstrapFit>{};
     for (int k = 0; k < arms; ++k) {
       const SurvivalTable d =
           design(c.base, numeric, std::vector<int>(c.arm.size(), k), arms, squares, interactions);
@@ -440,10 +470,17 @@ int survival_predict_treatment(const Config& config, const StoredModel& model) {
   SkippedList skipped;
   const std::string labels = config.has_labels ? config.labels : "";
   const Cohort c = read_treated_cohort(with, labels, &model.encoding, nullptr, arms, skipped);
+  return predict_treatment_cohort(config, model, c, arms,
+                                  numeric_columns(model.encoding, c.base.columns), skipped, start);
+}
+
+int predict_treatment_cohort(const Config& config, const StoredModel& model, const TreatedCohort& c,
+                             const std::vector<std::string>& arms, const std::vector<bool>& numeric,
+                             const SkippedList& skipped, Clock::time_point start) {
+  const nlohmann::json& t = model.saved.extra.at("survival").at("treatment");
   const int k_arms = static_cast<int>(arms.size());
   const bool squares = t.at("squared_terms").get<bool>(),
              interactions = t.value("interactions", true);
-  const std::vector<bool> numeric = numeric_columns(model.encoding, c.base.columns);
   const SurvivalTable observed = design(c.base, numeric, c.arm, k_arms, squares, interactions);
   const double horizon = config.treatment_horizon > 0 ? config.treatment_horizon
                          : t.contains("bootstrap")    ? t["bootstrap"]["horizon"].get<double>()

@@ -96,8 +96,10 @@ PerArmPredictions predict_per_arm(const nlohmann::json& per_arm, const SurvivalT
                        std::to_string(f));
     const double h0 = -std::log(m.baseline.survival(0.0, horizon));
     if (!(h0 > 0))
-      throw UsageError("treatment_horizon " + std::to_string(horizon) + " is before the first "
-                       "event of arm '" + per_arm[k].at("arm").get<std::string>() +
+      throw UsageError("treatment_horizon " + std::to_string(horizon) +
+                       " is before the first "
+                       "event of arm '" +
+                       per_arm[k].at("arm").get<std::string>() +
                        "': no risk can be compared there; choose a later horizon");
     const double log_h0 = std::log(h0);
     out.risk.emplace_back();

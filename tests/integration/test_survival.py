@@ -435,6 +435,50 @@ class RadiomicsWithCovariates(MedpipeTestCase):
         self.assertGreater(c["joined"], c["radiomics"] + 0.005, c)
 
 
+class RadiomicsTreatment(MedpipeTestCase):
+    def test_a_recommender_on_the_images_radiomics_finds_the_truly_best_arm(self):
+        """pipeline features + treatment_column: synthetic images whose true log hazard the
+        lesion sets; a randomised arm B that lowers the hazard (log HR -1.5) of images above the
+        median true hazard and raises it (+1.5) below. On unseen images the recommendation (both
+        models) agrees with the truly best arm far above chance (0.855 and 0.87 when recorded),
+        and its IPW value beats treating everyone alike."""
+        rng = np.random.default_rng(5)
+        for name, seed, count in (("train", 1, 300), ("test", 2, 200)):
+            self.assertDone(self.medpipe("synth", "--task", "survival", "--out", self.path(name),
+                                         "--count", count, "--size", 48, "--seed", seed))
+            truth = read_csv_rows(self.path(name, "truth", "hazards.csv"))
+            h = np.array([float(r["true_log_hazard"]) for r in truth])
+            with open(self.path(name, "arms.csv"), "w") as f, \
+                    open(self.path(name, "outcomes.csv"), "w") as g:
+                f.write("image,arm,best\n")
+                g.write("image,time,event\n")
+                for r, hi in zip(truth, h):
+                    arm, beta = int(rng.random() < 0.5), -1.5 if hi > np.median(h) else 1.5
+                    t, c = rng.exponential(100 * np.exp(-(hi + arm * beta))), rng.uniform(50, 400)
+                    f.write(f"{r['image']},{'AB'[arm]},{'B' if beta < 0 else 'A'}\n")
+                    g.write(f"{r['image']},{min(t, c):.2f},{int(t <= c)}\n")
+        for model in ("interactions", "per_arm"):
+            event = write_event(self.path(model + ".json"), {
+                "label_style": "survival", "pipeline": "features", "images_bucket": "train",
+                "labels": "train/outcomes.csv", "features_table": "train/arms.csv",
+                "treatment_column": "arm", "best_arm_column": "best", "treatment_model": model,
+                "model_bucket_name": model, "models_bucket": self.path("models")})
+            self.assertDone(self.medpipe("run", event))
+            self.assertDone(self.medpipe(
+                "run", event, "--set", "is_train=false", "--set", "images_bucket=test", "--set",
+                "labels=test/outcomes.csv", "--set", "features_table=test/arms.csv", "--set",
+                "results_bucket=" + self.path("results", model)))
+            with open(self.path("results", model, "metrics.json")) as f:
+                metrics = json.load(f)
+            self.assertGreaterEqual(metrics["agreement_with_best"], 0.78, (model, metrics))
+            values = metrics["policy_value"]
+            self.assertGreater(values["recommended"], max(values["all_A"], values["all_B"]), values)
+            self.assertEqual(metrics["recommendation_worse_than"], [])
+            rows = read_rows(self.path("results", model, "predictions.csv"))
+            self.assertEqual(len(rows), 200)
+            self.assertEqual({r["recommended"] for r in rows}, {"A", "B"})
+
+
 class TreatmentRecommendation(SurvivalRuns):
     @need_r_and_data
     def test_recommendations_and_followed_logrank_equal_rs(self):
