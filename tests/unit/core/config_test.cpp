@@ -87,10 +87,31 @@ TEST(Config, EveryFieldHasHelpAndRoundTripsThroughJson) {
 
 TEST(Config, APacsCannotHoldModelsOrLabels) {
   Config c;
-  c.images_bucket = "dicomweb://pacs:8042/dicom-web";  // images from a PACS: fine
+  c.images_bucket = "dicomweb://pacs:8042/dicom-web";   // images from a PACS: fine
   c.results_bucket = "dicomweb://pacs:8042/dicom-web";  // results into it: fine
   EXPECT_NO_THROW(validate_config(c));
   c.models_bucket = "dicomweb://pacs:8042/dicom-web";
+  EXPECT_THROW(validate_config(c), UsageError);
+}
+
+TEST(Config, TreatmentModelsNeedTheirInputs) {
+  Config c;
+  c.label_style = LabelStyle::kSurvival;
+  c.features_table = "cov.csv";
+  c.treatment_column = "arm";
+  c.treatment_model = TreatmentModel::kPerArm;
+  EXPECT_NO_THROW(validate_config(c));
+  c.arch = Arch::kMlp;  // the network takes the arm as an input: no model per arm
+  EXPECT_THROW(validate_config(c), UsageError);
+  c.arch = Arch::kAuto;
+  c.treatment_column.clear();
+  EXPECT_THROW(validate_config(c), UsageError);
+  c.treatment_column = "arm";
+  c.images_bucket = "images";  // images take the radiomics route only
+  EXPECT_THROW(validate_config(c), UsageError);
+  c.pipeline = PipelineKind::kFeatures;
+  EXPECT_NO_THROW(validate_config(c));
+  c.arch = Arch::kMlp;
   EXPECT_THROW(validate_config(c), UsageError);
 }
 
