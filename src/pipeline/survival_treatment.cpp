@@ -410,50 +410,44 @@ int survival_train_treatment(const Config& config) {
 
 namespace {
 
-// Each subject's risk and S(horizon) under each arm, S(horizon) by each bootstrap fit
-// (draws[k][b][i]), and the arm of lowest risk: from the one model with interactions (risk: its
-// linear predictor, one baseline for all arms) or from the per-arm models (risk: the log
-// cumulative hazard at the horizon, each arm its own baseline).
-struct PerArm {
-  std::vector<std::vector<double>> risk, surv;
-  std::vector<std::vector<std::vector<double>>> draws;
-  std::vector<int> recommended;
-};
-
-PerArm per_arm(const StoredModel& model, const Cohort& c, const std::vector<bool>& numeric,
-               int arms, bool squares, bool interactions, double horizon) {
+// Each subject's risk and S(horizon) under each arm and, with_draws, S(horizon) by each
+// bootstrap fit: from the one model with interactions (risk: its linear predictor, one baseline
+// for all arms) or from the per-arm models (risk: the log cumulative hazard at the horizon, each
+// arm its own baseline).
+PerArmPredictions arm_predictions(const StoredModel& model, const Cohort& c,
+                                  const std::vector<bool>& numeric, int arms, bool squares,
+                                  bool interactions, double horizon, bool with_draws) {
   const nlohmann::json& t = model.saved.extra.at("survival").at("treatment");
-  PerArm out;
-  if (t.contains("per_arm")) {
-    PerArmPredictions p =
-        predict_per_arm(t["per_arm"], design(c.base, numeric, c.arm, 1, squares, false), horizon);
-    out.risk = std::move(p.risk);
-    out.surv = std::move(p.surv);
-    out.draws = std::move(p.draws);
-  } else {
-    const std::vector<BootstrapFit> fits =
-        t.contains("bootstrap")
-            ? read_bootstrap_fits(t["bootstrap"].value("fits", nlohmann::json::array()))
-            : std::vector<BootstrapFit>{};
-    for (int k = 0; k < arms; ++k) {
-      const SurvivalTable d =
-          design(c.base, numeric, std::vector<int>(c.arm.size(), k), arms, squares, interactions);
-      out.risk.push_back(model.risk.risks(d));
-      out.surv.emplace_back();
-      for (double r : out.risk.back())
-        out.surv.back().push_back(model.risk.baseline.survival(r, horizon));
-      out.draws.emplace_back();
-      for (const BootstrapFit& fit : fits) {
-        out.draws.back().emplace_back();
-        for (std::size_t i = 0; i < c.arm.size(); ++i)
-          out.draws.back().back().push_back(fit.survival(d, i));
-      }
+  if (t.contains("per_arm"))
+    return predict_per_arm(t["per_arm"], design(c.base, numeric, c.arm, 1, squares, false), horizon,
+                           with_draws);
+  const std::vector<BootstrapFit> fits =
+      with_draws ? read_bootstrap_fits(t["bootstrap"].value("fits", nlohmann::json::array()))
+                 : std::vector<BootstrapFit>{};
+  PerArmPredictions out;
+  for (int k = 0; k < arms; ++k) {
+    const SurvivalTable d =
+        design(c.base, numeric, std::vector<int>(c.arm.size(), k), arms, squares, interactions);
+    out.risk.push_back(model.risk.risks(d));
+    out.surv.emplace_back();
+    for (double r : out.risk.back())
+      out.surv.back().push_back(model.risk.baseline.survival(r, horizon));
+    out.draws.emplace_back();
+    for (const BootstrapFit& fit : fits) {
+      out.draws.back().emplace_back();
+      for (std::size_t i = 0; i < c.arm.size(); ++i)
+        out.draws.back().back().push_back(fit.survival(d, i));
     }
   }
-  out.recommended.assign(c.arm.size(), 0);
-  for (std::size_t i = 0; i < c.arm.size(); ++i)
-    for (int k = 1; k < arms; ++k)
-      if (out.risk[k][i] < out.risk[out.recommended[i]][i]) out.recommended[i] = k;
+  return out;
+}
+
+// The arm of lowest risk of each subject (the first of equals).
+std::vector<int> lowest_risk_arms(const PerArmPredictions& a) {
+  std::vector<int> out(a.risk[0].size(), 0);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    for (std::size_t k = 1; k < a.risk.size(); ++k)
+      if (a.risk[k][i] < a.risk[out[i]][i]) out[i] = static_cast<int>(k);
   return out;
 }
 
@@ -485,21 +479,22 @@ int predict_treatment_cohort(const Config& config, const StoredModel& model, con
   const double horizon = config.treatment_horizon > 0 ? config.treatment_horizon
                          : t.contains("bootstrap")    ? t["bootstrap"]["horizon"].get<double>()
                                                       : model.times[model.times.size() / 2];
-  PerArm a = per_arm(model, c, numeric, k_arms, squares, interactions, horizon);
-  if (t.contains("bootstrap") && t["bootstrap"]["horizon"].get<double>() != horizon &&
-      !a.draws.empty()) {
-    log_info("benefit intervals left empty: the bootstrap fits are at the training horizon " +
+  // the bootstrap fits hold H0 at the training horizon only
+  const bool with_draws =
+      t.contains("bootstrap") && t["bootstrap"]["horizon"].get<double>() == horizon;
+  if (t.contains("bootstrap") && !with_draws)
+    log_info("benefit columns left out: the bootstrap fits are at the training horizon " +
              json_text(t["bootstrap"]["horizon"].get<double>()) + ", not " + json_text(horizon));
-    for (auto& arm_draws : a.draws) arm_draws.clear();
-  }
+  const PerArmPredictions a =
+      arm_predictions(model, c, numeric, k_arms, squares, interactions, horizon, with_draws);
+  const std::vector<int> recommended = lowest_risk_arms(a);
   ExtraColumns extra{{"recommended", {}}};
-  for (int r : a.recommended) extra[0].second.push_back(arms[r]);
+  for (int r : recommended) extra[0].second.push_back(arms[r]);
   for (int k = 0; k < k_arms; ++k) {
     extra.push_back({"risk_" + arms[k], {}});
     for (double r : a.risk[k]) extra.back().second.push_back(json_text(r));
   }
-  if (!a.draws.empty() && !a.draws[0].empty())
-    add_benefit_columns(a.draws, a.surv, a.recommended, extra);
+  if (with_draws) add_benefit_columns(a.draws, a.surv, recommended, extra);
   std::vector<double> median;
   const SurvivalPredictions p = survival_predictions(model.risk.risks(observed), observed,
                                                      model.risk.baseline, model.times, &median);
@@ -510,7 +505,7 @@ int predict_treatment_cohort(const Config& config, const StoredModel& model, con
            (fs::path(config.results_dir()) / "predictions.csv").string());
   if (!config.has_labels) return 0;
   evaluate_survival(config, p, model, skipped, seconds_since(start),
-                    policy_metrics(c, observed, a.recommended, a.surv, arms, horizon));
+                    policy_metrics(c, observed, recommended, a.surv, arms, horizon));
   return 0;
 }
 

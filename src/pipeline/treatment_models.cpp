@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/runtime.h"
 
 namespace medpipe {
 
@@ -15,6 +16,7 @@ nlohmann::json bootstrap_fits(const SurvivalTable& train, const CoxOptions& opti
   std::uniform_int_distribution<std::size_t> pick(0, train.rows() - 1);
   nlohmann::json fits = nlohmann::json::array();
   for (int b = 0; b < count; ++b) {
+    throw_if_stopped();
     std::vector<std::size_t> drawn(train.rows());
     for (std::size_t& i : drawn) i = pick(rng);
     const SurvivalTable sample = rows_of(train, drawn);
@@ -79,13 +81,14 @@ nlohmann::json fit_per_arm(const SurvivalTable& covariates, const std::vector<in
 }
 
 PerArmPredictions predict_per_arm(const nlohmann::json& per_arm, const SurvivalTable& covariates,
-                                  double horizon) {
+                                  double horizon, bool with_draws) {
   PerArmPredictions out;
   const std::size_t n = covariates.rows(), f = covariates.columns.size();
   std::vector<std::vector<BootstrapFit>> fits;
-  std::size_t pairs = SIZE_MAX;
+  std::size_t pairs = with_draws ? SIZE_MAX : 0;
   for (const auto& entry : per_arm) {
-    fits.push_back(read_bootstrap_fits(entry.at("bootstrap")));
+    fits.push_back(with_draws ? read_bootstrap_fits(entry.at("bootstrap"))
+                              : std::vector<BootstrapFit>{});
     pairs = std::min(pairs, fits.back().size());
   }
   for (std::size_t k = 0; k < per_arm.size(); ++k) {
@@ -97,8 +100,7 @@ PerArmPredictions predict_per_arm(const nlohmann::json& per_arm, const SurvivalT
     const double h0 = -std::log(m.baseline.survival(0.0, horizon));
     if (!(h0 > 0))
       throw UsageError("treatment_horizon " + std::to_string(horizon) +
-                       " is before the first "
-                       "event of arm '" +
+                       " is before the first event of arm '" +
                        per_arm[k].at("arm").get<std::string>() +
                        "': no risk can be compared there; choose a later horizon");
     const double log_h0 = std::log(h0);

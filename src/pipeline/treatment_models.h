@@ -35,12 +35,13 @@ nlohmann::json fit_per_arm(const SurvivalTable& covariates, const std::vector<in
 
 // Under each arm k, for every subject of `covariates`: risk[k] = log H_k(horizon | x), the log
 // cumulative hazard at the horizon (comparable across arms, whose baselines differ), surv[k] =
-// S_k(horizon | x), and draws[k][b] the same survival under the b-th bootstrap pair.
+// S_k(horizon | x), and (with_draws) draws[k][b] the same survival under the b-th bootstrap pair
+// (each arm's draws empty otherwise).
 struct PerArmPredictions {
   std::vector<std::vector<double>> risk, surv;
   std::vector<std::vector<std::vector<double>>> draws;
 };
 PerArmPredictions predict_per_arm(const nlohmann::json& per_arm, const SurvivalTable& covariates,
-                                  double horizon);
+                                  double horizon, bool with_draws);
 
 }  // namespace medpipe
