@@ -421,13 +421,16 @@ PerArmPredictions arm_predictions(const StoredModel& model, const Cohort& c,
   if (t.contains("per_arm"))
     return predict_per_arm(t["per_arm"], design(c.base, numeric, c.arm, 1, squares, false), horizon,
                            with_draws);
+  std::vector<SurvivalTable> designs;  // every subject given arm k
+  for (int k = 0; k < arms; ++k)
+    designs.push_back(
+        design(c.base, numeric, std::vector<int>(c.arm.size(), k), arms, squares, interactions));
   const std::vector<BootstrapFit> fits =
-      with_draws ? read_bootstrap_fits(t["bootstrap"].value("fits", nlohmann::json::array()))
+      with_draws ? read_bootstrap_fits(t["bootstrap"].value("fits", nlohmann::json::array()),
+                                       designs[0].columns.size())
                  : std::vector<BootstrapFit>{};
   PerArmPredictions out;
-  for (int k = 0; k < arms; ++k) {
-    const SurvivalTable d =
-        design(c.base, numeric, std::vector<int>(c.arm.size(), k), arms, squares, interactions);
+  for (const SurvivalTable& d : designs) {
     out.risk.push_back(model.risk.risks(d));
     out.surv.emplace_back();
     for (double r : out.risk.back())

@@ -40,11 +40,18 @@ double BootstrapFit::survival(const SurvivalTable& design, std::size_t i) const 
   return std::exp(-h0 * std::exp(lp));
 }
 
-std::vector<BootstrapFit> read_bootstrap_fits(const nlohmann::json& fits) {
+std::vector<BootstrapFit> read_bootstrap_fits(const nlohmann::json& fits, std::size_t columns) {
   std::vector<BootstrapFit> out;
-  for (const auto& fit : fits)
+  for (const auto& fit : fits) {
     out.push_back({fit.at("coef").get<std::vector<double>>(),
                    fit.at("means").get<std::vector<double>>(), fit.at("h0").get<double>()});
+    if (out.back().coef.size() != columns || out.back().means.size() != columns)
+      throw UsageError("model.json: a bootstrap fit of the treatment model has " +
+                       std::to_string(out.back().coef.size()) + " coefficients for " +
+                       std::to_string(columns) +
+                       " covariates; the model file is damaged, "
+                       "train it again");
+  }
   return out;
 }
 
@@ -87,7 +94,7 @@ PerArmPredictions predict_per_arm(const nlohmann::json& per_arm, const SurvivalT
   std::vector<std::vector<BootstrapFit>> fits;
   std::size_t pairs = with_draws ? SIZE_MAX : 0;
   for (const auto& entry : per_arm) {
-    fits.push_back(with_draws ? read_bootstrap_fits(entry.at("bootstrap"))
+    fits.push_back(with_draws ? read_bootstrap_fits(entry.at("bootstrap"), f)
                               : std::vector<BootstrapFit>{});
     pairs = std::min(pairs, fits.back().size());
   }

@@ -24,7 +24,9 @@ struct BootstrapFit {
   double h0 = 0;
   double survival(const SurvivalTable& design, std::size_t i) const;
 };
-std::vector<BootstrapFit> read_bootstrap_fits(const nlohmann::json& fits);
+// UsageError for a fit whose coefficients or means are not one per design column (a damaged
+// model.json).
+std::vector<BootstrapFit> read_bootstrap_fits(const nlohmann::json& fits, std::size_t columns);
 
 // The T-learner: per arm, the Cox model of the subjects who received it (covariates only, and
 // their squares where the design has them), with its bootstrap fits. UsageError where an arm's
