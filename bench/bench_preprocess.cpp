@@ -54,8 +54,7 @@ void preprocess_folder(benchmark::State& state) {
              [&spec](const std::vector<medpipe::Sample>& samples, std::atomic<std::size_t>& next) {
                double sum = 0;
                for (std::size_t i = next++; i < samples.size(); i = next++) {
-                 auto image = medpipe::read_image(samples[i].path);
-                 sum += medpipe::preprocess_image(image.value(), spec).value()[0];
+                 sum += medpipe::preprocess_file(samples[i].path, spec).value().chw[0];
                }
                return sum;
              });

@@ -15,7 +15,7 @@ target_link_libraries(medpipe_core PUBLIC nlohmann_json::nlohmann_json spdlog::s
 
 find_package(ZLIB REQUIRED)
 add_library(medpipe_io STATIC
-  ${SRC}/io/image_io.cpp ${SRC}/io/dicom_reader.cpp ${SRC}/io/dicom_series.cpp ${SRC}/io/dicom_seg.cpp
+  ${SRC}/io/image_io.cpp ${SRC}/io/dicom_reader.cpp ${SRC}/io/dicom_direct.cpp ${SRC}/io/dicom_values.cpp ${SRC}/io/dicom_series.cpp ${SRC}/io/dicom_seg.cpp
   ${SRC}/io/gdcm_decoder.cpp ${SRC}/io/rtstruct.cpp ${SRC}/io/dicom_sr.cpp ${SRC}/io/dicom_guard.cpp
   ${SRC}/io/raster_io.cpp ${SRC}/io/nifti_io.cpp ${SRC}/io/npy.cpp ${SRC}/io/csv.cpp ${SRC}/io/dicom_writer.cpp)
 target_include_directories(medpipe_io SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR} ${NIFTI_INCLUDE_DIR} ${GDCM_INCLUDE_DIR} ${DCMTK_INCLUDE_DIRS})
@@ -109,4 +109,4 @@ set_target_properties(example_simple PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE
 
 # The DICOM reader's vectorised Modality LUT (target_clones with FMA) must round as the plain
 # double multiply-then-add the other decode paths and the references use: no contraction.
-set_source_files_properties(${SRC}/io/dicom_reader.cpp PROPERTIES COMPILE_OPTIONS -ffp-contract=off)
+set_source_files_properties(${SRC}/io/dicom_values.cpp PROPERTIES COMPILE_OPTIONS -ffp-contract=off)

@@ -53,6 +53,9 @@ class Walker {
     return static_cast<std::uint32_t>(io_detail::unsigned_at(b, bytes, little));
   }
   void start_dataset(std::uint64_t pos);
+  bool read_syntax(std::uint64_t pos, std::uint32_t length);
+  void keep_header_value(std::uint32_t tag, const std::string& vr, std::uint64_t pos,
+                         std::uint32_t length);
   bool element(std::uint64_t& pos);
   bool item_or_delimiter(std::uint64_t& pos, std::uint32_t tag, std::uint32_t length);
   bool jpeg_fragment_ok(std::uint64_t pos, std::uint32_t length);
@@ -63,6 +66,8 @@ class Walker {
   std::vector<char> window_;
   std::uint64_t window_at_ = 0;
   std::optional<DicomPixelSpan> native_pixels_;
+  std::vector<DicomValue> header_values_;
+  bool header_values_complete_ = true;
   bool meta_ = true, little_ = true, explicit_ = true;
   bool jpeg_ = false;  // a JPEG transfer syntax (DCMTK's IJG decoder)
   std::string syntax_;
@@ -172,6 +177,15 @@ bool Walker::jpeg_fragment_ok(std::uint64_t pos, std::uint32_t length) {
   return true;
 }
 
+// The meta header's TransferSyntaxUID, whose value is at `pos`.
+bool Walker::read_syntax(std::uint64_t pos, std::uint32_t length) {
+  char uid[128] = {};
+  if (!read(pos, uid, length)) return false;
+  syntax_ = std::string(uid, strnlen(uid, length));
+  while (!syntax_.empty() && (syntax_.back() == ' ' || syntax_.back() == '\0')) syntax_.pop_back();
+  return true;
+}
+
 // One element header at `pos`: steps over its value, or into it for a sequence or an item.
 bool Walker::element(std::uint64_t& pos) {
   unsigned char h[12];
@@ -205,14 +219,9 @@ bool Walker::element(std::uint64_t& pos) {
     pos += 8;
   }
   // an odd length is read one byte longer, as DCMTK reads it (it accepts odd lengths by padding)
-  if (length != kUndefined && (length & 1) && !meta_) ++length;
-  if (meta_ && tag == 0x0010 && length < 128) {  // TransferSyntaxUID
-    char uid[128] = {};
-    if (!read(pos, uid, length)) return false;
-    syntax_ = std::string(uid, strnlen(uid, length));
-    while (!syntax_.empty() && (syntax_.back() == ' ' || syntax_.back() == '\0'))
-      syntax_.pop_back();
-  }
+  const bool odd = length != kUndefined && (length & 1);
+  if (odd && !meta_) ++length;
+  if (meta_ && tag == 0x0010 && length < 128 && !read_syntax(pos, length)) return false;
   if (length != kUndefined && pos + length > size_) {
     problem_ = "an element claims " + std::to_string(length) + " bytes, more than the " +
                std::to_string(size_ - pos) + " left in the file (a cut or damaged file)";
@@ -228,8 +237,22 @@ bool Walker::element(std::uint64_t& pos) {
     return true;
   }
   if (pixel_data && stack_.empty() && !inflated_from_) native_pixels_ = DicomPixelSpan{pos, length};
+  if (!meta_ && stack_.empty() && !native_pixels_ && is_image_header_tag(group << 16 | tag)) {
+    if (odd) header_values_complete_ = false;  // padded by the parser: not kept as stored
+    keep_header_value(group << 16 | tag, vr, pos, length);
+  }
   pos += length;
   return true;
+}
+
+void Walker::keep_header_value(std::uint32_t tag, const std::string& vr, std::uint64_t pos,
+                               std::uint32_t length) {
+  DicomValue value{tag, vr, std::string(length, '\0')};
+  if (length > kMaxHeaderValueBytes || !read(pos, value.bytes.data(), length)) {
+    header_values_complete_ = false;
+    return;
+  }
+  header_values_.push_back(std::move(value));
 }
 
 DicomStructure Walker::walk() {
@@ -246,10 +269,35 @@ DicomStructure Walker::walk() {
               {}};
     if (!element(pos)) return {problem_, {}};
   }
-  return {"", native_pixels_};
+  return {"", native_pixels_, syntax_, std::move(header_values_), header_values_complete_};
 }
 
 }  // namespace
+
+bool is_image_header_tag(std::uint32_t tag) {
+  switch (tag) {
+    case 0x00180050:  // SliceThickness
+    case 0x00180088:  // SpacingBetweenSlices
+    case 0x00200032:  // ImagePositionPatient
+    case 0x00200037:  // ImageOrientationPatient
+    case 0x00280002:  // SamplesPerPixel
+    case 0x00280004:  // PhotometricInterpretation
+    case 0x00280008:  // NumberOfFrames
+    case 0x00280010:  // Rows
+    case 0x00280011:  // Columns
+    case 0x00280030:  // PixelSpacing
+    case 0x00280100:  // BitsAllocated
+    case 0x00280101:  // BitsStored
+    case 0x00280102:  // HighBit
+    case 0x00280103:  // PixelRepresentation
+    case 0x00281052:  // RescaleIntercept
+    case 0x00281053:  // RescaleSlope
+    case 0x3004000C:  // GridFrameOffsetVector
+      return true;
+    default:
+      return false;
+  }
+}
 
 DicomStructure dicom_structure(const ReadOnlyFile& file) {
   return Walker(file).walk();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/fs.h"
 
@@ -23,11 +24,26 @@ std::string dicom_structure_problem(const fs::path& path);
 struct DicomPixelSpan {
   std::uint64_t offset = 0, length = 0;
 };
+// A top-level element the walk kept as stored: its tag (group << 16 | element), VR (empty in
+// implicit VR) and value bytes.
+struct DicomValue {
+  std::uint32_t tag = 0;
+  std::string vr, bytes;
+};
+// The attributes a grayscale image's header is read from (pixel format, rescale, geometry).
+bool is_image_header_tag(std::uint32_t tag);
 struct DicomStructure {
   std::string problem;  // as dicom_structure_problem
   // the top-level PixelData of a defined length, where the dataset is not deflated
   std::optional<DicomPixelSpan> native_pixels;
+  std::string transfer_syntax;  // from the meta header ("" without one)
+  // every top-level element before that pixel data whose tag is_image_header_tag, in file
+  // order, each at most kMaxHeaderValueBytes long; header_values_complete is false when one
+  // was longer
+  std::vector<DicomValue> header_values;
+  bool header_values_complete = true;
 };
+constexpr std::size_t kMaxHeaderValueBytes = 1024;
 // The walk over an open file (whose reads the caller may go on using for the pixel data).
 DicomStructure dicom_structure(const ReadOnlyFile& file);
 

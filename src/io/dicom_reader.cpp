@@ -18,12 +18,15 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <type_traits>
 
 #include "io/dicom_guard.h"
+#include "io/dicom_values.h"
 #include "io/formats.h"
 #include "io/image_io.h"
 
@@ -51,55 +54,17 @@ double get_double(DcmDataset* ds, const DcmTagKey& tag, double fallback, unsigne
   return fallback;
 }
 
+// The geometry as DCMTK reads the dataset's numbers.
 void read_geometry(DcmDataset* ds, Image& image) {
-  Float64 row_mm = 0, col_mm = 0;
-  if (ds->findAndGetFloat64(DCM_PixelSpacing, row_mm, 0).good() &&
-      ds->findAndGetFloat64(DCM_PixelSpacing, col_mm, 1).good() && row_mm > 0 && col_mm > 0) {
-    image.spacing_mm = {col_mm, row_mm, 1.0};
-    image.spacing_known = true;
-  }
-  double z_mm = get_double(ds, DCM_SpacingBetweenSlices, 0.0);
-  if (z_mm <= 0) {  // RT Dose: the frames' offsets along the normal
-    double first = 0, second = 0;
-    if (ds->findAndGetFloat64(DCM_GridFrameOffsetVector, first, 0).good() &&
-        ds->findAndGetFloat64(DCM_GridFrameOffsetVector, second, 1).good())
-      z_mm = std::fabs(second - first);
-  }
-  if (z_mm <= 0) z_mm = get_double(ds, DCM_SliceThickness, 0.0);
-  if (z_mm > 0) image.spacing_mm[2] = z_mm;
-  for (unsigned i = 0; i < 3; ++i) {
-    image.origin_mm[i] = get_double(ds, DCM_ImagePositionPatient, 0.0, i);
-  }
-  Float64 o[6];
-  bool have_orientation = true;
-  for (unsigned i = 0; i < 6; ++i) {
-    have_orientation &= ds->findAndGetFloat64(DCM_ImageOrientationPatient, o[i], i).good();
-  }
-  if (have_orientation) {
-    double n[3] = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};
-    image.direction = {o[0], o[1], o[2], o[3], o[4], o[5], n[0], n[1], n[2]};
-  }
+  io_detail::read_geometry(
+      [ds](std::uint32_t tag, unsigned i) -> std::optional<double> {
+        Float64 value = 0;
+        if (ds->findAndGetFloat64(DcmTagKey(tag >> 16, tag & 0xFFFF), value, i).good())
+          return value;
+        return std::nullopt;
+      },
+      image);
 }
-
-// Stored values (bits [bits_stored-1 .. 0] of each raw sample, sign-extended when signed)
-// through MONOCHROME1's inversion and the Modality LUT, as read_monochrome computes them from
-// DicomImage's values: float(stored * slope + intercept) in double. Where slope is 1 and the
-// intercept a whole number (CT's usual -1024), that sum is an integer below 2^24 and float
-// arithmetic gives it exactly. Branch-free loops, compiled for AVX-512, AVX2 and the baseline.
-struct NativeRescale {
-  int bits_stored;
-  bool is_signed;
-  double slope, intercept;
-  bool invert;
-  double invert_sum;
-};
-
-// How the pixel data is stored, as the header says (DCMTK reads an absent attribute as 0).
-struct PixelLayout {
-  Uint16 rows = 0, columns = 0, samples = 0, bits_allocated = 0, bits_stored = 0, high_bit = 0,
-         pixel_representation = 0;
-  Sint32 frames = 1;
-};
 
 PixelLayout pixel_layout(DcmDataset* ds) {
   PixelLayout p;
@@ -117,94 +82,8 @@ PixelLayout pixel_layout(DcmDataset* ds) {
 // The file's Modality LUT (a slope of 0 read as 1) and MONOCHROME1's inversion within the
 // stored range, for its stored values.
 NativeRescale modality_rescale(DcmDataset* ds, const PixelLayout& p, bool monochrome1) {
-  double slope = get_double(ds, DCM_RescaleSlope, 1.0);
-  if (slope == 0) slope = 1.0;
-  return {p.bits_stored, p.pixel_representation != 0,
-          slope,         get_double(ds, DCM_RescaleIntercept, 0.0),
-          monochrome1,   p.pixel_representation ? -1.0 : std::ldexp(1.0, p.bits_stored) - 1.0};
-}
-
-// Bits [bits_stored-1 .. 0] of a raw sample, sign-extended when signed: shift = 32 - bits.
-template <bool kSigned, class Raw>
-std::int32_t stored_bits(Raw v, int shift) {
-  const std::uint32_t high = static_cast<std::uint32_t>(v) << shift;
-  return kSigned ? static_cast<std::int32_t>(high) >> shift
-                 : static_cast<std::int32_t>(high >> shift);
-}
-
-// out[i] from raw[i]: the stored bits (shift = 32 - bits_stored), inverted, rescaled. Inlined
-// into each compiled-for-a-CPU function below, so that it vectorises for that CPU.
-template <bool kSigned, class Raw>
-__attribute__((always_inline)) inline void rescale_raw(const Raw* raw, std::size_t n, int shift,
-                                                       const NativeRescale& r, float* out) {
-  auto stored = [shift](Raw v) { return stored_bits<kSigned>(v, shift); };
-  const bool whole = r.bits_stored <= 16 && r.slope == 1.0 &&
-                     r.intercept == std::nearbyint(r.intercept) &&
-                     std::fabs(r.intercept) < 8388608.0 && std::fabs(r.invert_sum) < 8388608.0;
-  if (whole) {
-    const float base = static_cast<float>(r.intercept + (r.invert ? r.invert_sum : 0.0));
-    const float sign = r.invert ? -1.0f : 1.0f;
-    for (std::size_t i = 0; i < n; ++i) out[i] = base + sign * static_cast<float>(stored(raw[i]));
-    return;
-  }
-  const double offset = r.invert ? r.invert_sum : 0.0, direction = r.invert ? -1.0 : 1.0;
-  for (std::size_t i = 0; i < n; ++i)
-    out[i] = static_cast<float>((offset + direction * stored(raw[i])) * r.slope + r.intercept);
-}
-
-// The 16-bit samples of most CT and MR, and every other width once its bits are extracted.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void rescale_u16(
-    const std::uint16_t* raw, std::size_t n, int shift, bool is_signed, const NativeRescale& r,
-    float* out) {
-  if (is_signed)
-    rescale_raw<true>(raw, n, shift, r, out);
-  else
-    rescale_raw<false>(raw, n, shift, r, out);
-}
-
-__attribute__((target_clones("avx512f", "avx2", "default"))) void rescale_stored(
-    const std::int32_t* stored, std::size_t n, const NativeRescale& r, float* out) {
-  rescale_raw<true>(stored, n, 0, r, out);
-}
-
-template <class Raw>
-void native_values(const Raw* raw, std::size_t count, const NativeRescale& r, float* out) {
-  if (std::is_same_v<Raw, Uint32> && !r.is_signed && r.bits_stored > 31) {  // beyond int32
-    const double offset = r.invert ? r.invert_sum : 0.0, direction = r.invert ? -1.0 : 1.0;
-    for (std::size_t i = 0; i < count; ++i)
-      out[i] = static_cast<float>((offset + direction * static_cast<double>(raw[i])) * r.slope +
-                                  r.intercept);
-    return;
-  }
-  const int shift = 32 - r.bits_stored;
-  if constexpr (std::is_same_v<Raw, Uint16>) {
-    rescale_u16(raw, count, shift, r.is_signed, r, out);
-    return;
-  }
-  constexpr std::size_t kBlock = 4096;
-  std::int32_t stored[kBlock];
-  for (std::size_t first = 0; first < count; first += kBlock) {
-    const std::size_t n = std::min(kBlock, count - first);
-    for (std::size_t i = 0; i < n; ++i)
-      stored[i] = r.is_signed ? stored_bits<true>(raw[first + i], shift)
-                              : stored_bits<false>(raw[first + i], shift);
-    rescale_stored(stored, n, r, out + first);
-  }
-}
-
-// native_values appended to `pixels` a block at a time: each value is written once, where a
-// resize() would first zero the whole (1 MB for a 512 x 512 slice) buffer.
-template <class Raw>
-void append_native_values(const Raw* raw, std::size_t count, const NativeRescale& rescale,
-                          std::vector<float>& pixels) {
-  constexpr std::size_t kBlock = 4096;
-  float block[kBlock];
-  pixels.reserve(pixels.size() + count);
-  for (std::size_t first = 0; first < count; first += kBlock) {
-    const std::size_t n = std::min(kBlock, count - first);
-    native_values(raw + first, n, rescale, block);
-    pixels.insert(pixels.end(), block, block + n);
-  }
+  return make_rescale(p, get_double(ds, DCM_RescaleSlope, 1.0),
+                      get_double(ds, DCM_RescaleIntercept, 0.0), monochrome1);
 }
 
 // DicomImage's values of type T (already extracted from the stored bits) through the same
@@ -315,26 +194,6 @@ std::string header_problem(DcmDataset* ds, E_TransferSyntax xfer) {
   return pixel_data_problem(ds, xfer, photometric.c_str());
 }
 
-// Grayscale whose stored values native_values reads directly (most CT, MR, CR and DX): one
-// sample a pixel of 8 or 16 bits, the high bit at bits_stored - 1. Anything else (colour,
-// 32-bit, a shifted high bit) takes DicomImage's path.
-bool direct_grayscale(const PixelLayout& p) {
-  return p.samples == 1 && (p.bits_allocated == 8 || p.bits_allocated == 16) &&
-         p.bits_stored != 0 && p.bits_stored <= p.bits_allocated &&
-         p.high_bit + 1 == p.bits_stored && p.rows != 0 && p.columns != 0;
-}
-
-std::size_t sample_count(const PixelLayout& p) {
-  return static_cast<std::size_t>(p.rows) * p.columns * p.frames;
-}
-
-void set_grayscale_extent(const PixelLayout& p, Image& image) {
-  image.width = p.columns;
-  image.height = p.rows;
-  image.depth = p.frames;
-  image.channels = 1;
-}
-
 // Uncompressed little-endian grayscale held in the dataset (deflated files, GDCM's decoded
 // pixels): the values straight from the pixel data element, without DicomImage's intermediate
 // copy. Returns false for what direct_grayscale refuses.
@@ -351,77 +210,16 @@ bool read_native_monochrome(DcmDataset* ds, E_TransferSyntax xfer, const PixelLa
   if (p.bits_allocated == 16) {
     Uint16* raw = nullptr;
     if (element->getUint16Array(raw).bad() || !raw) return false;
-    image.pixels.clear();
-    append_native_values(raw, count, rescale, image.pixels);
+    image.pixels.resize(count);
+    native_values(raw, count, rescale, image.pixels.data());
   } else {
     Uint8* raw = nullptr;
     if (element->getUint8Array(raw).bad() || !raw) return false;
-    image.pixels.clear();
-    append_native_values(raw, count, rescale, image.pixels);
+    image.pixels.resize(count);
+    native_values(raw, count, rescale, image.pixels.data());
   }
   set_grayscale_extent(p, image);
   return true;
-}
-
-// The samples at `span` of the file read and converted a block at a time through a small
-// buffer that stays in the cache: the pixel data is never held raw in memory, and read once.
-template <class Raw>
-bool append_file_values(const ReadOnlyFile& file, const DicomPixelSpan& span, std::size_t count,
-                        const NativeRescale& rescale, std::vector<float>& pixels) {
-  constexpr std::size_t kBlock = 16384;
-  thread_local std::vector<Raw> raw(kBlock);
-  pixels.clear();
-  pixels.reserve(count);
-  for (std::size_t first = 0; first < count; first += kBlock) {
-    const std::size_t n = std::min(kBlock, count - first);
-    const std::size_t bytes = n * sizeof(Raw);
-    if (file.read_at(span.offset + first * sizeof(Raw), raw.data(), bytes) != bytes) return false;
-    append_native_values(raw.data(), n, rescale, pixels);
-  }
-  return true;
-}
-
-}  // namespace
-
-namespace {
-
-// The whole read of an uncompressed little-endian grayscale file (no deflate), whose pixel data
-// the structure walk located: DCMTK parses the header up to the pixel data, whose values are
-// then read from the file once, straight into floats. Nothing when the file is of another kind
-// (the full path then reads it); a failure for what the header refuses.
-std::optional<Result<Image>> read_direct_file(const fs::path& path, const ReadOnlyFile& pixels,
-                                              const DicomPixelSpan& span) {
-  static_assert(std::endian::native == std::endian::little, "little-endian samples read as is");
-  DcmFileFormat file;
-  if (file.loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
-                            ERM_autoDetect, DCM_PixelData)
-          .bad())
-    return std::nullopt;
-  DcmDataset* ds = file.getDataset();
-  const E_TransferSyntax xfer = ds->getOriginalXfer();
-  OFString photometric;
-  ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric);
-  const PixelLayout layout = pixel_layout(ds);
-  if ((xfer != EXS_LittleEndianImplicit && xfer != EXS_LittleEndianExplicit) ||
-      (photometric != "MONOCHROME1" && photometric != "MONOCHROME2") || !direct_grayscale(layout))
-    return std::nullopt;
-  if (std::string problem =
-          image_size_problem(layout.columns, layout.rows, layout.frames, layout.samples);
-      !problem.empty())
-    return Result<Image>::failure(problem);
-  const std::size_t count = sample_count(layout);
-  if (span.length < count * (layout.bits_allocated / 8)) return std::nullopt;  // a cut file
-  const NativeRescale rescale = modality_rescale(ds, layout, photometric == "MONOCHROME1");
-  Image image;
-  const bool read = layout.bits_allocated == 16
-                        ? append_file_values<Uint16>(pixels, span, count, rescale, image.pixels)
-                        : append_file_values<Uint8>(pixels, span, count, rescale, image.pixels);
-  if (!read) return std::nullopt;
-  set_grayscale_extent(layout, image);
-  image.source_format = "dicom";
-  image.bits_stored = layout.bits_stored;
-  read_geometry(ds, image);
-  return image;
 }
 
 }  // namespace
@@ -526,11 +324,8 @@ Result<Image> read_dicom(const fs::path& path) {
   // MEDPIPE_DICOM_DECODER=gdcm decodes every file with GDCM (for cross-checks).
   const char* decoder = std::getenv("MEDPIPE_DICOM_DECODER");
   const bool force_gdcm = decoder && std::string(decoder) == "gdcm";
-  if (structure.native_pixels && !force_gdcm) {
-    if (std::optional<Result<Image>> direct =
-            read_direct_file(path, opened, *structure.native_pixels))
-      return *std::move(direct);
-  }
+  if (std::optional<Result<Image>> direct = read_direct_dicom(opened, structure))
+    return *std::move(direct);
   DcmFileFormat file;
   OFCondition status = file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
   if (status.bad()) {

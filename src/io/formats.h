@@ -1,5 +1,6 @@
 // io/formats.h: the per-format readers and writers behind image_io.h (internal to io).
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -7,9 +8,15 @@
 #include "core/fs.h"
 #include "core/image.h"
 
+namespace medpipe {
+class ImageRows;
+}
+
 namespace medpipe::io_detail {
 
 Result<Image> read_dicom(const fs::path& path);
+// open_image_rows for a DICOM file (dicom_reader.cpp).
+std::unique_ptr<ImageRows> open_dicom_rows(const fs::path& path);
 // A folder of single-frame instances of one series, as one volume (dicom_series.cpp).
 Result<Image> read_dicom_series(const fs::path& dir);
 // A file's pixel data as GDCM decodes it (what DCMTK cannot decode, e.g. JPEG 2000), with the

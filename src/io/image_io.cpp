@@ -153,6 +153,13 @@ Result<Image> read_image(const fs::path& path) {
   return result;
 }
 
+std::unique_ptr<ImageRows> open_image_rows(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec) || guess_image_format(path) != ImageFormat::kDicom)
+    return nullptr;
+  return io_detail::open_dicom_rows(path);
+}
+
 void write_image(const fs::path& path, const Image& image) {
   std::string ext = full_extension(path);
   if (ext == ".npy") {

@@ -1,5 +1,6 @@
 // io/image_io.h: reading any supported image into an Image, writing Images, and their facts.
 #pragma once
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 
@@ -26,6 +27,26 @@ bool looks_like_image_file(const fs::path& path);
 // be decoded is a failure with the reason (the caller
 // skips and lists it), never an exception.
 Result<Image> read_image(const fs::path& path);
+
+// A 2D grayscale image read a block of rows at a time, so that a caller that needs only a reduced
+// copy (the preprocessing's resize) never holds the full-size image. Each row holds the values
+// read_image gives.
+class ImageRows {
+ public:
+  virtual ~ImageRows() = default;
+  // The image as read_image gives it, less its pixels.
+  const Image& header() const { return header_; }
+  // Rows [first, first + count) into `out` (count x width floats); false when they cannot be read.
+  virtual bool read(int first, int count, float* out) const = 0;
+
+ protected:
+  Image header_;
+};
+
+// The rows of a file that can be read that way: a single-frame uncompressed little-endian
+// grayscale DICOM file (most CT, MR, CR and DX). nullptr for any other file, readable or not:
+// read_image then reads it, or says what is wrong with it.
+std::unique_ptr<ImageRows> open_image_rows(const fs::path& path);
 
 // Writes by the extension of `path`: .npy (float32 [D,]H,W[,C]), .png (8/16 bit, scaled when
 // values fall outside the type), .nii / .nii.gz. Atomic. Throws UsageError/RunError.

@@ -8,6 +8,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "io/image_io.h"
+
 namespace medpipe {
 
 nlohmann::json spec_to_json(const PreprocessSpec& spec) {
@@ -88,32 +90,36 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void add_scaled_row
   for (std::size_t i = 0; i < n; ++i) row[i] += weight * src[i];
 }
 
-// Sixteen floats, lowered by the compiler to the vector registers of each clone's target.
-typedef float Lanes16 __attribute__((vector_size(64)));
+// Eight floats, lowered by the compiler to the vector registers of each clone's target. Eight
+// and not sixteen: each input pixel reaches at most two outputs of a block, so a wider block
+// multiplies more zeros (a 512 -> 224 row: 2.8 vector multiply-adds an output at 8 lanes, 4.6 at
+// 16 lanes split in two halves, as GCC compiles them for AVX-512 too).
+constexpr int kLanes = 8;
+typedef float Lanes __attribute__((vector_size(4 * kLanes)));
 
-// The column pass of a gray image in blocks of 16 outputs: out[16b + l] = sum over j of
+// The column pass of a gray image in blocks of kLanes outputs: out[kLanes b + l] = sum over j of
 // row[base[b] + j] * weights[start[b] + j][l], j over the span of inputs the block's taps cover
 // (each output's own taps in order, zeros elsewhere): one broadcast multiply-add per input
-// pixel and 16 outputs, where a tap at a time is a scalar gather.
+// pixel and kLanes outputs, where a tap at a time is a scalar gather.
 struct ColumnBlocks {
   std::vector<int> base, span;
   std::vector<std::size_t> start;
-  std::vector<float> weights;  // [start[b] + j][16]
+  std::vector<float> weights;  // [start[b] + j][kLanes]
 };
 
 ColumnBlocks column_blocks(const AreaTaps& cols, int out_w) {
   ColumnBlocks blocks;
-  for (int first_x = 0; first_x < out_w; first_x += 16) {
-    const int last_x = std::min(out_w, first_x + 16) - 1;
+  for (int first_x = 0; first_x < out_w; first_x += kLanes) {
+    const int last_x = std::min(out_w, first_x + kLanes) - 1;
     const int base = cols.first[first_x], span = cols.first[last_x] + cols.taps - base;
     blocks.base.push_back(base);
     blocks.span.push_back(span);
-    blocks.start.push_back(blocks.weights.size() / 16);
-    blocks.weights.resize(blocks.weights.size() + 16 * static_cast<std::size_t>(span), 0.0f);
-    float* w = blocks.weights.data() + 16 * blocks.start.back();
+    blocks.start.push_back(blocks.weights.size() / kLanes);
+    blocks.weights.resize(blocks.weights.size() + kLanes * static_cast<std::size_t>(span), 0.0f);
+    float* w = blocks.weights.data() + kLanes * blocks.start.back();
     for (int x = first_x; x <= last_x; ++x)
       for (int t = 0; t < cols.taps; ++t)
-        w[(cols.first[x] - base + t) * 16 + (x - first_x)] =
+        w[(cols.first[x] - base + t) * kLanes + (x - first_x)] =
             cols.weights[static_cast<std::size_t>(x) * cols.taps + t];
   }
   return blocks;
@@ -125,28 +131,28 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void combine_column
     const ColumnBlocks& blocks, const float* rows, std::size_t stride, int out_w, float* out,
     int out_rows) {
   for (std::size_t b = 0; b < blocks.base.size(); ++b) {
-    const float* w = blocks.weights.data() + 16 * blocks.start[b];
+    const float* w = blocks.weights.data() + kLanes * blocks.start[b];
     const float* r = rows + blocks.base[b];
-    Lanes16 sum[4] = {}, odd[4] = {};  // odd: the odd j, so that eight chains overlap
+    Lanes sum[4] = {}, odd[4] = {};  // odd: the odd j, so that eight chains overlap
     const int span = blocks.span[b];
     int j = 0;
     for (; j + 2 <= span; j += 2) {
-      Lanes16 weight, next;
-      std::memcpy(&weight, w + 16 * j, sizeof weight);
-      std::memcpy(&next, w + 16 * (j + 1), sizeof next);
+      Lanes weight, next;
+      std::memcpy(&weight, w + kLanes * j, sizeof weight);
+      std::memcpy(&next, w + kLanes * (j + 1), sizeof next);
       for (std::size_t k = 0; k < 4; ++k) {
         sum[k] += r[k * stride + j] * weight;
         odd[k] += r[k * stride + j + 1] * next;
       }
     }
     for (; j < span; ++j) {
-      Lanes16 weight;
-      std::memcpy(&weight, w + 16 * j, sizeof weight);
+      Lanes weight;
+      std::memcpy(&weight, w + kLanes * j, sizeof weight);
       for (std::size_t k = 0; k < 4; ++k) sum[k] += r[k * stride + j] * weight;
     }
     for (std::size_t k = 0; k < 4; ++k) sum[k] += odd[k];
-    const int first_x = static_cast<int>(b) * 16;
-    const std::size_t bytes = sizeof(float) * std::min(16, out_w - first_x);
+    const int first_x = static_cast<int>(b) * kLanes;
+    const std::size_t bytes = sizeof(float) * std::min(kLanes, out_w - first_x);
     for (int k = 0; k < out_rows; ++k)
       std::memcpy(out + static_cast<std::size_t>(k) * out_w + first_x, &sum[k], bytes);
   }
@@ -171,8 +177,11 @@ void combine_columns(const AreaTaps& cols, const float* row, int out_w, float* o
 
 // Area downscale of an interleaved h x w x c image to out_h x out_w, separably: each output row
 // is first the weighted sum of the input rows it covers (contiguous, vectorised), then each
-// output pixel the weighted sum of that row's columns. One pass over the input, no copies.
-void area_downscale(const float* src, int h, int w, int c, int out_h, int out_w, float* dst) {
+// output pixel the weighted sum of that row's columns. One pass over the input, no copies. The
+// input rows come from `rows_at(first, count)`: a pointer to `count` contiguous rows from row
+// `first` (asked for in increasing order), or null when they cannot be read (then false).
+template <class RowsAt>
+bool area_downscale(RowsAt&& rows_at, int h, int w, int c, int out_h, int out_w, float* dst) {
   // the same sizes come again and again (a folder of slices): keep this thread's last taps
   thread_local std::array<int, 4> sizes{-1, -1, -1, -1};
   thread_local AreaTaps rows, cols;
@@ -185,39 +194,66 @@ void area_downscale(const float* src, int h, int w, int c, int out_h, int out_w,
   }
   const std::size_t row_values = static_cast<std::size_t>(w) * c;
   const std::size_t stride = row_values + static_cast<std::size_t>(cols.taps) * c;
-  constexpr int kRows = 4;  // output rows summed before their column pass (gray)
-  std::vector<float> summed(kRows * stride, 0.0f);
-  auto sum_rows = [&](int y, float* row) {  // row = the input rows output row y covers
+  // the input rows output rows [y, y + n) cover, from row rows.first[y]
+  auto input_for = [&](int y, int n) {
+    const int first = rows.first[y], last = std::min(h, rows.first[y + n - 1] + rows.taps);
+    return std::pair{rows_at(first, last - first), first};
+  };
+  auto sum_rows = [&](int y, const float* input, int input_first, float* row) {
     std::fill(row, row + row_values, 0.0f);
     for (int t = 0; t < rows.taps; ++t) {
       const float weight = rows.weights[static_cast<std::size_t>(y) * rows.taps + t];
-      if (weight != 0.0f)
-        add_scaled_row(row, src + (rows.first[y] + t) * row_values, weight, row_values);
+      const std::size_t at = static_cast<std::size_t>(rows.first[y] + t - input_first);
+      if (weight != 0.0f) add_scaled_row(row, input + at * row_values, weight, row_values);
     }
   };
-  if (c == 1) {
-    for (int y = 0; y < out_h; y += kRows) {
-      const int n = std::min(kRows, out_h - y);
-      for (int k = 0; k < kRows; ++k) {
-        if (k < n)
-          sum_rows(y + k, summed.data() + k * stride);
-        else
-          std::fill(summed.begin() + k * stride, summed.begin() + (k + 1) * stride, 0.0f);
-      }
+  constexpr int kRows = 4;  // output rows summed before their column pass (gray)
+  thread_local std::vector<float> summed;
+  summed.assign(kRows * stride, 0.0f);
+  for (int y = 0; y < out_h; y += c == 1 ? kRows : 1) {
+    const int n = c == 1 ? std::min(kRows, out_h - y) : 1;
+    const auto [input, input_first] = input_for(y, n);
+    if (!input) return false;
+    for (int k = 0; k < n; ++k) sum_rows(y + k, input, input_first, summed.data() + k * stride);
+    if (c == 1) {
+      std::fill(summed.begin() + n * stride, summed.end(), 0.0f);
       combine_column_blocks(blocks, summed.data(), stride, out_w,
                             dst + static_cast<std::size_t>(y) * out_w, n);
+    } else if (c == 3) {
+      combine_columns<3>(cols, summed.data(), out_w, dst + static_cast<std::size_t>(y) * out_w * c);
+    } else {
+      combine_columns<0>(cols, summed.data(), out_w, dst + static_cast<std::size_t>(y) * out_w * c,
+                         c);
     }
-    return;
   }
-  for (int y = 0; y < out_h; ++y) {
-    sum_rows(y, summed.data());
-    float* out = dst + static_cast<std::size_t>(y) * out_w * c;
-    if (c == 3)
-      combine_columns<3>(cols, summed.data(), out_w, out);
-    else
-      combine_columns<0>(cols, summed.data(), out_w, out, c);
-  }
+  return true;
 }
+
+// The rows of a file (ImageRows) kept in a strip that slides down the image: the rows two
+// requests share are moved, not read again, and no more than one request's rows are held.
+class RowStrip {
+ public:
+  explicit RowStrip(const ImageRows& source)
+      : source_(source), row_values_(static_cast<std::size_t>(source.header().width)) {}
+  const float* operator()(int first, int count) {
+    const int kept = first >= lo_ && first < hi_ ? std::min(hi_, first + count) - first : 0;
+    if (kept > 0)
+      std::memmove(buffer_.data(), buffer_.data() + (first - lo_) * row_values_,
+                   kept * row_values_ * sizeof(float));
+    if (buffer_.size() < count * row_values_) buffer_.resize(count * row_values_);
+    if (!source_.read(first + kept, count - kept, buffer_.data() + kept * row_values_))
+      return nullptr;
+    lo_ = first;
+    hi_ = first + count;
+    return buffer_.data();
+  }
+
+ private:
+  const ImageRows& source_;
+  std::size_t row_values_;
+  std::vector<float> buffer_;
+  int lo_ = 0, hi_ = 0;
+};
 
 // The output size of the image inside the square (pad keeps the aspect ratio).
 std::pair<int, int> resized_extent(const Image& image, int size_px, const std::string& mode) {
@@ -232,7 +268,10 @@ void resize_into(const Image& image, int size_px, const std::string& mode, float
   const auto [new_w, new_h] = resized_extent(image, size_px, mode);
   const int c = image.channels;
   if (new_w == size_px && new_h == size_px && new_w <= image.width && new_h <= image.height) {
-    area_downscale(image.pixels.data(), image.height, image.width, c, new_h, new_w, dst);
+    const float* src = image.pixels.data();
+    const std::size_t row_values = static_cast<std::size_t>(image.width) * c;
+    area_downscale([&](int first, int) { return src + first * row_values; }, image.height,
+                   image.width, c, new_h, new_w, dst);
     return;
   }
   cv::Mat src(image.height, image.width, CV_MAKETYPE(CV_32F, c),
@@ -387,6 +426,40 @@ Result<std::vector<float>> preprocess_image(const Image& image, const Preprocess
   }
   normalize_intensities(chw, spec.channels, spec, image.bits_stored);
   return chw;
+}
+
+namespace {
+
+// A gray file's rows straight into the gray network input: through the area resize a strip at a
+// time, or read as they are at the input's size. False when the file's rows take another route
+// (another size or mode, or a read that failed: read_image then reads it and says why).
+bool stream_gray_rows(const ImageRows& source, const PreprocessSpec& spec, float* chw) {
+  const Image& header = source.header();
+  if (spec.channels != 1 || header.channels != 1 || header.depth != 1) return false;
+  if (header.height == spec.size_px && header.width == spec.size_px)
+    return source.read(0, header.height, chw);
+  const auto [new_w, new_h] = resized_extent(header, spec.size_px, spec.resize);
+  if (new_w != spec.size_px || new_h != spec.size_px || new_w > header.width ||
+      new_h > header.height)
+    return false;
+  return area_downscale(RowStrip(source), header.height, header.width, 1, new_h, new_w, chw);
+}
+
+}  // namespace
+
+Result<PreprocessedFile> preprocess_file(const fs::path& path, const PreprocessSpec& spec) {
+  if (std::unique_ptr<ImageRows> rows = open_image_rows(path)) {
+    std::vector<float> chw(spec.values_per_sample());
+    if (stream_gray_rows(*rows, spec, chw.data())) {
+      normalize_intensities(chw, 1, spec, rows->header().bits_stored);
+      return PreprocessedFile{std::move(chw), 1};
+    }
+  }
+  Result<Image> image = read_image(path);
+  if (!image) return Result<PreprocessedFile>::failure(image.error());
+  Result<std::vector<float>> chw = preprocess_image(image.value(), spec);
+  if (!chw) return Result<PreprocessedFile>::failure(chw.error());
+  return PreprocessedFile{std::move(chw.value()), image.value().channels};
 }
 
 }  // namespace medpipe

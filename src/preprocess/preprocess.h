@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/fs.h"
 #include "core/image.h"
 
 namespace medpipe {
@@ -29,6 +30,15 @@ PreprocessSpec spec_from_json(const nlohmann::json& json);
 // Returns channels x size x size floats (CHW), or why the image cannot be used.
 // Gray -> RGB replicates; RGB -> gray is ITU-R 601 luma. Volumes (depth > 1) are refused.
 Result<std::vector<float>> preprocess_image(const Image& image, const PreprocessSpec& spec);
+
+// An image file to the network's input: what read_image then preprocess_image give, with the
+// channels the file holds. A gray DICOM slice (io's open_image_rows) is streamed through the
+// resize a strip of rows at a time, so that its full-size image is never held.
+struct PreprocessedFile {
+  std::vector<float> chw;
+  int source_channels = 0;
+};
+Result<PreprocessedFile> preprocess_file(const fs::path& path, const PreprocessSpec& spec);
 
 // Pieces, exposed for tests.
 Image convert_channels(const Image& image, int channels);

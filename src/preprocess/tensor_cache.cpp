@@ -54,17 +54,13 @@ nlohmann::json fill_cache(const std::vector<Sample>& samples, const PreprocessSp
   const std::size_t share = (samples.size() + size - 1 - rank) / size;
   auto decode = [&](std::size_t k) {
     const std::size_t i = k * size + rank;
-    Result<Image> image = read_image(samples[i].path);
-    if (!image) {
-      errors[i] = image.error();
+    Result<PreprocessedFile> input = preprocess_file(samples[i].path, spec);
+    if (!input) {
+      errors[i] = input.error();
       return;
     }
-    channels[i] = image.value().channels;
-    Result<std::vector<float>> chw = preprocess_image(image.value(), spec);
-    if (chw)
-      write_all(fd, chw.value().data(), bytes, static_cast<off_t>(i * bytes));
-    else
-      errors[i] = chw.error();
+    channels[i] = input.value().source_channels;
+    write_all(fd, input.value().chw.data(), bytes, static_cast<off_t>(i * bytes));
   };
   try {
     parallel_for(share, workers, stage, "img", decode);

@@ -7,6 +7,7 @@ and files nobody can decode must be refused with a clear message (exit 2), never
 """
 import gzip
 import io
+import json
 import os
 import struct
 import unittest
@@ -111,11 +112,40 @@ class DicomConformance(MedpipeTestCase):
         print("checked:", checked)
         self.assertGreaterEqual(checked["pydicom"], 40)
 
-    def info(self, source):
-        result = self.medpipe("convert", "--info", source)
+    def info(self, source, env=None):
+        result = self.medpipe("convert", "--info", source, env=env)
         self.assertDone(result)
         import json
         return json.loads(result.stdout)
+
+    def test_direct_header_equals_dcmtks(self):
+        """Uncompressed grayscale files have their header read from the structure walk, not by
+        DCMTK: every pydicom test file's geometry and pixel format equal what DCMTK reads (the
+        GDCM route, whose header is DCMTK's)."""
+        compared = 0
+        for name in sorted(os.listdir(TEST_FILES)):
+            source = os.path.join(TEST_FILES, name)
+            if os.path.isdir(source) or name in DCMTK_REFUSES:
+                continue
+            try:
+                ds = pydicom.dcmread(source, stop_before_pixels=True)
+                syntax = ds.file_meta.TransferSyntaxUID
+            except Exception:
+                continue
+            if syntax not in (pydicom.uid.ImplicitVRLittleEndian, pydicom.uid.ExplicitVRLittleEndian) or ds.get("SamplesPerPixel", 1) != 1:
+                continue  # not one the direct path reads
+            first = self.medpipe("convert", "--info", source)
+            dcmtk = self.medpipe("convert", "--info", source, env={"MEDPIPE_DICOM_DECODER": "gdcm"})
+            if first.returncode != 0 or dcmtk.returncode != 0:
+                continue
+            with self.subTest(file=name):
+                import json
+                ours, theirs = json.loads(first.stdout), json.loads(dcmtk.stdout)
+                for key in ("shape", "bits_stored", "spacing_mm", "spacing_known", "origin_mm", "direction"):
+                    self.assertEqual(ours[key], theirs[key], key)
+                compared += 1
+        print("direct headers compared:", compared)
+        self.assertGreaterEqual(compared, 5)
 
     def test_other_libraries_files(self):
         warnings.filterwarnings("ignore")
@@ -232,6 +262,9 @@ class DicomConformance(MedpipeTestCase):
                 ds.PhotometricInterpretation = photometric
                 ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = allocated, stored, stored - 1, signed
                 ds.RescaleSlope, ds.RescaleIntercept = slope, intercept
+                ds.PixelSpacing, ds.SliceThickness = [0.7, "+.35"], "2.5 "
+                ds.ImagePositionPatient = ["-125.5", 3, "1e2"]
+                ds.ImageOrientationPatient = [1, 0, 0, 0, 0.8, -0.6]
                 ds.PixelData = raw.tobytes()
                 source = self.path(f"variant_{allocated}_{stored}_{signed}_{photometric}.dcm")
                 ds.save_as(source, write_like_original=False)
@@ -243,6 +276,14 @@ class DicomConformance(MedpipeTestCase):
                 reference = (values.astype(np.float64) * slope + intercept).astype(np.float32)
                 _, ours = self.convert(source, os.path.basename(source))
                 np.testing.assert_array_equal(ours, reference)
+                info = self.info(source)
+                self.assertEqual(info["spacing_mm"], [0.35, 0.7, 2.5])
+                self.assertEqual(info["origin_mm"], [-125.5, 3.0, 100.0])
+                self.assertEqual(info["direction"][:6], [1, 0, 0, 0, 0.8, -0.6])
+                dcmtk = self.medpipe("convert", "--info", source, env={"MEDPIPE_DICOM_DECODER": "gdcm"})
+                if dcmtk.returncode == 0:  # DCMTK's header, where GDCM decodes the pixels
+                    for key in ("spacing_mm", "origin_mm", "direction", "bits_stored"):
+                        self.assertEqual(info[key], json.loads(dcmtk.stdout)[key], key)
 
     def test_32bit_rgb_stored_as_ob(self):
         ds = pydicom.dcmread(os.path.join(TEST_FILES, "SC_rgb_rle_32bit.dcm"))

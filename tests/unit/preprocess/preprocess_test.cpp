@@ -7,6 +7,8 @@
 #include <opencv2/imgproc.hpp>
 #include <random>
 
+#include "io/dicom_writer.h"
+#include "io/image_io.h"
 #include "preprocess/augment.h"
 
 namespace medpipe {
@@ -98,6 +100,48 @@ TEST(Preprocess, VolumesAreRefusedWithAReason) {
   auto out = preprocess_image(volume, PreprocessSpec{});
   EXPECT_FALSE(out.ok());
   EXPECT_NE(out.error().find("volume"), std::string::npos);
+}
+
+// A gray DICOM slice streamed through the resize a strip of rows at a time gives exactly what
+// the whole image read and then preprocessed gives, for every size and mode, a whole and a
+// fractional rescale; a cut file fails as read_image fails.
+TEST(Preprocess, StreamedDicomRowsEqualTheWholeImage) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> hu(-1000, 3000);
+  const fs::path dir = fs::temp_directory_path() / "medpipe_preprocess_rows";
+  fs::create_directories(dir);
+  struct Case {
+    int h, w;
+    double slope, intercept;
+  };
+  for (const Case& k :
+       {Case{300, 260, 1.0, -1024.0}, Case{128, 128, 0.5, -1000.0}, Case{97, 411, 1.0, 0.0}}) {
+    Image image = gray(k.h, k.w, std::vector<float>(static_cast<std::size_t>(k.h) * k.w));
+    for (float& v : image.pixels) v = static_cast<float>(hu(rng) * k.slope);
+    const fs::path file = dir / "slice.dcm";
+    DicomWriteOptions options;
+    options.rescale_slope = k.slope;
+    options.rescale_intercept = k.intercept;
+    write_dicom(file, image, options);
+    ASSERT_NE(open_image_rows(file), nullptr) << "the streamed route is the one under test";
+    Result<Image> whole = read_image(file);
+    ASSERT_TRUE(whole.ok()) << whole.error();
+    for (const PreprocessSpec& spec :
+         {PreprocessSpec{1, 64, "stretch", "zscore"}, PreprocessSpec{1, 128, "stretch", "none"},
+          PreprocessSpec{1, 50, "pad", "minmax"}, PreprocessSpec{3, 32, "stretch", "zscore"}}) {
+      Result<PreprocessedFile> streamed = preprocess_file(file, spec);
+      Result<std::vector<float>> reference = preprocess_image(whole.value(), spec);
+      ASSERT_TRUE(streamed.ok() && reference.ok());
+      EXPECT_EQ(streamed.value().source_channels, 1);
+      EXPECT_EQ(streamed.value().chw, reference.value())
+          << k.h << "x" << k.w << " -> " << spec.size_px << " " << spec.resize;
+    }
+    fs::resize_file(file, fs::file_size(file) - 1000);
+    Result<PreprocessedFile> cut = preprocess_file(file, PreprocessSpec{1, 64});
+    ASSERT_FALSE(cut.ok());
+    EXPECT_EQ(cut.error(), read_image(file).error());
+  }
+  fs::remove_all(dir);
 }
 
 TEST(Augment, DisabledIsIdentityAndEnabledIsSeeded) {
