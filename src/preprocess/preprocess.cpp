@@ -283,29 +283,38 @@ bool area_downscale(RowsAt&& rows_at, int h, int w, int c, int out_h, int out_w,
   return true;
 }
 
-// The rows of a file (ImageRows) kept in a strip that slides down the image: the rows two
-// requests share are moved, not read again, and no more than one request's rows are held.
+// The rows of a file (ImageRows) kept in a strip that slides down the image, read kReadAhead rows
+// at a time (one read call per 32 rows, not per request); the rows two requests share stay.
 class RowStrip {
  public:
   explicit RowStrip(const ImageRows& source)
-      : source_(source), row_values_(static_cast<std::size_t>(source.header().width)) {}
+      : source_(source),
+        row_values_(static_cast<std::size_t>(source.header().width)),
+        height_(source.header().height) {}
   const float* operator()(int first, int count) {
-    const int kept = first >= lo_ && first < hi_ ? std::min(hi_, first + count) - first : 0;
-    if (kept > 0)
-      std::memmove(buffer_.data(), buffer_.data() + (first - lo_) * row_values_,
-                   kept * row_values_ * sizeof(float));
-    if (buffer_.size() < count * row_values_) buffer_.resize(count * row_values_);
-    if (!source_.read(first + kept, count - kept, buffer_.data() + kept * row_values_))
-      return nullptr;
-    lo_ = first;
-    hi_ = first + count;
-    return buffer_.data();
+    if (first < lo_ || first + count > hi_) {
+      constexpr int kReadAhead = 32;
+      const int kept = first >= lo_ && first < hi_ ? hi_ - first : 0;
+      const int last = std::min(height_, first + std::max(count, kReadAhead));
+      if (kept > 0)
+        std::memmove(buffer_.data(), buffer_.data() + (first - lo_) * row_values_,
+                     kept * row_values_ * sizeof(float));
+      const std::size_t needed = static_cast<std::size_t>(last - first) * row_values_;
+      if (buffer_.size() < needed) buffer_.resize(needed);
+      if (!source_.read(first + kept, last - first - kept, buffer_.data() + kept * row_values_))
+        return nullptr;
+      lo_ = first;
+      hi_ = last;
+    }
+    return buffer_.data() + (first - lo_) * row_values_;
   }
 
  private:
   const ImageRows& source_;
   std::size_t row_values_;
-  std::vector<float> buffer_;
+  int height_;
+  // this thread's strip, kept from image to image (no allocation per image)
+  static inline thread_local std::vector<float> buffer_;
   int lo_ = 0, hi_ = 0;
 };
 
