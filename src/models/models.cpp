@@ -188,16 +188,6 @@ void reinitialise_linear(torch::jit::Module& module, const std::string& weight_n
   b.uniform_(-bound, bound);
 }
 
-void use_channels_last(torch::jit::Module& module) {
-  torch::NoGradGuard no_grad;
-  for (const at::Tensor& p : module.parameters())
-    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
-}
-
-at::Tensor channels_last_input(const at::Tensor& input) {
-  return input.dim() == 4 ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
-}
-
 void configure_torch(int threads) {
   at::set_num_threads(threads);
   torch::jit::setGraphExecutorOptimize(false);

@@ -44,14 +44,6 @@ void reinitialise_linear(torch::jit::Module& module, const std::string& weight_n
 // Parameters whose shape differs (a new last layer) are left as they are and returned.
 std::vector<std::string> load_pretrained(torch::jit::Module& module, const std::string& path);
 
-// Every 4-D parameter (the convolutions' weights) stored channels-last (NHWC), values unchanged:
-// with inputs in the same layout (channels_last_input), oneDNN's convolutions run without
-// reordering to and from their blocked layout at every layer; the cnn's training step is ~10%
-// faster (docs/benchmarks.md). Module copies (clone) keep the layout.
-void use_channels_last(torch::jit::Module& module);
-// A 4-D batch in the channels-last layout; any other tensor as it is.
-at::Tensor channels_last_input(const at::Tensor& input);
-
 // LibTorch's process-wide settings: `threads` compute threads, and TorchScript graphs run as
 // written (the optimising executor's profiling runs and CPU fusion cost the first epoch ~40%
 // and gave no steady-state gain on these networks; measured in docs/benchmarks.md).

@@ -5,7 +5,6 @@
 
 #include "metrics/classification.h"
 #include "metrics/survival.h"
-#include "models/models.h"
 #include "models/predict.h"
 #include "train/batches.h"
 #include "train/losses.h"
@@ -193,9 +192,9 @@ std::vector<at::Tensor> ClassifierTask::slice_inputs(const WorkerGroup& group,
        ++g) {
     Slice slice = worker_slice(batch.size(), g, group.workers());
     std::vector<std::size_t> indices(batch.begin() + slice.begin, batch.begin() + slice.end);
-    inputs.push_back(indices.empty() ? at::Tensor()
-                                     : channels_last_input(augmented_batch(
-                                           train_, indices, s_.augment, seed, slice.begin)));
+    inputs.push_back(indices.empty()
+                         ? at::Tensor()
+                         : augmented_batch(train_, indices, s_.augment, seed, slice.begin));
   }
   return inputs;
 }
@@ -292,7 +291,6 @@ EpochValidation ClassifierTask::validate(torch::jit::Module& module) {
 
 TrainOutcome train_classifier(torch::jit::Module& module, const TensorCache& train,
                               const TensorCache* val, const TrainSettings& s) {
-  use_channels_last(module);  // before the workers' copies are made
   ClassifierTask task(module, train, val, s);
   return run_epoch_loop(module, task, s.loop);
 }
