@@ -195,12 +195,12 @@ bool rescale_stays_finite(const NativeRescale& r) {
   return std::isfinite(largest) && largest < 0.5 * std::numeric_limits<float>::max();
 }
 
+}  // namespace
+
 bool gdcm_forced() {
   const char* decoder = std::getenv("MEDPIPE_DICOM_DECODER");
   return decoder && std::string(decoder) == "gdcm";
 }
-
-}  // namespace
 
 std::optional<Result<Image>> read_direct_dicom(const ReadOnlyFile& file,
                                                const DicomStructure& structure) {

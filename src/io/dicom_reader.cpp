@@ -14,12 +14,8 @@
 #include <dcmtk/oflog/oflog.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <limits>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -321,9 +317,6 @@ Result<Image> read_dicom(const fs::path& path) {
   const DicomStructure structure = dicom_structure(opened);
   if (!structure.problem.empty())
     return Result<Image>::failure("not a usable DICOM file: " + structure.problem);
-  // MEDPIPE_DICOM_DECODER=gdcm decodes every file with GDCM (for cross-checks).
-  const char* decoder = std::getenv("MEDPIPE_DICOM_DECODER");
-  const bool force_gdcm = decoder && std::string(decoder) == "gdcm";
   if (std::optional<Result<Image>> direct = read_direct_dicom(opened, structure))
     return *std::move(direct);
   DcmFileFormat file;
@@ -335,7 +328,7 @@ Result<Image> read_dicom(const fs::path& path) {
   E_TransferSyntax xfer = ds->getOriginalXfer();
   if (std::string problem = header_problem(ds, xfer); !problem.empty())
     return Result<Image>::failure(problem);
-  if (needs_gdcm(xfer) || force_gdcm) return read_via_gdcm(file, path, "");
+  if (needs_gdcm(xfer) || gdcm_forced()) return read_via_gdcm(file, path, "");
   fix_big_endian_32bit(ds, xfer);
   Result<Image> decoded = decode_loaded(file, xfer);
   if (decoded.ok()) return decoded;

@@ -60,6 +60,9 @@ void set_grayscale_extent(const PixelLayout& p, Image& image);
 using DicomNumber = std::function<std::optional<double>(std::uint32_t tag, unsigned i)>;
 void read_geometry(const DicomNumber& value, Image& image);
 
+// MEDPIPE_DICOM_DECODER=gdcm: every file decoded by GDCM (for cross-checks), none directly.
+bool gdcm_forced();
+
 // The whole read of an uncompressed little-endian grayscale file whose header the structure
 // walk holds: nothing when the file is of another kind or its header is unusual (DCMTK's full
 // path then reads it), a failure for what the header refuses.

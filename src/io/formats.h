@@ -15,7 +15,7 @@ class ImageRows;
 namespace medpipe::io_detail {
 
 Result<Image> read_dicom(const fs::path& path);
-// open_image_rows for a DICOM file (dicom_reader.cpp).
+// open_image_rows for a DICOM file (dicom_direct.cpp).
 std::unique_ptr<ImageRows> open_dicom_rows(const fs::path& path);
 // A folder of single-frame instances of one series, as one volume (dicom_series.cpp).
 Result<Image> read_dicom_series(const fs::path& dir);

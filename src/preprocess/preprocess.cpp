@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
+#include <optional>
 
 #include "io/image_io.h"
 
@@ -326,11 +327,18 @@ std::pair<int, int> resized_extent(const Image& image, int size_px, const std::s
           std::max(1, static_cast<int>(std::lround(image.height * scale)))};
 }
 
+// Whether the resize of `image` to the square is the area downscale (area_downscale): no
+// padding, and no side grows.
+bool area_downscales(const Image& image, int size_px, const std::string& mode) {
+  const auto [new_w, new_h] = resized_extent(image, size_px, mode);
+  return new_w == size_px && new_h == size_px && new_w <= image.width && new_h <= image.height;
+}
+
 // Resizes `image` into `dst` (size_px x size_px x channels, interleaved).
 void resize_into(const Image& image, int size_px, const std::string& mode, float* dst) {
   const auto [new_w, new_h] = resized_extent(image, size_px, mode);
   const int c = image.channels;
-  if (new_w == size_px && new_h == size_px && new_w <= image.width && new_h <= image.height) {
+  if (area_downscales(image, size_px, mode)) {
     const float* src = image.pixels.data();
     const std::size_t row_values = static_cast<std::size_t>(image.width) * c;
     area_downscale([&](int first, int) { return src + first * row_values; }, image.height,
@@ -501,24 +509,32 @@ bool stream_gray_rows(const ImageRows& source, const PreprocessSpec& spec, float
   if (spec.channels != 1 || header.channels != 1 || header.depth != 1) return false;
   if (header.height == spec.size_px && header.width == spec.size_px)
     return source.read(0, header.height, chw);
-  const auto [new_w, new_h] = resized_extent(header, spec.size_px, spec.resize);
-  if (new_w != spec.size_px || new_h != spec.size_px || new_w > header.width ||
-      new_h > header.height)
-    return false;
-  return area_downscale(RowStrip(source), header.height, header.width, 1, new_h, new_w, chw);
+  if (!area_downscales(header, spec.size_px, spec.resize)) return false;
+  return area_downscale(RowStrip(source), header.height, header.width, 1, spec.size_px,
+                        spec.size_px, chw);
+}
+
+// The whole image of `rows`, as read_image gives it; nothing when a read fails.
+std::optional<Image> whole_image(const ImageRows& rows) {
+  Image image = rows.header();
+  image.pixels.resize(image.value_count());
+  if (!rows.read(0, image.height, image.pixels.data())) return std::nullopt;
+  return image;
 }
 
 }  // namespace
 
 Result<PreprocessedFile> preprocess_file(const fs::path& path, const PreprocessSpec& spec) {
+  std::optional<Image> opened;  // a file opened as rows that takes the whole-image route
   if (std::unique_ptr<ImageRows> rows = open_image_rows(path)) {
     std::vector<float> chw(spec.values_per_sample());
     if (stream_gray_rows(*rows, spec, chw.data())) {
       normalize_intensities(chw, 1, spec, rows->header().bits_stored);
       return PreprocessedFile{std::move(chw), 1};
     }
+    opened = whole_image(*rows);  // not walked and parsed a second time by read_image
   }
-  Result<Image> image = read_image(path);
+  Result<Image> image = opened ? Result<Image>(*std::move(opened)) : read_image(path);
   if (!image) return Result<PreprocessedFile>::failure(image.error());
   Result<std::vector<float>> chw = preprocess_image(image.value(), spec);
   if (!chw) return Result<PreprocessedFile>::failure(chw.error());
