@@ -4,7 +4,8 @@
 #      (the exchange itself) for 1 worker (2 threads), 2 worker
 #      threads (1 thread each) and 2 MPI ranks (1 thread each), for the small CNN (BreastMNIST,
 #      28 px) and AlexNet's last-3-FC fine-tune (58.6 M parameters to average; 224 px);
-#      the same global batch of 32 in every configuration
+#      the same global batch of 32 in every configuration; the CNN's 2 workers also with
+#      sync_batch_norm false, for the cost of synchronised batch norm
 #   2. allreduce time and bandwidth between 2 ranks, shared memory and TCP over loopback
 #   3. peak RSS per worker training on 1,000 and 10,000 synthetic images
 # Then the scaling model (summarise_parallel.py). Results: bench/results/parallel.json and .md.
@@ -24,10 +25,11 @@ BREAST="${MEDPIPE_SHARED_DATA:-$HERE/../../shared/data}/breastmnist/train"
 [ -d alex ] || "$MEDPIPE" synth --out alex --count 128 --size 224 --seed 4 2>/dev/null
 rm -f steps.jsonl
 
-# run NAME MODEL LAUNCH WORKERS THREADS: one training run, its model.json's split appended
+# run NAME MODEL LAUNCH WORKERS THREADS [SYNC_BN]: one training run, its model.json's split
+# appended
 run() {
-  local name=$1 model=$2 launch=$3 workers=$4 threads=$5
-  local keys='"val_fraction": 0, "ema_decay": 0, "checkpoint_every": 0, "augment": false'
+  local name=$1 model=$2 launch=$3 workers=$4 threads=$5 sync_bn=${6:-true}
+  local keys="\"val_fraction\": 0, \"ema_decay\": 0, \"checkpoint_every\": 0, \"augment\": false, \"sync_batch_norm\": $sync_bn"
   local images="$BREAST" extra='"epochs": 3, "arch": "cnn"'
   if [ "$model" = alexnet ]; then
     images="$WORK/alex"; extra='"epochs": 2, "arch": "alexnet", "finetune": "last3", "image_size": 224'
@@ -44,17 +46,21 @@ JSON
   $PY -c "
 import json, sys
 p = json.load(open('models/$name/model.json'))['parallel']
-print(json.dumps({'model': '$model', 'config': '$launch', 'workers': $workers,
+print(json.dumps({'model': '$model', 'config': '$launch', 'workers': $workers, 'sync_bn': '$sync_bn',
                   'compute_s': p['compute_seconds'], 'wait_s': p.get('wait_seconds', 0),
                   'sync_s': p['sync_seconds'], 'steps': p['steps']}))" >> steps.jsonl
 }
 
 echo "== step time: compute vs synchronisation (global batch 32)"
-for model in cnn alexnet; do
+for model in ${PARALLEL_MODELS:-cnn alexnet}; do
   for i in $(seq "$REPEATS"); do
     run "${model}_1" $model threads 1 2
     run "${model}_t2" $model threads 2 1
     run "${model}_r2" $model ranks 2 1
+    if [ "$model" = cnn ]; then
+      run "${model}_t2_local_bn" $model threads 2 1 false
+      run "${model}_r2_local_bn" $model ranks 2 1 false
+    fi
   done
 done
 

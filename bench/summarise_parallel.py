@@ -47,7 +47,8 @@ def main(work):
     measured = {}
     for model in ("cnn", "alexnet"):
         for config, workers in (("threads", 1), ("threads", 2), ("ranks", 2)):
-            runs = [r for r in steps if r["model"] == model and r["config"] == config and r["workers"] == workers]
+            runs = [r for r in steps if r["model"] == model and r["config"] == config
+                    and r["workers"] == workers and r.get("sync_bn", "true") == "true"]
             if not runs:
                 continue
             compute = statistics.median(r["compute_s"] / r["steps"] for r in runs) * 1e3
@@ -59,6 +60,26 @@ def main(work):
             out["steps"].append({"model": model, "config": config, "workers": workers, "compute_ms": compute,
                                  "wait_ms": wait, "sync_ms": sync, "sync_share": share, "runs": len(runs)})
             measured[(model, config, workers)] = (compute, sync)
+    lines += ["", "### Synchronised batch norm: its cost per step (CNN, 2 workers, median of runs)", "",
+              "Batch-norm statistics exchanged in every forward and backward pass (sync_batch_norm "
+              "true, the default) against each worker's own (false). The exchange runs inside the "
+              "forward and backward passes, so it shows in the whole step.", "",
+              "| workers | step ms, synchronised | step ms, each worker's own | cost |", "|---|---|---|---|"]
+    for config in ("threads", "ranks"):
+        def step_ms(sync_bn):
+            runs = [r for r in steps if r["model"] == "cnn" and r["config"] == config
+                    and r["workers"] == 2 and r.get("sync_bn", "true") == sync_bn]
+            if not runs:
+                return None
+            return statistics.median((r["compute_s"] + r["sync_s"] + r.get("wait_s", 0)) / r["steps"]
+                                     for r in runs) * 1e3
+        synced, local = step_ms("true"), step_ms("false")
+        if synced is None or local is None:
+            continue
+        lines.append(f"| 2 {labels[config]} (1 thread each) | {synced:.1f} | {local:.1f} | "
+                     f"{100 * (synced / local - 1):+.1f}% |")
+        out["sync_batch_norm"] = out.get("sync_batch_norm", []) + [
+            {"config": config, "synchronised_ms": synced, "local_ms": local}]
     lines += ["", "### Allreduce between 2 ranks (medpipe's communicator, median of 5)", "",
               "| transport | MB | ms | GB/s |", "|---|---|---|---|"]
     for r in allreduce:

@@ -105,6 +105,7 @@ int run_cli(int argc, char** argv) {
   add(add_convert_command);
   add(add_status_command);
   add(add_features_command);
+  add(add_plan_command);
   app.get_subcommand("run")->footer(event_keys_help());
   try {
     app.parse(argc, argv);

@@ -17,6 +17,7 @@ Action add_synth_command(CLI::App& app);
 Action add_convert_command(CLI::App& app);
 Action add_status_command(CLI::App& app);
 Action add_features_command(CLI::App& app);
+Action add_plan_command(CLI::App& app);
 
 // Adds --images-bucket style flags for every config key; call apply() after parsing.
 class ConfigFlags {

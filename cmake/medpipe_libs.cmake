@@ -52,7 +52,7 @@ target_link_libraries(medpipe_features PUBLIC medpipe_io PRIVATE ${QHULL_R_LIB}
 
 # The stages that use LibTorch share one precompiled header.
 add_library(medpipe_models STATIC ${SRC}/models/models.cpp ${SRC}/models/weights.cpp ${SRC}/models/predict.cpp
-  ${SRC}/models/unet.cpp ${SRC}/models/tiled.cpp ${SRC}/models/cox.cpp ${SRC}/models/logistic.cpp)
+  ${SRC}/models/unet.cpp ${SRC}/models/sync_batch_norm.cpp ${SRC}/models/tiled.cpp ${SRC}/models/cox.cpp ${SRC}/models/logistic.cpp)
 # OpenMP here too (the training loop needs it): the precompiled header must be built with the
 # same -fopenmp as every target that reuses it, or GCC ignores it (_OPENMP differs).
 target_link_libraries(medpipe_models PUBLIC medpipe_preprocess ${TORCH_LIBRARIES} OpenMP::OpenMP_CXX
@@ -95,7 +95,8 @@ add_executable(medpipe
   ${CMAKE_SOURCE_DIR}/cli/main.cpp ${CMAKE_SOURCE_DIR}/cli/app.cpp
   ${CMAKE_SOURCE_DIR}/cli/cmd_run.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_stages.cpp
   ${CMAKE_SOURCE_DIR}/cli/cmd_synth.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_convert.cpp
-  ${CMAKE_SOURCE_DIR}/cli/cmd_status.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_features.cpp)
+  ${CMAKE_SOURCE_DIR}/cli/cmd_status.cpp ${CMAKE_SOURCE_DIR}/cli/cmd_features.cpp
+  ${CMAKE_SOURCE_DIR}/cli/cmd_plan.cpp)
 target_include_directories(medpipe PRIVATE ${CMAKE_SOURCE_DIR})
 target_link_libraries(medpipe PRIVATE medpipe_pipeline)
 target_precompile_headers(medpipe REUSE_FROM medpipe_models)

@@ -200,12 +200,21 @@ bool parse_bool_text(const std::string& text) {
   return !(lower.empty() || lower == "0" || lower == "false" || lower == "no");
 }
 
+bool is_planned_key(const std::string& key) {
+  static const std::set<std::string> keys = {
+      "arch",     "image_size",    "optimizer", "learning_rate", "epochs",
+      "ensemble", "select_metric", "augment",   "ema_decay",     "tta"};
+  return keys.count(key) > 0;
+}
+
 const std::vector<ConfigFieldInfo>& config_fields() {
   static const std::vector<ConfigFieldInfo> fields = [] {
     std::vector<ConfigFieldInfo> out;
     json defaults = config_to_json(Config{});
-#define MEDPIPE_FIELD_INFO(type, key, def, rule, help) \
-  out.push_back({#key, type_name<type>(), help, default_text(defaults[#key]), rule_of<type>(rule)});
+#define MEDPIPE_FIELD_INFO(type, key, def, rule, help)                                          \
+  out.push_back({#key, type_name<type>(), help,                                                 \
+                 (is_planned_key(#key) ? "planned, else " : "") + default_text(defaults[#key]), \
+                 rule_of<type>(rule)});
     MEDPIPE_CONFIG_FIELDS(MEDPIPE_FIELD_INFO)
 #undef MEDPIPE_FIELD_INFO
     return out;
@@ -220,7 +229,11 @@ void set_config_value(Config& config, const std::string& key, const json& value)
     parse_json_value(key, value, field);
   };
 #define MEDPIPE_SET_FIELD(type, name, def, rule, help) \
-  if (key == #name) return set(config.name);
+  if (key == #name) {                                  \
+    set(config.name);                                  \
+    config.given_keys.insert(key);                     \
+    return;                                            \
+  }
   MEDPIPE_CONFIG_FIELDS(MEDPIPE_SET_FIELD)
 #undef MEDPIPE_SET_FIELD
   std::string hint = closest_key(key);

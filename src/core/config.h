@@ -3,6 +3,7 @@
 // config is saved with every model and result.
 #pragma once
 #include <nlohmann/json_fwd.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -162,6 +163,10 @@ namespace medpipe {
     "how workers stay together: gradients (averaged before every step: synchronous SGD) or "      \
     "weights (each takes local_steps steps, then weights are averaged: the original "             \
     "pipeline's Averager)")                                                                       \
+  X(bool, sync_batch_norm, true, ANY,                                                             \
+    "with sync gradients and several workers: batch norm over the whole step of every worker "    \
+    "(synchronised, so N workers x b train as 1 x N*b; a step then needs a sample per worker); "  \
+    "false: each worker normalises its own slice (as PyTorch DDP without SyncBatchNorm)")         \
   X(int, local_steps, 1, RANGE(1, 1000000),                                                       \
     "sync weights: optimizer steps each worker takes between averages")                           \
   X(double, sync_timeout_s, 600, RANGE(0, 1e9),                                                   \
@@ -192,12 +197,23 @@ namespace medpipe {
     "it is decoded (the default fits a whole-body CT)")                                           \
   X(std::string, cache_dir, "", ANY,                                                              \
     "disk cache of preprocessed tensors (default <models>/cache)")                                \
-  X(LogLevel, log_level, LogLevel::kInfo, CHOICE, "debug, info, warn or error")
+  X(LogLevel, log_level, LogLevel::kInfo, CHOICE, "debug, info, warn or error")                   \
+  X(double, time_budget_min, 30, RANGE(1, 1e7),                                                   \
+    "training: the time the planner aims the recipe at on this machine's cores, in minutes "      \
+    "(estimated from the network's FLOPs; medpipe plan EVENT.json shows the plan)")
 
 struct Config {
 #define MEDPIPE_DECLARE_FIELD(type, key, def, rule, help) type key = def;
   MEDPIPE_CONFIG_FIELDS(MEDPIPE_DECLARE_FIELD)
 #undef MEDPIPE_DECLARE_FIELD
+
+  // The keys the event, flags or --set gave (the planner leaves them as given).
+  std::set<std::string> given_keys;
+  bool was_given(const std::string& key) const {
+    return given_keys.count(key) > 0;
+  }
+  // The training plan (pipeline/plan.h) as JSON text, for model.json; "" when none was made.
+  std::string plan_json;
 
   // Paths after defaults are filled in.
   std::string model_dir() const;
@@ -215,6 +231,10 @@ struct Config {
   }
   int resolved_batch_size() const;
 };
+
+// The keys a training run's planner chooses from the data when none is given
+// (pipeline/plan.h); their defaults are the fallback where nothing is planned.
+bool is_planned_key(const std::string& key);
 
 // One field's description, for --help, flags and validation.
 struct ConfigFieldInfo {

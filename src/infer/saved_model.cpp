@@ -56,6 +56,7 @@ nlohmann::json SavedModel::to_json() const {
   }
   j["blas"] = blas.is_null() ? blas_kernel_json() : blas;
   if (!parallel.is_null()) j["parallel"] = parallel;
+  if (!plan.is_null()) j["plan"] = plan;
   j.update(extra);
   return j;
 }
@@ -83,6 +84,7 @@ SavedModel SavedModel::from_json(const nlohmann::json& j, const std::string& whe
     m.parallel = j.value("parallel", nlohmann::json());
     m.versions = j.value("versions", nlohmann::json());
     m.blas = j.value("blas", nlohmann::json());
+    m.plan = j.value("plan", nlohmann::json());
     for (const char* key : {"pipeline", "features", "survival", "coefficients"})
       if (j.contains(key)) m.extra[key] = j[key];
   } catch (const nlohmann::json::exception& e) {

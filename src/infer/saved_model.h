@@ -29,6 +29,7 @@ struct SavedModel {
   nlohmann::json parallel;  // workers, ranks, sync and where the time went
   nlohmann::json versions;  // medpipe's and LibTorch's that wrote it (null: this build's)
   nlohmann::json blas;      // the BLAS kernels it was trained with (null: this process's)
+  nlohmann::json plan;      // the planner's fingerprint and choices (pipeline/plan.h); null: none
   // Task-specific parts a task reads back itself (pipeline features: "features" with its
   // settings and fitted normaliser).
   nlohmann::json extra = nlohmann::json::object();

@@ -1,9 +1,11 @@
 #include "models/models.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <cmath>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -13,6 +15,10 @@
 namespace medpipe {
 
 namespace {
+
+// The attribute of a network built with sync_batch_norm: its spec and member (JSON), from which
+// portable_module rebuilds it with LibTorch's batch norm.
+constexpr const char* kSyncSpecAttribute = "sync_batch_norm_spec";
 
 void define_mlp(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
   int in = s.in_channels * s.image_size * s.image_size;
@@ -30,9 +36,9 @@ void define_mlp(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
 // each stage with stride 1, 2, 2).
 void define_cnn(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
   const int w = s.cnn_width;
-  m.register_attribute("bn_momentum", c10::FloatType::get(), 0.1);
+  b.conv_bn_helper(s.sync_batch_norm);
   b.conv_bn("stem", s.in_channels, w, 3);
-  b.code << kConvBnHelper << kDropoutHelper << "\ndef forward(self, x):\n"
+  b.code << kDropoutHelper << "\ndef forward(self, x):\n"
          << "    h = torch.relu(" << ScriptBuilder::cbn("x", "stem", 1, 1) << ")\n";
   int in = w;
   for (int block = 0; block < 3 * s.cnn_blocks; ++block) {
@@ -123,7 +129,13 @@ ModelSpec model_spec_from_json(const nlohmann::json& j) {
   return s;
 }
 
-torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed, int member) {
+bool has_batch_norm(const ModelSpec& spec) {
+  return spec.arch == "cnn" || spec.arch == "unet";
+}
+
+torch::jit::Module build_model(const ModelSpec& given, std::uint64_t seed, int member) {
+  ModelSpec spec = given;
+  spec.sync_batch_norm = spec.sync_batch_norm && has_batch_norm(spec);
   torch::manual_seed(seed);
   torch::NoGradGuard no_grad;
   torch::jit::Module module("MedpipeNet_" + spec.arch +
@@ -146,8 +158,42 @@ torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed, int me
   } else {
     throw UsageError("unknown arch '" + spec.arch + "'; use mlp, cnn, alexnet or unet");
   }
-  module.define(builder.code.str());
+  define_network(module, builder.code.str());
+  if (spec.sync_batch_norm) {
+    nlohmann::json twin = model_spec_to_json(spec);
+    twin["member"] = member;
+    module.register_attribute(kSyncSpecAttribute, c10::StringType::get(), twin.dump());
+  }
   return module;
+}
+
+bool synchronises_batch_norm(const torch::jit::Module& module) {
+  return module.hasattr(kSyncSpecAttribute);
+}
+
+torch::jit::Module portable_module(const torch::jit::Module& module) {
+  if (!module.hasattr(kSyncSpecAttribute)) return module;
+  const auto twin = nlohmann::json::parse(module.attr(kSyncSpecAttribute).toStringRef());
+  // the twin's random initialisation is overwritten: the global generator is left as it was
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  at::Tensor state;
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    state = generator.get_state();
+  }
+  torch::jit::Module plain = build_model(model_spec_from_json(twin), 0, twin["member"].get<int>());
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state);
+  }
+  torch::NoGradGuard no_grad;
+  for (const auto& p : module.named_parameters(true)) plain.attr(p.name).toTensor().copy_(p.value);
+  for (const auto& b : module.named_buffers(true)) plain.attr(b.name).toTensor().copy_(b.value);
+  if (module.is_training())
+    plain.train();
+  else
+    plain.eval();
+  return plain;
 }
 
 torch::jit::Module build_ensemble(const std::vector<torch::jit::Module>& members) {

@@ -20,7 +20,13 @@ struct ModelSpec {
   int unet_depth = 4;   // unet: 2x2 poolings; inputs must be multiples of 2^depth
   int unet_width = 16;  // unet: channels of the first level, doubled per level (at most 256)
   std::string activation = "relu";  // mlp: relu, or selu (the neural Cox model)
+  // Training only, never saved: batch-norm statistics over every data-parallel worker of a
+  // step (models/sync_batch_norm.h); networks without batch norm ignore it.
+  bool sync_batch_norm = false;
 };
+
+// True for the networks with batch norm (cnn, unet).
+bool has_batch_norm(const ModelSpec& spec);
 
 nlohmann::json model_spec_to_json(const ModelSpec& spec);
 ModelSpec model_spec_from_json(const nlohmann::json& json);
@@ -49,7 +55,15 @@ std::vector<std::string> load_pretrained(torch::jit::Module& module, const std::
 // and gave no steady-state gain on these networks; measured in docs/benchmarks.md).
 void configure_torch(int threads);
 
-// Saves as TorchScript atomically (temp + rename).
+// The module as it is saved and run outside training: a network built with sync_batch_norm is
+// rebuilt with LibTorch's batch norm and the same weights and statistics (Python's
+// torch.jit.load knows no medpipe operator); any other module is returned as it is.
+torch::jit::Module portable_module(const torch::jit::Module& module);
+
+// True for a network built with sync_batch_norm.
+bool synchronises_batch_norm(const torch::jit::Module& module);
+
+// Saves portable_module(module) as TorchScript atomically (temp + rename).
 void save_module(torch::jit::Module& module, const std::string& path);
 
 }  // namespace medpipe

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 
+#include "models/sync_batch_norm.h"
+
 namespace medpipe {
 
 // Registers parameters on a module and writes the TorchScript that uses them.
@@ -46,6 +48,12 @@ class ScriptBuilder {
       << "_b, self." << name << "_rm, self." << name << "_rv, " << stride << ", " << pad << ")";
     return s.str();
   }
+  // The conv + batch-norm helper `cbn` and its momentum attribute; `synchronised`: batch-norm
+  // statistics over every data-parallel worker (models/sync_batch_norm.h).
+  void conv_bn_helper(bool synchronised) {
+    module_.register_attribute("bn_momentum", c10::FloatType::get(), 0.1);
+    code << medpipe::conv_bn_helper(synchronised);
+  }
   std::ostringstream code;
 
  private:
@@ -54,12 +62,6 @@ class ScriptBuilder {
   }
   torch::jit::Module& module_;
 };
-
-inline const char* kConvBnHelper = R"(
-def cbn(self, x, w, g, b, rm, rv, stride: int, pad: int):
-    y = torch.conv2d(x, w, None, [stride, stride], [pad, pad])
-    return torch.batch_norm(y, g, b, rm, rv, self.training, self.bn_momentum, 1e-05, False)
-)";
 
 // Dropout whose mask is a hash of (dropout_seed, the sample's row in the step's global batch,
 // the element, the layer's salt) instead of a draw from LibTorch's one shared generator: the

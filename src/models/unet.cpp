@@ -32,8 +32,8 @@ void define_unet(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
     throw UsageError("unet_depth must be 1..6 and unet_width >= 1 (they are " +
                      std::to_string(s.unet_depth) + ", " + std::to_string(s.unet_width) + ")");
   }
-  m.register_attribute("bn_momentum", c10::FloatType::get(), 0.1);
-  b.code << kConvBnHelper << "\ndef forward(self, x):\n";
+  b.conv_bn_helper(s.sync_batch_norm);
+  b.code << "\ndef forward(self, x):\n";
   std::string h = "x";
   int in = s.in_channels;
   for (int level = 0; level < s.unet_depth; ++level) {

@@ -160,7 +160,8 @@ std::vector<std::string> load_pretrained(torch::jit::Module& module, const std::
 void save_module(torch::jit::Module& module, const std::string& path) {
   // through the checked writer: a full disk is a RunError with the old file intact, never an
   // abort from LibTorch's file writer
-  atomic_write_stream(path, [&](std::ostream& out) { module.save(out); });
+  torch::jit::Module portable = portable_module(module);
+  atomic_write_stream(path, [&](std::ostream& out) { portable.save(out); });
 }
 
 }  // namespace medpipe

@@ -132,8 +132,8 @@ TrainSettings train_settings(const Config& c, const ClassifierData& data, int me
 torch::jit::Module train_member(const Config& config, const ClassifierData& data, int member,
                                 TrainOutcome& outcome) {
   const ModelSpec& spec = data.model.model;
-  torch::jit::Module module =
-      build_model(spec, static_cast<std::uint64_t>(config.seed + member), member);
+  torch::jit::Module module = build_model(training_spec(config, spec),
+                                          static_cast<std::uint64_t>(config.seed + member), member);
   TrainSettings settings = train_settings(config, data, member);
   if (!config.pretrained.empty()) load_pretrained(module, config.pretrained);
   if (config.finetune == Finetune::kLast3) {
@@ -143,7 +143,7 @@ torch::jit::Module train_member(const Config& config, const ClassifierData& data
     }
   }
   outcome = train_classifier(module, data.train, data.val ? &*data.val : nullptr, settings);
-  return module;
+  return portable_module(module);
 }
 
 // The validation metrics of `module` (the ensemble) on the validation set.

@@ -2,9 +2,13 @@
 // fetched, the task's stage, outputs stored in their bucket.
 #include "pipeline/pipeline.h"
 
+#include <sstream>
+
 #include "core/location.h"
+#include "core/log.h"
 #include "core/runtime.h"
 #include "core/world.h"
+#include "pipeline/plan.h"
 #include "pipeline/task.h"
 #include "storage/storage.h"
 
@@ -24,10 +28,23 @@ void publish(const std::string& dir, const std::string& location, const std::str
   if (is_lead_rank() && is_remote_location(location)) publish_folder(dir, location, key);
 }
 
+// The config with the planner's choices (rank 0 plans; every rank takes its plan).
+Config planned(const Config& given) {
+  const Plan plan = is_lead_rank() ? plan_training(given) : Plan{};
+  Config config = apply_plan(given, plan);
+  if (is_lead_rank()) {
+    std::istringstream lines(plan.text());
+    for (std::string line; std::getline(lines, line);) log_info("plan: " + line);
+  }
+  validate_config(config);
+  return config;
+}
+
 }  // namespace
 
-int train_stage(const Config& config) {
+int train_stage(const Config& given) {
   install_stop_signals();  // every stage stops at the next item (or step) on SIGTERM / SIGINT
+  const Config config = planned(given);
   int code = task_for_training(config).train(config);
   if (code == 0) publish(config.model_dir(), model_location(config), "models_bucket");
   return code;

@@ -157,6 +157,12 @@ TrainingSamples training_samples(const Config& config, const PairImages& pair) {
   return out;
 }
 
+ModelSpec training_spec(const Config& c, ModelSpec spec) {
+  spec.sync_batch_norm =
+      c.sync_batch_norm && c.sync == SyncMode::kGradients && c.resolved_workers() > 1;
+  return spec;
+}
+
 LoopSettings loop_settings(const Config& c, int member) {
   LoopSettings s;
   s.epochs = c.epochs;
@@ -183,6 +189,7 @@ std::string training_fingerprint(const Config& config, const std::vector<Sample>
 SavedModel saved_model_of(const Config& config, const TrainOutcome& outcome, double seconds) {
   SavedModel m;
   m.training = config_to_json(config);
+  if (!config.plan_json.empty()) m.plan = nlohmann::json::parse(config.plan_json);
   m.history = outcome.history;
   m.best_epoch = outcome.best_epoch;
   m.validation_metrics = outcome.best_metrics;
@@ -192,6 +199,7 @@ SavedModel saved_model_of(const Config& config, const TrainOutcome& outcome, dou
                 {"ranks", world().size()},
                 {"threads_per_worker", config.resolved_threads()},
                 {"sync", name_of(config.sync)},
+                {"sync_batch_norm", training_spec(config, ModelSpec{}).sync_batch_norm},
                 {"compute_seconds", outcome.compute_seconds},
                 {"sync_seconds", outcome.sync_seconds},
                 {"wait_seconds", outcome.wait_seconds},

@@ -49,6 +49,10 @@ using PairImages = std::function<PairedSet(const std::string& key, const std::st
                                            bool validation, int num_classes)>;
 TrainingSamples training_samples(const Config& config, const PairImages& pair);
 
+// The network to train for `spec`: with batch-norm statistics over every worker of a step when
+// the config trains with several workers averaging gradients (sync_batch_norm).
+ModelSpec training_spec(const Config& config, ModelSpec spec);
+
 // The loop settings of the config (the state of ensemble member `member`).
 LoopSettings loop_settings(const Config& config, int member = 0);
 // What a resumable state must match: every setting (threads too: they change the numerics) and

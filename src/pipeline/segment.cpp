@@ -126,7 +126,8 @@ int segment_train(const Config& config) {
                             {"train_slices", data.train.slices().size()},
                             {"val_images", data.val ? data.val->volumes().size() : 0},
                             {"patch_size", patch}});
-  torch::jit::Module module = build_model(model, static_cast<std::uint64_t>(config.seed));
+  torch::jit::Module module =
+      build_model(training_spec(config, model), static_cast<std::uint64_t>(config.seed));
   SegmentationTrainSettings settings =
       segmentation_settings(config, num_classes, patch, samples.train);
   TrainOutcome outcome =

@@ -114,7 +114,8 @@ int survival_train_images(const Config& config) {
                         config.cnn_width,
                         config.cnn_blocks,
                         config.dropout};
-  torch::jit::Module module = build_model(model, static_cast<std::uint64_t>(config.seed));
+  torch::jit::Module module =
+      build_model(training_spec(config, model), static_cast<std::uint64_t>(config.seed));
   const TrainOutcome outcome =
       train_classifier(module, train, val ? &*val : nullptr, survival_settings(config, train));
   if (!is_lead_rank()) return 0;

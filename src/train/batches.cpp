@@ -6,14 +6,15 @@
 namespace medpipe {
 
 std::vector<std::vector<std::size_t>> epoch_batches(const std::vector<std::size_t>& usable,
-                                                    int batch_size, std::uint64_t seed, int epoch) {
+                                                    int batch_size, std::uint64_t seed, int epoch,
+                                                    std::size_t smallest) {
   std::vector<std::size_t> order = usable;
   std::mt19937_64 rng(seed * 1000003ULL + static_cast<std::uint64_t>(epoch));
   std::shuffle(order.begin(), order.end(), rng);
   std::vector<std::vector<std::size_t>> batches;
   for (std::size_t start = 0; start < order.size(); start += batch_size) {
     std::size_t end = std::min(order.size(), start + static_cast<std::size_t>(batch_size));
-    if (end - start < 2 && !batches.empty()) break;
+    if (end - start < std::max<std::size_t>(2, smallest) && !batches.empty()) break;
     batches.emplace_back(order.begin() + start, order.begin() + end);
   }
   return batches;

@@ -9,9 +9,11 @@
 namespace medpipe {
 
 // Shuffles `usable` with a generator seeded by (seed, epoch) and cuts it into batches; a last
-// batch of one sample is dropped (batch norm needs two).
+// batch of fewer than `smallest` samples (at least 2: batch norm needs two) is dropped unless
+// it is the only one.
 std::vector<std::vector<std::size_t>> epoch_batches(const std::vector<std::size_t>& usable,
-                                                    int batch_size, std::uint64_t seed, int epoch);
+                                                    int batch_size, std::uint64_t seed, int epoch,
+                                                    std::size_t smallest = 2);
 
 // load_batch, then augmentation of each sample with a generator seeded by `rng_seed` and the
 // sample's position in the step's global batch (`first_position` + i), so that a sample is

@@ -6,6 +6,7 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -18,6 +19,7 @@
 #include "core/error.h"
 #include "core/runtime.h"
 #include "core/world.h"
+#include "models/sync_batch_norm.h"
 
 namespace medpipe {
 
@@ -177,6 +179,59 @@ class WorkerGroup::Threads {
   bool stopping_ = false;
 };
 
+// The batch-norm statistics of a step summed over the local workers (in worker order, by the
+// last to arrive) and then over the ranks. A worker that fails releases the others.
+class WorkerGroup::BatchNormExchange final : public StatisticsExchange {
+ public:
+  explicit BatchNormExchange(int local_workers) : slots_(static_cast<std::size_t>(local_workers)) {}
+
+  void sum(int worker, double* values, std::size_t count) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (failed_) throw RunError("stopped: another worker of this step failed");
+    slots_[static_cast<std::size_t>(worker)] = values;
+    const std::uint64_t generation = generation_;
+    if (++arrived_ < slots_.size()) {
+      released_.wait(lock, [&] { return generation_ != generation || failed_; });
+      if (generation_ == generation) throw RunError("stopped: another worker of this step failed");
+      return;
+    }
+    total_.assign(slots_[0], slots_[0] + count);
+    for (std::size_t w = 1; w < slots_.size(); ++w) {
+      for (std::size_t i = 0; i < count; ++i) total_[i] += slots_[w][i];
+    }
+    try {
+      world().allreduce_sum(total_.data(), count);
+    } catch (...) {
+      failed_ = true;
+      released_.notify_all();
+      throw;
+    }
+    for (double* slot : slots_) std::copy(total_.begin(), total_.end(), slot);
+    arrived_ = 0;
+    ++generation_;
+    released_.notify_all();
+  }
+  void fail() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    failed_ = true;
+    released_.notify_all();
+  }
+  void reset() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    failed_ = false;
+    arrived_ = 0;
+  }
+
+ private:
+  std::vector<double*> slots_;
+  std::vector<double> total_;
+  std::mutex mutex_;
+  std::condition_variable released_;
+  std::size_t arrived_ = 0;
+  std::uint64_t generation_ = 0;
+  bool failed_ = false;
+};
+
 WorkerGroup::WorkerGroup(torch::jit::Module& master, const std::vector<std::string>& trainable,
                          const OptimizerSettings& optimizer, const ParallelSettings& settings)
     : settings_(settings) {
@@ -197,6 +252,8 @@ WorkerGroup::WorkerGroup(torch::jit::Module& master, const std::vector<std::stri
     workers_.push_back(std::move(worker));
   }
   since_sync_.assign(workers_.size(), 0.0);
+  if (synchronises_batch_norm(master) && averages_gradients() && workers() > 1)
+    exchange_ = std::make_unique<BatchNormExchange>(settings_.local_workers);
   if (workers_.size() > 1)
     threads_ = std::make_unique<Threads>(settings_.local_workers, settings_.threads_per_worker);
 }
@@ -236,14 +293,31 @@ void WorkerGroup::run_workers(const std::function<void(Worker&, int)>& work) {
   threads_->run([&](int w) { work(*workers_[w], first_worker() + w); });
 }
 
-StepResult WorkerGroup::step(const LossFunction& loss_of) {
+std::size_t WorkerGroup::smallest_step() const {
+  return exchange_ ? static_cast<std::size_t>(workers()) : 1;
+}
+
+StepResult WorkerGroup::step(const LossFunction& loss_of, std::size_t samples) {
+  if (samples < smallest_step()) {
+    throw RunError("a training step of " + std::to_string(samples) + " samples for " +
+                   std::to_string(workers()) +
+                   " workers with synchronised batch norm: every worker needs a sample; lower "
+                   "num_machines or set sync_batch_norm false");
+  }
   auto start = Clock::now();
   const bool local_optimizers = !averages_gradients();
+  if (exchange_) exchange_->reset();
   run_workers([&](Worker& w, int global_index) {
-    for (auto& p : w.params) p.mutable_grad() = at::Tensor();
-    w.last = loss_of(*w.module, global_index);
-    if (w.last.loss.defined()) w.last.loss.backward();
-    if (local_optimizers && w.last.samples > 0) w.optimizer->step();
+    ExchangeScope scope(exchange_.get(), global_index - first_worker());
+    try {
+      for (auto& p : w.params) p.mutable_grad() = at::Tensor();
+      w.last = loss_of(*w.module, global_index);
+      if (w.last.loss.defined()) w.last.loss.backward();
+      if (local_optimizers && w.last.samples > 0) w.optimizer->step();
+    } catch (...) {
+      if (exchange_) exchange_->fail();
+      throw;
+    }
   });
   compute_s_ += seconds_since(start);
   // loss sum, denominator, stop flag: summed over every worker of every rank

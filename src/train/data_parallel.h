@@ -5,6 +5,9 @@
 //   gradients: each worker's gradient of its share of the global batch's loss is summed over
 //     workers (fixed order) before one optimizer step: N workers x b is the same SGD step as
 //     1 worker x N*b (synchronous SGD, as the original pipeline).
+//   Batch norm: a network built with sync_batch_norm normalises by the statistics of the
+//     whole step, exchanged between the workers (models/sync_batch_norm.h), so the equality
+//     holds for it too; a step then needs a sample for every worker (smallest_step).
 //   weights: each worker steps its own copy `local_steps` times, then weights, batch-norm
 //     statistics and optimizer state are averaged, weighted by each worker's samples (local
 //     SGD / FedAvg, the original pipeline's Averager). local_steps 1 equals gradients under SGD.
@@ -68,14 +71,16 @@ class WorkerGroup {
   int workers() const;       // over all ranks
   int first_worker() const;  // global index of this process's worker 0
   bool averages_gradients() const { return settings_.sync != SyncMode::kWeights; }
+  // The fewest samples a step may have: every worker's, when batch norm is synchronised.
+  std::size_t smallest_step() const;
   // The master's optimizer (for checkpoints and the learning-rate schedule of all workers).
   torch::optim::Optimizer& optimizer();
   void set_learning_rate(const OptimizerSettings& s, std::size_t step, std::size_t total_steps);
 
   // Train or eval mode for every worker's copy.
   void set_training(bool training);
-  // One optimizer step of every worker on its slice.
-  StepResult step(const LossFunction& loss_of);
+  // One optimizer step of every worker on its slice of the step's `samples`.
+  StepResult step(const LossFunction& loss_of, std::size_t samples);
   // weights: averages now if any local step happened since the last average (epoch ends).
   void synchronize();
   // After the master's weights and optimizer were loaded (resume): every worker takes them.
@@ -90,6 +95,7 @@ class WorkerGroup {
  private:
   struct Worker;
   class Threads;
+  class BatchNormExchange;
   void run_workers(const std::function<void(Worker&, int)>& work);
   void average_gradients(std::vector<double>& totals);
   void average_weights(std::vector<double>& totals);
@@ -98,6 +104,7 @@ class WorkerGroup {
   ParallelSettings settings_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Threads> threads_;
+  std::unique_ptr<BatchNormExchange> exchange_;  // synchronised batch norm; none: local
   std::vector<double> since_sync_;  // samples per local worker since the last weights average
   int steps_since_sync_ = 0;
   at::Tensor flat_;

@@ -98,7 +98,7 @@ void Loop::run_epoch(Progress& progress) {
   for (std::size_t b = position.batch; b < steps; ++b) {
     StepWork work = task.step(group, b, position.step);
     group.set_learning_rate(s.optim, position.step, total_steps);
-    StepResult step = group.step(work.loss_of);
+    StepResult step = group.step(work.loss_of, work.samples);
     task.after_step(module);
     if (!std::isfinite(step.mean_loss)) {
       throw RunError("training diverged (loss " + std::to_string(step.mean_loss) + " at epoch " +
@@ -139,7 +139,7 @@ void Loop::end_epoch(nlohmann::json record) {
 TrainOutcome run_epoch_loop(torch::jit::Module& module, TrainingTask& task, const LoopSettings& s) {
   torch::manual_seed(s.seed);
   Loop loop(module, task, s);
-  loop.total_steps = task.steps_per_epoch(loop.group.workers()) * s.epochs;
+  loop.total_steps = task.steps_per_epoch(loop.group) * s.epochs;
   loop.resume();
   Progress progress("train", loop.total_steps, "step");
   progress.advance(loop.position.step);

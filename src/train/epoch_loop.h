@@ -76,7 +76,7 @@ struct EpochValidation {
 class TrainingTask {
  public:
   virtual ~TrainingTask() = default;
-  virtual std::size_t steps_per_epoch(int workers) const = 0;
+  virtual std::size_t steps_per_epoch(const WorkerGroup& group) const = 0;
   virtual std::size_t samples_per_epoch() const = 0;
   // Starts epoch `epoch` at its step `first_step`; returns the epoch's number of steps.
   virtual std::size_t begin_epoch(const WorkerGroup& group, int epoch, std::size_t first_step) = 0;

@@ -53,16 +53,19 @@ class SegmenterTask : public TrainingTask {
                 const SegmentationTrainSettings& s)
       : train_(train), val_(val), s_(s) {}
 
-  std::size_t steps_per_epoch(int workers) const override {
-    const std::size_t step_size = static_cast<std::size_t>(s_.loop.batch_size) * workers;
-    return (samples_per_epoch() + step_size - 1) / step_size;
+  // A last step smaller than the group's smallest is dropped, unless it is the only one.
+  std::size_t steps_per_epoch(const WorkerGroup& group) const override {
+    const std::size_t step_size = static_cast<std::size_t>(s_.loop.batch_size) * group.workers();
+    const std::size_t full = samples_per_epoch() / step_size,
+                      rest = samples_per_epoch() % step_size;
+    return full + (rest > 0 && (full == 0 || rest >= group.smallest_step()) ? 1 : 0);
   }
   std::size_t samples_per_epoch() const override {
     return train_.slices().size() * s_.patches_per_image;
   }
   std::size_t begin_epoch(const WorkerGroup& group, int epoch, std::size_t) override {
     order_ = epoch_slices(train_.slices().size(), s_.patches_per_image, s_.loop.seed, epoch);
-    return steps_per_epoch(group.workers());
+    return steps_per_epoch(group);
   }
   StepWork step(const WorkerGroup& group, std::size_t b, std::size_t global_step) override;
   EpochValidation validate(torch::jit::Module& module) override {

@@ -130,8 +130,10 @@ class ClassifierTask : public TrainingTask {
     if (s.survival) survival_targets_of(train, time_, event_);
   }
 
-  std::size_t steps_per_epoch(int workers) const override {
-    return epoch_batches(train_.usable(), s_.loop.batch_size * workers, s_.loop.seed, 0).size();
+  std::size_t steps_per_epoch(const WorkerGroup& group) const override {
+    return epoch_batches(train_.usable(), s_.loop.batch_size * group.workers(), s_.loop.seed, 0,
+                         group.smallest_step())
+        .size();
   }
   std::size_t samples_per_epoch() const override { return train_.usable().size(); }
   std::size_t begin_epoch(const WorkerGroup& group, int epoch, std::size_t first) override;
@@ -201,8 +203,8 @@ std::vector<at::Tensor> ClassifierTask::slice_inputs(const WorkerGroup& group,
 
 std::size_t ClassifierTask::begin_epoch(const WorkerGroup& group, int epoch, std::size_t first) {
   epoch_ = epoch;
-  batches_ =
-      epoch_batches(train_.usable(), s_.loop.batch_size * group.workers(), s_.loop.seed, epoch);
+  batches_ = epoch_batches(train_.usable(), s_.loop.batch_size * group.workers(), s_.loop.seed,
+                           epoch, group.smallest_step());
   if (first < batches_.size())
     next_ = std::async(std::launch::async,
                        [this, &group, first] { return slice_inputs(group, first); });

@@ -1,7 +1,8 @@
 """Data-parallel training through the real binary: N workers x batch b equal 1 worker x N*b
 (plain SGD, relative 1e-5 after 20 steps) for 2 threads and for 2 MPI ranks under Debian's
 OpenMPI; same seed, same N: bit-identical; sync weights with local_steps 1 equals gradient
-averaging; preprocessing fans out over the ranks, each image decoded once; a dead or hung rank
+averaging; with the default CNN's batch norm, synchronised, 1 x 32, 2 threads x 16 and 2 ranks x
+16 predict the same probabilities (1e-4); preprocessing fans out over the ranks, each image decoded once; a dead or hung rank
 stops the job with a message in bounded time and the relaunch resumes; SIGTERM under MPI."""
 import glob
 import json
@@ -14,7 +15,7 @@ import unittest
 
 import torch
 
-from medpipe_testlib import CRASH_MARKERS, MEDPIPE, MedpipeTestCase, write_event
+from medpipe_testlib import CRASH_MARKERS, MEDPIPE, MedpipeTestCase, read_csv_rows, write_event
 
 MPIRUN = shutil.which("mpirun")
 STEPS_PER_EPOCH = 4  # 64 images, a step of 16
@@ -116,6 +117,46 @@ class DataParallel(MedpipeTestCase):
         # local SGD over ranks: weights every step equals gradients
         weights = self.train("weights", ranks=2, batch_size=8, sync="weights", local_steps=1)
         self.assertClose(ranks, weights)
+
+    def probabilities(self, name):
+        """The model's predicted probabilities on the 64 training images, by image."""
+        event = write_event(self.path(name + "_predict.json"),
+                            {"images_bucket": "d", "is_train": False, "has_labels": False,
+                             "model_bucket_name": name, "results_bucket": "results/" + name})
+        result = self.medpipe("run", event)
+        self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        rows = read_csv_rows(self.path("results", name, "predictions.csv"))
+        return {r["image"]: [float(r["prob_0"]), float(r["prob_1"])] for r in rows}
+
+    def assertProbabilitiesClose(self, a, b, tolerance):
+        self.assertEqual(sorted(a), sorted(b))
+        worst = max(abs(x - y) for k in a for x, y in zip(a[k], b[k]))
+        self.assertLess(worst, tolerance)
+        return worst
+
+    @unittest.skipUnless(MPIRUN, "OpenMPI's mpirun is not installed (scripts/install-deps.sh)")
+    def test_batch_norm_is_synchronised_over_threads_and_ranks(self):
+        """The default CNN (batch norm): 1 worker x 32, 2 threads x 16 and 2 MPI ranks x 16 give
+        the same predicted probabilities (1e-4) because batch-norm statistics cover the whole
+        step; with each worker's own statistics (sync_batch_norm false) they do not."""
+        # learning_rate 0.01: at 0.05 without momentum these 64 images train chaotically, and
+        # rounding alone (1 worker with 1 or 2 compute threads) moves the probabilities by 1e-2
+        cnn = {"arch": "auto", "dropout": 0.2, "epochs": 4, "learning_rate": 0.01}
+        one = self.probabilities_of(self.train("cnn_one", num_machines=1, batch_size=32, **cnn))
+        threads = self.train("cnn_threads", num_machines=2, batch_size=16, **cnn)
+        ranks = self.train("cnn_ranks", ranks=2, batch_size=16, **cnn)
+        self.assertIdentical(threads, ranks)  # the same fixed summation order
+        worst = self.assertProbabilitiesClose(one, self.probabilities_of(threads), 1e-4)
+        self.assertProbabilitiesClose(one, self.probabilities_of(ranks), 1e-4)
+        print(f"\nsynchronised batch norm: largest probability difference {worst:.2e}")
+        local = self.train("cnn_local", num_machines=2, batch_size=16, sync_batch_norm=False, **cnn)
+        with self.assertRaises(AssertionError):
+            self.assertProbabilitiesClose(one, self.probabilities_of(local), 1e-3)
+        meta = read_json(self.path("models", "cnn_threads", "model.json"))
+        self.assertEqual(meta["model"]["arch"], "cnn")
+
+    def probabilities_of(self, model_path):
+        return self.probabilities(os.path.basename(os.path.dirname(model_path)))
 
     @unittest.skipUnless(MPIRUN, "OpenMPI's mpirun is not installed (scripts/install-deps.sh)")
     def test_preprocessing_fans_out_over_ranks_once_each(self):

@@ -3,6 +3,7 @@
 #include <ATen/ops/cross_entropy_loss.h>
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "models/models.h"
 
 namespace medpipe {
@@ -14,7 +15,7 @@ struct Toy {
   at::Tensor y = at::randint(0, 2, {64}, at::kLong);
 };
 
-torch::jit::Module toy_model(const std::string& arch, double dropout) {
+torch::jit::Module toy_model(const std::string& arch, double dropout, bool sync_bn = false) {
   ModelSpec spec;
   spec.arch = arch;
   spec.image_size = 16;
@@ -22,6 +23,7 @@ torch::jit::Module toy_model(const std::string& arch, double dropout) {
   spec.cnn_blocks = 1;
   spec.hidden_units = 32;
   spec.dropout = dropout;
+  spec.sync_batch_norm = sync_bn;
   return build_model(spec, 11);
 }
 
@@ -50,11 +52,14 @@ std::vector<at::Tensor> train(const Toy& toy, torch::jit::Module model, int loca
       double denominator = group.averages_gradients() ? double(global_batch) : double(s.size());
       return {summed / denominator, summed.item<double>(), double(s.size()), double(s.size())};
     };
-    group.step(loss_of);
+    group.step(loss_of, global_batch);
   }
   group.synchronize();
   std::vector<at::Tensor> out;
   for (const auto& p : model.named_parameters(true)) out.push_back(p.value.detach().clone());
+  for (const auto& b : model.named_buffers(true)) {
+    if (b.value.is_floating_point()) out.push_back(b.value.detach().clone());
+  }
   return out;
 }
 
@@ -126,6 +131,49 @@ TEST(WorkerGroup, UnevenAndEmptySlicesWeighTheirSamples) {
   auto one = train(toy, toy_model("mlp", 0.0), 1, 3, 20, SyncMode::kGradients, 1);
   auto four = train(toy, toy_model("mlp", 0.0), 4, 3, 20, SyncMode::kGradients, 1);
   EXPECT_LT(worst_relative_difference(one, four), 1e-5);
+}
+
+// Batch norm over each worker's own slice makes 2 x b another step than 1 x 2b; synchronised
+// batch norm (statistics of the whole step, exchanged in forward and backward) restores the
+// equality: weights and running statistics after 12 steps, with 2 and 4 threads.
+TEST(WorkerGroup, SynchronisedBatchNormEqualsOneWorkerWithTheWholeBatch) {
+  torch::manual_seed(6);
+  Toy toy;
+  auto one = train(toy, toy_model("cnn", 0.2), 1, 16, 12, SyncMode::kGradients, 1);
+  auto two = train(toy, toy_model("cnn", 0.2, true), 2, 16, 12, SyncMode::kGradients, 1);
+  auto four = train(toy, toy_model("cnn", 0.2, true), 4, 16, 12, SyncMode::kGradients, 1);
+  auto local = train(toy, toy_model("cnn", 0.2), 2, 16, 12, SyncMode::kGradients, 1);
+  EXPECT_LT(worst_relative_difference(one, two), 1e-5);
+  EXPECT_LT(worst_relative_difference(one, four), 1e-5);
+  EXPECT_GT(worst_relative_difference(one, local), 1e-3);  // each worker's own statistics
+  // one worker with the synchronised network runs LibTorch's batch norm: the same bits
+  auto one_sync = train(toy, toy_model("cnn", 0.2, true), 1, 16, 12, SyncMode::kGradients, 1);
+  for (std::size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(at::equal(one[i], one_sync[i])) << i;
+}
+
+TEST(WorkerGroup, SynchronisedBatchNormNeedsASamplePerWorker) {
+  Toy toy;
+  EXPECT_THROW(train(toy, toy_model("cnn", 0.0, true), 4, 3, 1, SyncMode::kGradients, 1), RunError);
+}
+
+// The saved form of a synchronised network: LibTorch's batch norm, the same weights and the
+// same outputs, and no medpipe operator left in its code.
+TEST(PortableModule, RebuildsASynchronisedNetworkWithPlainBatchNorm) {
+  torch::jit::Module sync = toy_model("cnn", 0.0, true);
+  ASSERT_TRUE(synchronises_batch_norm(sync));
+  at::Tensor x = at::randn({5, 1, 16, 16});
+  sync.train();
+  sync.forward({x});  // moves the running statistics
+  sync.eval();
+  torch::jit::Module plain = portable_module(sync);
+  EXPECT_FALSE(synchronises_batch_norm(plain));
+  EXPECT_FALSE(plain.is_training());
+  EXPECT_TRUE(at::equal(sync.forward({x}).toTensor(), plain.forward({x}).toTensor()));
+  const std::string graph = plain.get_method("cbn").graph()->toString();
+  EXPECT_EQ(graph.find("medpipe::"), std::string::npos);
+  EXPECT_NE(graph.find("aten::batch_norm"), std::string::npos);
+  EXPECT_NE(sync.get_method("cbn").graph()->toString().find("medpipe::sync_batch_norm"),
+            std::string::npos);
 }
 
 TEST(HashedDropout, DropsTheRequestedFractionAndFollowsTheSample) {

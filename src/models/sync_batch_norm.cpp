@@ -1,0 +1,170 @@
+#include "models/sync_batch_norm.h"
+
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/jit/frontend/resolver.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace medpipe {
+
+namespace {
+
+thread_local StatisticsExchange* current_exchange = nullptr;
+thread_local int current_worker = 0;
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Every dimension but the channels' (1), and the shape that broadcasts a channel vector.
+std::vector<long> reduced_dims(const at::Tensor& x) {
+  std::vector<long> dims = {0};
+  for (long d = 2; d < x.dim(); ++d) dims.push_back(d);
+  return dims;
+}
+
+// Sums `parts` (double vectors of one length) over every worker; returns them, summed, in order.
+std::vector<at::Tensor> exchanged(const std::vector<at::Tensor>& parts) {
+  at::Tensor all = at::cat(parts).contiguous();
+  current_exchange->sum(current_worker, all.data_ptr<double>(),
+                        static_cast<std::size_t>(all.numel()));
+  return all.split(parts[0].numel());
+}
+
+// dx = dy * a[c] + x * b[c] + d[c], one pass over contiguous [N, C, ...] tensors.
+at::Tensor fused_channel_affine(const at::Tensor& dy, const at::Tensor& x, const at::Tensor& a,
+                                const at::Tensor& b, const at::Tensor& d) {
+  const at::Tensor g = dy.contiguous(), in = x.contiguous();
+  at::Tensor out = at::empty_like(in);
+  const long channels = in.size(1), plane = in.numel() / std::max<long>(1, in.size(0) * channels);
+  const float *pa = a.data_ptr<float>(), *pb = b.data_ptr<float>(), *pd = d.data_ptr<float>();
+  const float *pg = g.data_ptr<float>(), *px = in.data_ptr<float>();
+  float* po = out.data_ptr<float>();
+  at::parallel_for(0, in.size(0) * channels, 1, [&](long first, long last) {
+    for (long i = first; i < last; ++i) {
+      const long c = i % channels;
+      const float ac = pa[c], bc = pb[c], dc = pd[c];
+      const float *gi = pg + i * plane, *xi = px + i * plane;
+      float* oi = po + i * plane;
+      for (long k = 0; k < plane; ++k) oi[k] = gi[k] * ac + xi[k] * bc + dc;
+    }
+  });
+  return out;
+}
+
+// y = (x - mean) / sqrt(var + eps) * weight + bias over the step's samples of every worker.
+// Each worker's mean and variance come from LibTorch's reduction, the output from its batch
+// norm given the step's statistics; only the per-channel sums are exchanged (in double).
+struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
+                            const at::Tensor& bias, at::Tensor running_mean, at::Tensor running_var,
+                            double momentum, double eps) {
+    const double local_count = static_cast<double>(x.numel() / x.size(1));
+    auto [local_var, local_mean] = at::var_mean(x, reduced_dims(x), false, false);
+    at::Tensor mean_d = local_mean.to(at::kDouble);
+    std::vector<at::Tensor> sums = exchanged(
+        {mean_d * local_count, (local_var.to(at::kDouble) + mean_d * mean_d) * local_count,
+         at::full({x.size(1)}, local_count, at::kDouble)});
+    const double n = sums[2][0].item<double>();
+    at::Tensor mean = sums[0] / n;
+    at::Tensor var = (sums[1] / n - mean * mean).clamp_min(0.0);
+    if (running_mean.defined()) {
+      running_mean.mul_(1 - momentum).add_(mean.to(at::kFloat), momentum);
+      running_var.mul_(1 - momentum)
+          .add_((var * (n / std::max(1.0, n - 1))).to(at::kFloat), momentum);
+    }
+    const at::Tensor mean_f = mean.to(at::kFloat), var_f = var.to(at::kFloat);
+    ctx->save_for_backward({x, weight, mean_f, (var + eps).rsqrt().to(at::kFloat)});
+    ctx->saved_data["n"] = n;
+    ctx->saved_data["eps"] = eps;
+    return at::batch_norm(x, weight, bias, mean_f, var_f, false, 0.0, eps, false);
+  }
+
+  // dx = w * invstd * (dy - sum(dy) / n - xhat * sum(dy * xhat) / n), the sums over every
+  // worker; the weight's and bias's gradients are this worker's own (the trainer sums them).
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const at::Tensor& dy = grads[0];
+    variable_list saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &weight = saved[1], &mean = saved[2], &invstd = saved[3];
+    const double n = ctx->saved_data["n"].toDouble();
+    // this worker's sum(dy * xhat) and sum(dy), by LibTorch's fused batch-norm backward
+    auto [unused, sum_dy_xhat, sum_dy] =
+        at::native_batch_norm_backward(dy, x, weight, {}, {}, mean, invstd, true,
+                                       ctx->saved_data["eps"].toDouble(), {false, true, true});
+    std::vector<at::Tensor> total =
+        exchanged({sum_dy.to(at::kDouble), sum_dy_xhat.to(at::kDouble)});
+    const at::Tensor mean_d = mean.to(at::kDouble), invstd_d = invstd.to(at::kDouble);
+    const at::Tensor w_invstd = weight.to(at::kDouble) * invstd_d;
+    const at::Tensor k_x = -w_invstd * invstd_d * total[1] / n;
+    const at::Tensor k_0 = -w_invstd * total[0] / n - k_x * mean_d;
+    at::Tensor dx = fused_channel_affine(dy, x, w_invstd.to(at::kFloat), k_x.to(at::kFloat),
+                                         k_0.to(at::kFloat));
+    return {dx, sum_dy_xhat, sum_dy, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+at::Tensor sync_batch_norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                           const at::Tensor& running_mean, const at::Tensor& running_var,
+                           bool training, double momentum, double eps) {
+  if (!training || current_exchange == nullptr) {
+    return at::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps,
+                          false);
+  }
+  return SyncBatchNorm::apply(x, weight, bias, running_mean, running_var, momentum, eps);
+}
+
+}  // namespace
+
+TORCH_LIBRARY(medpipe, m) {
+  m.def(
+      "sync_batch_norm(Tensor x, Tensor weight, Tensor bias, Tensor(a!) running_mean, "
+      "Tensor(b!) running_var, bool training, float momentum, float eps) -> Tensor",
+      &sync_batch_norm);
+}
+
+ExchangeScope::ExchangeScope(StatisticsExchange* exchange, int local_worker)
+    : previous_(current_exchange), previous_worker_(current_worker) {
+  current_exchange = exchange;
+  current_worker = local_worker;
+}
+
+ExchangeScope::~ExchangeScope() {
+  current_exchange = previous_;
+  current_worker = previous_worker_;
+}
+
+namespace {
+
+// LibTorch's names (torch.*), and medpipe.* for medpipe's operators.
+struct MedpipeResolver : torch::jit::Resolver {
+  std::shared_ptr<torch::jit::SugaredValue> resolveValue(
+      const std::string& name, torch::jit::GraphFunction& m,
+      const torch::jit::SourceRange& loc) override {
+    if (name == "medpipe") return std::make_shared<torch::jit::BuiltinModule>("medpipe");
+    return torch::jit::nativeResolver()->resolveValue(name, m, loc);
+  }
+  c10::TypePtr resolveType(const std::string& name, const torch::jit::SourceRange& loc) override {
+    return nullptr;
+  }
+};
+
+}  // namespace
+
+void define_network(torch::jit::Module& module, const std::string& code) {
+  module.define(code, std::make_shared<MedpipeResolver>());
+}
+
+std::string conv_bn_helper(bool synchronised) {
+  const std::string norm = synchronised ? "medpipe.sync_batch_norm(y, g, b, rm, rv, "
+                                          "self.training, self.bn_momentum, 1e-05)"
+                                        : "torch.batch_norm(y, g, b, rm, rv, self.training, "
+                                          "self.bn_momentum, 1e-05, False)";
+  return "\ndef cbn(self, x, w, g, b, rm, rv, stride: int, pad: int):\n"
+         "    y = torch.conv2d(x, w, None, [stride, stride], [pad, pad])\n"
+         "    return " +
+         norm + "\n";
+}
+
+}  // namespace medpipe
