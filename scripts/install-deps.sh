@@ -24,6 +24,8 @@ PACKAGES=(
   libboost-dev
   # a PACS for the DICOMweb tests (started by the tests in their own network namespace)
   orthanc orthanc-dicomweb iproute2 curl
+  # a one-machine Slurm cluster for the Slurm test (configured and started by the test)
+  slurmd slurmctld slurm-client munge
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev time
   python3-numpy python3-scipy python3-sklearn python3-pydicom python3-pil

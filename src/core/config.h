@@ -198,7 +198,7 @@ namespace medpipe {
   X(std::string, cache_dir, "", ANY,                                                              \
     "disk cache of preprocessed tensors (default <models>/cache)")                                \
   X(LogLevel, log_level, LogLevel::kInfo, CHOICE, "debug, info, warn or error")                   \
-  X(double, time_budget_min, 30, RANGE(1, 1e7),                                                   \
+  X(double, time_budget_min, 15, RANGE(1, 1e7),                                                   \
     "training: the time the planner aims the recipe at on this machine's cores, in minutes "      \
     "(estimated from the network's FLOPs; medpipe plan EVENT.json shows the plan)")
 
