@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "core/location.h"
 #include "core/runtime.h"
 #include "core/world.h"
 #include "io/image_io.h"
@@ -312,11 +311,6 @@ Plan plan_training(const Config& config) {
   if (task != "classify" && task != "segment") {
     plan.data.task = task;
     plan.note = "nothing planned: the " + task + " task uses its keys' defaults";
-    return plan;
-  }
-  if (is_remote_location(config.images_bucket)) {
-    plan.data.task = task;
-    plan.note = "nothing planned: images_bucket is remote (plan a local copy)";
     return plan;
   }
   plan.data = fingerprint_of(config, task);

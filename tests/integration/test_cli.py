@@ -11,12 +11,12 @@ class Cli(MedpipeTestCase):
     def test_help_lists_every_event_key_with_its_default(self):
         result = self.medpipe("run", "--help")
         self.assertDone(result)
-        for text in ("images_bucket", "is_train (bool, default true)", "optimizer (string, default sgd)",
+        for text in ("images_bucket", "is_train (bool, default true)", "optimizer (string, default planned, else sgd)",
                      "model_bucket_name (string, default model)", "--set"):
             self.assertIn(text, result.stdout)
         train_help = self.medpipe("train", "--help").stdout
         self.assertIn("--images-bucket", train_help)
-        self.assertIn("[default: 30]", train_help)  # epochs
+        self.assertIn("[default: planned, else 30]", train_help)  # epochs
 
     def test_no_subcommand_is_a_usage_error(self):
         result = self.medpipe()
