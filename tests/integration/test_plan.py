@@ -66,6 +66,19 @@ class Plan(MedpipeTestCase):
         self.assertLess(tight["epochs"]["value"], 60)
         self.assertEqual(tight["ensemble"]["value"], 1)
 
+    def test_radiomics_and_survival(self):
+        self.synth("classify", "c", 40, 28)
+        plan, choice = self.plan(write_event(self.path("f.json"),
+                                             {"images_bucket": "c", "pipeline": "features"}))
+        self.assertEqual(plan["fingerprint"]["task"], "features")
+        self.assertEqual((choice["optimizer"]["value"], choice["epochs"]["value"]), ("adam", 60))
+        self.assertNotIn("arch", choice)
+        self.synth("survival", "s", 20, 28)
+        plan, choice = self.plan(write_event(self.path("s.json"),
+                                             {"images_bucket": "s", "label_style": "survival"}))
+        self.assertEqual(choice, {})
+        self.assertIn("nothing planned", plan["note"])
+
     def test_a_segmentation_set(self):
         self.synth("segment", "s", 12, 64)
         event = write_event(self.path("s.json"), {"images_bucket": "s", "label_style": "array"})
