@@ -172,7 +172,7 @@ bool synchronises_batch_norm(const torch::jit::Module& module) {
 }
 
 torch::jit::Module portable_module(const torch::jit::Module& module) {
-  if (!module.hasattr(kSyncSpecAttribute)) return module;
+  if (!synchronises_batch_norm(module)) return module;
   const auto twin = nlohmann::json::parse(module.attr(kSyncSpecAttribute).toStringRef());
   // the twin's random initialisation is overwritten: the global generator is left as it was
   at::Generator generator = at::detail::getDefaultCPUGenerator();

@@ -18,7 +18,7 @@ thread_local int current_worker = 0;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// Every dimension but the channels' (1), and the shape that broadcasts a channel vector.
+// Every dimension but the channels' (1).
 std::vector<long> reduced_dims(const at::Tensor& x) {
   std::vector<long> dims = {0};
   for (long d = 2; d < x.dim(); ++d) dims.push_back(d);
@@ -33,22 +33,29 @@ std::vector<at::Tensor> exchanged(const std::vector<at::Tensor>& parts) {
   return all.split(parts[0].numel());
 }
 
-// dx = dy * a[c] + x * b[c] + d[c], one pass over contiguous [N, C, ...] tensors.
-at::Tensor fused_channel_affine(const at::Tensor& dy, const at::Tensor& x, const at::Tensor& a,
-                                const at::Tensor& b, const at::Tensor& d) {
-  const at::Tensor g = dy.contiguous(), in = x.contiguous();
-  at::Tensor out = at::empty_like(in);
-  const long channels = in.size(1), plane = in.numel() / std::max<long>(1, in.size(0) * channels);
-  const float *pa = a.data_ptr<float>(), *pb = b.data_ptr<float>(), *pd = d.data_ptr<float>();
-  const float *pg = g.data_ptr<float>(), *px = in.data_ptr<float>();
+// out = u * a[c] + v * b[c] + d[c] per channel c (without v: u * a[c] + d[c]), one pass over
+// contiguous [N, C, ...] float tensors; a, b, d are float channel vectors.
+at::Tensor fused_channel_affine(const at::Tensor& u, const at::Tensor& a, const at::Tensor& d,
+                                const at::Tensor& v = {}, const at::Tensor& b = {}) {
+  const at::Tensor uc = u.contiguous(), vc = v.defined() ? v.contiguous() : v;
+  at::Tensor out = at::empty_like(uc);
+  const long channels = uc.size(1), plane = uc.numel() / std::max<long>(1, uc.size(0) * channels);
+  const float *pa = a.data_ptr<float>(), *pd = d.data_ptr<float>(), *pu = uc.data_ptr<float>();
+  const float* pv = vc.defined() ? vc.data_ptr<float>() : nullptr;
+  const float* pb = pv ? b.data_ptr<float>() : nullptr;
   float* po = out.data_ptr<float>();
-  at::parallel_for(0, in.size(0) * channels, 1, [&](long first, long last) {
+  at::parallel_for(0, uc.size(0) * channels, 1, [&](long first, long last) {
     for (long i = first; i < last; ++i) {
       const long c = i % channels;
-      const float ac = pa[c], bc = pb[c], dc = pd[c];
-      const float *gi = pg + i * plane, *xi = px + i * plane;
+      const float ac = pa[c], dc = pd[c];
+      const float* ui = pu + i * plane;
       float* oi = po + i * plane;
-      for (long k = 0; k < plane; ++k) oi[k] = gi[k] * ac + xi[k] * bc + dc;
+      if (!pv) {
+        for (long k = 0; k < plane; ++k) oi[k] = ui[k] * ac + dc;
+        continue;
+      }
+      const float bc = pb[c], *vi = pv + i * plane;
+      for (long k = 0; k < plane; ++k) oi[k] = ui[k] * ac + vi[k] * bc + dc;
     }
   });
   return out;
@@ -82,8 +89,7 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
     ctx->saved_data["mean"] = mean;
     ctx->saved_data["invstd"] = invstd;
     ctx->saved_data["n"] = n;
-    const at::Tensor zero = at::zeros_like(scale, at::kFloat);
-    return fused_channel_affine(x, x, scale.to(at::kFloat), zero, shift.to(at::kFloat));
+    return fused_channel_affine(x, scale.to(at::kFloat), shift.to(at::kFloat));
   }
 
   // dx = w * invstd * (dy - sum(dy) / n - xhat * sum(dy * xhat) / n), the sums over every
@@ -102,8 +108,8 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
     const at::Tensor w_invstd = weight.to(at::kDouble) * invstd;
     const at::Tensor k_x = -w_invstd * invstd * total[1] / n;
     const at::Tensor k_0 = -w_invstd * total[0] / n - k_x * mean;
-    at::Tensor dx = fused_channel_affine(dy, x, w_invstd.to(at::kFloat), k_x.to(at::kFloat),
-                                         k_0.to(at::kFloat));
+    at::Tensor dx = fused_channel_affine(dy, w_invstd.to(at::kFloat), k_0.to(at::kFloat), x,
+                                         k_x.to(at::kFloat));
     return {dx,
             sum_dy_xhat.to(at::kFloat),
             sum_dy.to(at::kFloat),

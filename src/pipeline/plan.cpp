@@ -13,6 +13,7 @@
 #include "io/image_io.h"
 #include "pipeline/classify.h"
 #include "pipeline/run_setup.h"
+#include "pipeline/task.h"
 
 namespace medpipe {
 
@@ -250,12 +251,6 @@ class Planner {
   const nlohmann::json current_, defaults_;
 };
 
-std::string task_of(const Config& c) {
-  if (c.label_style == LabelStyle::kArray) return "segment";
-  if (c.label_style == LabelStyle::kSingle && c.pipeline == PipelineKind::kDeep) return "classify";
-  return c.label_style == LabelStyle::kSurvival ? "survival" : "features";
-}
-
 }  // namespace
 
 nlohmann::json DataFingerprint::to_json() const {
@@ -319,7 +314,7 @@ std::string Plan::text() const {
 Plan plan_training(const Config& config) {
   Plan plan;
   plan.budget_min = config.time_budget_min;
-  const std::string task = task_of(config);
+  const std::string task = task_for_training(config).name;
   if (task != "classify" && task != "segment" && task != "features") {
     plan.data.task = task;
     plan.note = "nothing planned: the " + task + " task uses its keys' defaults";

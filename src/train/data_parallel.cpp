@@ -180,7 +180,8 @@ class WorkerGroup::Threads {
 };
 
 // The batch-norm statistics of a step summed over the local workers (in worker order, by the
-// last to arrive) and then over the ranks. A worker that fails releases the others.
+// last to arrive) and then over the ranks. A worker that fails releases the others (and the run
+// stops: a failed exchange is not reused).
 class WorkerGroup::BatchNormExchange final : public StatisticsExchange {
  public:
   explicit BatchNormExchange(int local_workers) : slots_(static_cast<std::size_t>(local_workers)) {}
@@ -215,11 +216,6 @@ class WorkerGroup::BatchNormExchange final : public StatisticsExchange {
     std::lock_guard<std::mutex> lock(mutex_);
     failed_ = true;
     released_.notify_all();
-  }
-  void reset() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    failed_ = false;
-    arrived_ = 0;
   }
 
  private:
@@ -306,7 +302,6 @@ StepResult WorkerGroup::step(const LossFunction& loss_of, std::size_t samples) {
   }
   auto start = Clock::now();
   const bool local_optimizers = !averages_gradients();
-  if (exchange_) exchange_->reset();
   run_workers([&](Worker& w, int global_index) {
     ExchangeScope scope(exchange_.get(), global_index - first_worker());
     try {
