@@ -82,6 +82,23 @@ JSON
   rm -rf results_* infer_cache_* peer_*.csv
 fi
 
+ADRENAL="${MEDPIPE_SHARED_DATA:-$HERE/../../shared/data}/adrenalmnist3d/train"
+if [ -d "$ADRENAL" ]; then
+  echo "== 3D training end to end (AdrenalMNIST3D train, 1188 volumes 28^3 NIfTI, cnn3d, batch 32, 3 epochs)"
+  cat > train3d.json <<JSON
+{"images_bucket": "$ADRENAL", "epochs": 3, "val_fraction": 0, "threads": 2, "num_machines": 1,
+ "model_bucket_name": "bench3d", "cache_dir": "$PWD/train3d_cache", "ema_decay": 0}
+JSON
+  for i in $(seq "$REPEATS"); do
+    rm -rf train3d_cache models/bench3d
+    "${TIMED[@]}" --label train3d_cpp -- "$MEDPIPE" run train3d.json >> train3d_cpp.jsonl
+  done
+  for i in $(seq "$REPEATS"); do
+    "${TIMED[@]}" --label train3d_py -- \
+      $PY "$HERE/train3d_peer.py" "$ADRENAL" models/bench3d/model.pt 3 2 >> train3d_py.jsonl
+  done
+fi
+
 echo "== AlexNet last3 fine-tuning (64 images 224 px, batch 16, 2 epochs): generic vs the machine's kernels"
 [ -f alexnet.pt ] || $PY -c "
 import torch, torchvision; torch.manual_seed(0); torch.jit.script(torchvision.models.alexnet().eval()).save('alexnet.pt')"

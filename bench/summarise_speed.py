@@ -25,6 +25,7 @@ def med(values):
 
 machine, peer_gemm, ours_gemm = load("machine.json"), load("peer_sgemm.json"), load("medpipe_sgemm.json")
 timings = lines("load.jsonl") + lines("train_cpp.jsonl") + lines("train_py.jsonl") + \
+    lines("train3d_cpp.jsonl") + lines("train3d_py.jsonl") + \
     lines("infer_cpp.jsonl") + lines("infer_py.jsonl") + lines("unet_cpp.jsonl")
 other = [t["other_load_cores"] for t in timings]
 print(f"machine: {machine['cpu']}, {machine['cores']} cores, AVX-512 {machine['avx512']}, AVX2 {machine['avx2']}; "
@@ -62,6 +63,15 @@ if train_cpp:
     print(f"| whole command, seconds | {ours_s:.2f} | {theirs_s:.2f} | **{theirs_s / ours_s:.2f}x** |")
     print(f"| whole command, samples/s | {samples / ours_s:.0f} | {samples / theirs_s:.0f} | |")
     print(f"| training loop only, samples/s | {ours_loop:.0f} | {theirs_loop:.0f} | {ours_loop / theirs_loop:.2f}x |")
+
+train3d_cpp, train3d_py = lines("train3d_cpp.jsonl"), lines("train3d_py.jsonl")
+if train3d_cpp and train3d_py:
+    samples = 1188 * 3
+    ours_s, theirs_s = med([t["seconds"] for t in train3d_cpp]), med([t["seconds"] for t in train3d_py])
+    print(f"\n| 3D training, AdrenalMNIST3D 1188 x 3 epochs, cnn3d, batch 32 (median of {len(train3d_cpp)}) | medpipe | python3-torch + nibabel DataLoader (in-process) | ratio |")
+    print("|---|---|---|---|")
+    print(f"| whole command, seconds | {ours_s:.2f} | {theirs_s:.2f} | **{theirs_s / ours_s:.2f}x** |")
+    print(f"| whole command, samples/s | {samples / ours_s:.0f} | {samples / theirs_s:.0f} | |")
 
 infer_cpp, infer_py = lines("infer_cpp.jsonl"), lines("infer_py.jsonl")
 if infer_cpp:

@@ -11,6 +11,8 @@ PACKAGES=(
   # models and training (LibTorch) and a fast BLAS for it; the -openmp variant
   # shares torch's OpenMP threads instead of fighting them
   libtorch-dev libopenblas0-openmp
+  # the binaries' allocator (tcmalloc_minimal): keeps freed activation buffers for the next step
+  libgoogle-perftools-dev
   # image I/O
   libdcmtk-dev dcmtk libgdcm-dev libnifti2-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev

@@ -202,8 +202,8 @@ bool parse_bool_text(const std::string& text) {
 
 bool is_planned_key(const std::string& key) {
   static const std::set<std::string> keys = {
-      "arch",     "image_size",    "optimizer", "learning_rate", "epochs",
-      "ensemble", "select_metric", "augment",   "ema_decay",     "tta"};
+      "arch",          "image_size", "optimizer", "learning_rate", "epochs",   "ensemble",
+      "select_metric", "augment",    "ema_decay", "tta",           "cnn_width"};
   return keys.count(key) > 0;
 }
 

@@ -8,7 +8,8 @@ namespace medpipe {
 // top eagerly; LibTorch frees and re-allocates the same activation buffers at every step, so
 // each step paid for page faults on memory it had just released (17% of a training run's
 // time in exc_page_fault, 2x wall time on BreastMNIST). Blocks above 32 MiB are still
-// mmapped and returned. No-op off glibc.
+// mmapped and returned. No-op off glibc, and under tcmalloc (the binaries' allocator where they
+// are not built with sanitizers: it keeps freed spans itself, large ones included).
 void keep_freed_memory_in_process();
 
 // SIGTERM and SIGINT set a flag instead of killing the process, so a training loop can save its

@@ -52,7 +52,9 @@ nlohmann::json SavedModel::to_json() const {
   if (std::holds_alternative<SegmentationSpec>(preprocessing)) {
     j["patch_size"] = patch_size;
   } else {
-    j["input_size"] = {model.image_size, model.image_size};
+    j["input_size"] = model.image_depth > 0
+                          ? nlohmann::json{model.image_depth, model.image_size, model.image_size}
+                          : nlohmann::json{model.image_size, model.image_size};
   }
   j["blas"] = blas.is_null() ? blas_kernel_json() : blas;
   if (!parallel.is_null()) j["parallel"] = parallel;

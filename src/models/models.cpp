@@ -33,26 +33,27 @@ void define_mlp(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
 }
 
 // A small ResNet for 28-64 px: stem, three stages of `cnn_blocks` basic blocks (the first of
-// each stage with stride 1, 2, 2).
+// each stage with stride 1, 2, 2). cnn3d is the same in 3D (k^3 kernels) for volumes, its
+// stages starting with stride 2, 2, 2, so that the full-resolution volume sees the stem only.
 void define_cnn(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
-  const int w = s.cnn_width;
-  b.conv_bn_helper(s.sync_batch_norm);
-  b.conv_bn("stem", s.in_channels, w, 3);
+  const int w = s.cnn_width, dims = s.arch == "cnn3d" ? 3 : 2;
+  b.conv_bn_helper(s.sync_batch_norm, dims);
+  b.conv_bn("stem", s.in_channels, w, 3, dims);
   b.code << kDropoutHelper << "\ndef forward(self, x):\n"
          << "    h = torch.relu(" << ScriptBuilder::cbn("x", "stem", 1, 1) << ")\n";
   int in = w;
   for (int block = 0; block < 3 * s.cnn_blocks; ++block) {
     int stage = block / s.cnn_blocks;
     int out = w << stage;
-    int stride = stage > 0 && block % s.cnn_blocks == 0 ? 2 : 1;
+    int stride = (stage > 0 || dims == 3) && block % s.cnn_blocks == 0 ? 2 : 1;
     std::string n = "s" + std::to_string(stage + 1) +
                     (block % s.cnn_blocks ? "_" + std::to_string(block % s.cnn_blocks) : "");
-    b.conv_bn(n + "a", in, out, 3);
-    b.conv_bn(n + "b", out, out, 3);
+    b.conv_bn(n + "a", in, out, 3, dims);
+    b.conv_bn(n + "b", out, out, 3, dims);
     b.code << "    y = torch.relu(" << ScriptBuilder::cbn("h", n + "a", stride, 1) << ")\n"
            << "    y = " << ScriptBuilder::cbn("y", n + "b", 1, 1) << "\n";
     if (stride != 1 || in != out) {
-      b.conv_bn(n + "d", in, out, 1);
+      b.conv_bn(n + "d", in, out, 1, dims);
       b.code << "    h = torch.relu(y + " << ScriptBuilder::cbn("h", n + "d", stride, 0) << ")\n";
     } else {
       b.code << "    h = torch.relu(y + h)\n";
@@ -60,7 +61,7 @@ void define_cnn(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
     in = out;
   }
   b.linear("fc", in, s.num_classes);
-  b.code << "    h = torch.mean(h, [2, 3])\n"
+  b.code << "    h = torch.mean(h, " << (dims == 3 ? "[2, 3, 4]" : "[2, 3]") << ")\n"
          << "    h = self.hashed_dropout(h, " << std::showpoint << s.dropout << std::noshowpoint
          << ", 1)\n"
          << "    return torch.linear(h, self.fc_weight, self.fc_bias)\n";
@@ -104,6 +105,7 @@ nlohmann::json model_spec_to_json(const ModelSpec& s) {
           {"in_channels", s.in_channels},
           {"num_classes", s.num_classes},
           {"image_size", s.image_size},
+          {"image_depth", s.image_depth},
           {"hidden_units", s.hidden_units},
           {"activation", s.activation},
           {"cnn_width", s.cnn_width},
@@ -119,6 +121,7 @@ ModelSpec model_spec_from_json(const nlohmann::json& j) {
   s.in_channels = j.at("in_channels").get<int>();
   s.num_classes = j.at("num_classes").get<int>();
   s.image_size = j.at("image_size").get<int>();
+  s.image_depth = j.value("image_depth", 0);
   s.hidden_units = j.value("hidden_units", 256);
   s.activation = j.value("activation", "relu");
   s.cnn_width = j.value("cnn_width", 32);
@@ -130,7 +133,7 @@ ModelSpec model_spec_from_json(const nlohmann::json& j) {
 }
 
 bool has_batch_norm(const ModelSpec& spec) {
-  return spec.arch == "cnn" || spec.arch == "unet";
+  return spec.arch == "cnn" || spec.arch == "cnn3d" || spec.arch == "unet";
 }
 
 torch::jit::Module build_model(const ModelSpec& given, std::uint64_t seed, int member) {
@@ -145,7 +148,7 @@ torch::jit::Module build_model(const ModelSpec& given, std::uint64_t seed, int m
   ScriptBuilder builder(module);
   if (spec.arch == "mlp") {
     define_mlp(module, spec, builder);
-  } else if (spec.arch == "cnn") {
+  } else if (spec.arch == "cnn" || spec.arch == "cnn3d") {
     define_cnn(module, spec, builder);
   } else if (spec.arch == "alexnet") {
     if (spec.image_size < 63) {
@@ -156,7 +159,7 @@ torch::jit::Module build_model(const ModelSpec& given, std::uint64_t seed, int m
   } else if (spec.arch == "unet") {
     define_unet(module, spec, builder);
   } else {
-    throw UsageError("unknown arch '" + spec.arch + "'; use mlp, cnn, alexnet or unet");
+    throw UsageError("unknown arch '" + spec.arch + "'; use mlp, cnn, cnn3d, alexnet or unet");
   }
   define_network(module, builder.code.str());
   if (spec.sync_batch_norm) {

@@ -8,8 +8,10 @@ namespace medpipe {
 
 at::Tensor load_batch(const TensorCache& cache, const std::vector<std::size_t>& indices) {
   const PreprocessSpec& spec = cache.spec();
-  at::Tensor batch =
-      at::empty({static_cast<long>(indices.size()), spec.channels, spec.size_px, spec.size_px});
+  std::vector<long> shape = {static_cast<long>(indices.size()), spec.channels};
+  if (spec.volume()) shape.push_back(spec.depth_px);
+  shape.insert(shape.end(), {spec.size_px, spec.size_px});
+  at::Tensor batch = at::empty(shape);
   float* data = batch.data_ptr<float>();
   for (std::size_t i = 0; i < indices.size(); ++i) {
     cache.read(indices[i], data + i * spec.values_per_sample());
@@ -37,7 +39,7 @@ std::vector<double> predict_probabilities(torch::jit::Module& module, const Tens
     }
     at::Tensor probs = at::softmax(logits.to(at::kDouble), 1);
     if (mirror_average) {
-      at::Tensor mirrored = module.forward({input.flip({3})}).toTensor();
+      at::Tensor mirrored = module.forward({input.flip({input.dim() - 1})}).toTensor();
       probs = (probs + at::softmax(mirrored.to(at::kDouble), 1)) / 2;
     }
     probs = probs.contiguous();
@@ -64,7 +66,8 @@ std::vector<double> predict_risks(torch::jit::Module& module, const TensorCache&
           "the model's output is not one risk per image ([batch, 1]): model.pt and "
           "model.json do not belong together, retrain the model");
     risk = risk.to(at::kDouble);
-    if (mirror_average) risk = (risk + module.forward({input.flip({3})}).toTensor()) / 2;
+    if (mirror_average)
+      risk = (risk + module.forward({input.flip({input.dim() - 1})}).toTensor()) / 2;
     risk = risk.reshape({-1}).contiguous();
     out.insert(out.end(), risk.data_ptr<double>(), risk.data_ptr<double>() + risk.numel());
   }

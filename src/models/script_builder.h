@@ -6,6 +6,7 @@
 #include <cmath>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "models/sync_batch_norm.h"
 
@@ -33,10 +34,13 @@ class ScriptBuilder {
     param(name + "_weight", torch::rand({in, out, k, k}) * (2 * bound) - bound);
     param(name + "_bias", torch::rand({out}) * (2 * bound) - bound);
   }
-  // Conv without bias (kaiming normal, fan_out, as torchvision's ResNet) + batch norm.
-  void conv_bn(const std::string& name, int in, int out, int k) {
-    double std = std::sqrt(2.0 / (out * k * k));
-    param(name + "_w", torch::randn({out, in, k, k}) * std);
+  // Conv without bias (kaiming normal, fan_out, as torchvision's ResNet) + batch norm; a k^3
+  // kernel where `spatial_dims` is 3.
+  void conv_bn(const std::string& name, int in, int out, int k, int spatial_dims = 2) {
+    std::vector<long> shape = {out, in, k, k};
+    if (spatial_dims == 3) shape.push_back(k);
+    double std = std::sqrt(2.0 / (out * std::pow(k, spatial_dims)));
+    param(name + "_w", torch::randn(shape) * std);
     param(name + "_g", torch::ones({out}));
     param(name + "_b", torch::zeros({out}));
     module_.register_buffer(name + "_rm", torch::zeros({out}));
@@ -48,11 +52,12 @@ class ScriptBuilder {
       << "_b, self." << name << "_rm, self." << name << "_rv, " << stride << ", " << pad << ")";
     return s.str();
   }
-  // The conv + batch-norm helper `cbn` and its momentum attribute; `synchronised`: batch-norm
-  // statistics over every data-parallel worker (models/sync_batch_norm.h).
-  void conv_bn_helper(bool synchronised) {
+  // The conv + batch-norm helper `cbn` (2D or 3D convolutions) and its momentum attribute;
+  // `synchronised`: batch-norm statistics over every data-parallel worker
+  // (models/sync_batch_norm.h).
+  void conv_bn_helper(bool synchronised, int spatial_dims = 2) {
     module_.register_attribute("bn_momentum", c10::FloatType::get(), 0.1);
-    code << medpipe::conv_bn_helper(synchronised);
+    code << medpipe::conv_bn_helper(synchronised, spatial_dims);
   }
   std::ostringstream code;
 

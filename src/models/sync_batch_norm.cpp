@@ -171,13 +171,17 @@ void define_network(torch::jit::Module& module, const std::string& code) {
   module.define(code, std::make_shared<MedpipeResolver>());
 }
 
-std::string conv_bn_helper(bool synchronised) {
+std::string conv_bn_helper(bool synchronised, int spatial_dims) {
+  const std::string stride = spatial_dims == 3 ? "[stride, stride, stride]" : "[stride, stride]";
+  const std::string pad = spatial_dims == 3 ? "[pad, pad, pad]" : "[pad, pad]";
   const std::string norm = synchronised ? "medpipe.sync_batch_norm(y, g, b, rm, rv, "
                                           "self.training, self.bn_momentum, 1e-05)"
                                         : "torch.batch_norm(y, g, b, rm, rv, self.training, "
                                           "self.bn_momentum, 1e-05, False)";
   return "\ndef cbn(self, x, w, g, b, rm, rv, stride: int, pad: int):\n"
-         "    y = torch.conv2d(x, w, None, [stride, stride], [pad, pad])\n"
+         "    y = torch.conv" +
+         std::to_string(spatial_dims) + "d(x, w, None, " + stride + ", " + pad +
+         ")\n"
          "    return " +
          norm + "\n";
 }

@@ -40,7 +40,7 @@ class ExchangeScope {
 void define_network(torch::jit::Module& module, const std::string& code);
 
 // The TorchScript of a network's conv + batch-norm helper `cbn`: LibTorch's batch norm, or
-// the synchronised one.
-std::string conv_bn_helper(bool synchronised);
+// the synchronised one, after a 2D or 3D convolution (`spatial_dims`).
+std::string conv_bn_helper(bool synchronised, int spatial_dims);
 
 }  // namespace medpipe

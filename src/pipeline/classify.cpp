@@ -14,38 +14,34 @@
 #include "metrics/classification.h"
 #include "models/predict.h"
 #include "pipeline/stages.h"
+#include "preprocess/volume.h"
 #include "train/trainer.h"
 
 namespace medpipe {
 
 namespace {
 
-// num_channels and image_size when the config leaves them to the data: from the first image
-// that decodes.
-std::pair<int, int> infer_input_shape(const Config& config, const std::vector<Sample>& samples,
-                                      const std::string& arch) {
-  int channels = config.num_channels, size = config.image_size;
-  std::string first_error;
-  for (const auto& s : samples) {
-    if (channels && size) break;
-    Result<Image> image = read_image(s.path);
-    if (!image) {
-      if (first_error.empty()) first_error = " (" + s.name + ": " + image.error() + ")";
-      continue;
-    }
-    if (!channels) channels = image.value().channels == 1 ? 1 : 3;
-    if (!size)
-      size = arch == "alexnet" ? 224
-                               : std::min(64, std::max(image.value().height, image.value().width));
-  }
-  if (!channels || !size) {
-    throw UsageError("none of the " + std::to_string(samples.size()) + " images could be decoded" +
-                     first_error + "; check images_bucket holds DICOM, PNG, JPEG or TIFF files");
-  }
-  return {channels, size};
-}
+constexpr int kLargestVolumeSide = 64;  // of a volume classifier's input box, by default
 
 }  // namespace
+
+std::vector<Image> sample_images(const std::vector<Sample>& samples, std::size_t count,
+                                 std::string* first_error) {
+  std::vector<Image> images;
+  auto read = [&](const Sample& s) {
+    Result<Image> image = read_image(s.path);
+    if (image) {
+      image.value().pixels.clear();
+      images.push_back(std::move(image.value()));
+    } else if (first_error && first_error->empty()) {
+      *first_error = " (" + s.name + ": " + image.error() + ")";
+    }
+  };
+  const std::size_t n = samples.size(), take = std::min(n, count);
+  for (std::size_t k = 0; k < take; ++k) read(samples[k * n / take]);
+  for (std::size_t i = 0; i < n && images.empty(); ++i) read(samples[i]);
+  return images;
+}
 
 void check_channels_agree(const Config& config, const std::vector<const TensorCache*>& caches) {
   if (config.num_channels != 0) return;
@@ -64,19 +60,56 @@ void check_channels_agree(const Config& config, const std::vector<const TensorCa
                    "\nset num_channels to 1 (gray) or 3 (RGB) and every image is converted to it");
 }
 
-// The network's input: the config's preprocessing, sizes from the data where left to it.
+// The network's input: the config's preprocessing, sizes from the data where left to it (the
+// images' own up to 64 px, 224 for AlexNet; a volume's box from preprocess/volume.h).
 PreprocessSpec input_spec(const Config& config, const std::vector<Sample>& train,
                           const std::string& arch) {
-  auto [channels, size] = infer_input_shape(config, train, arch);
-  PreprocessSpec spec{channels,
-                      size,
-                      name_of(config.resize),
-                      name_of(config.normalize),
-                      config.ct_window_level,
-                      config.ct_window_width};
-  if (config.normalize == NormalizeMode::kAuto)
-    spec.normalize = config.pretrained.empty() ? "zscore" : "imagenet";
+  std::string first_error;
+  const std::vector<Image> images = sample_images(train, 8, &first_error);
+  if (images.empty()) {
+    throw UsageError("none of the " + std::to_string(train.size()) + " images could be decoded" +
+                     first_error +
+                     "; check images_bucket holds DICOM, PNG, JPEG, TIFF, NIfTI or .npy files");
+  }
+  const Image& first = images[0];
+  PreprocessSpec spec;
+  spec.channels = config.num_channels ? config.num_channels : (first.channels == 1 ? 1 : 3);
+  spec.resize = name_of(config.resize);
+  spec.normalize = config.normalize == NormalizeMode::kAuto
+                       ? (config.pretrained.empty() ? "zscore" : "imagenet")
+                       : name_of(config.normalize);
+  spec.window_level_hu = config.ct_window_level;
+  spec.window_width_hu = config.ct_window_width;
+  if (arch == "cnn3d") {
+    const VolumeGrid grid =
+        choose_volume_grid(images, config.image_size ? config.image_size : kLargestVolumeSide);
+    spec.size_px = grid.size_px;
+    spec.depth_px = grid.depth_px;
+    spec.spacing_mm = grid.spacing_mm;
+    return spec;
+  }
+  spec.size_px =
+      config.image_size
+          ? config.image_size
+          : (arch == "alexnet" ? 224 : std::min(64, std::max(first.height, first.width)));
   return spec;
+}
+
+// The network for the images: auto is cnn3d for volumes, alexnet with pretrained weights, else
+// cnn; a 2D network for volumes (or the reverse) is a usage error.
+std::string classifier_arch(const Config& config, const std::vector<Sample>& train) {
+  const std::vector<Image> images = sample_images(train, 1, nullptr);
+  const bool volumes = !images.empty() && images[0].depth > 1;
+  if (config.arch == Arch::kAuto)
+    return volumes ? "cnn3d" : (config.pretrained.empty() ? "cnn" : "alexnet");
+  const std::string arch = name_of(config.arch);
+  if (volumes && arch != "cnn3d")
+    throw UsageError("event key 'arch' is '" + arch + "' but the images are volumes (" +
+                     "one has " + std::to_string(images[0].depth) +
+                     " slices): use arch cnn3d or auto");
+  if (!images.empty() && !volumes && arch == "cnn3d")
+    throw UsageError("event key 'arch' is 'cnn3d' but the images are 2D: use arch cnn or auto");
+  return arch;
 }
 
 namespace {
@@ -84,8 +117,7 @@ namespace {
 ClassifierData prepare_training(const Config& config) {
   TrainingSamples samples = training_samples(config, class_pairing(config));
   start_run(config, config.model_dir(), "train");
-  std::string arch = config.arch == Arch::kAuto ? (config.pretrained.empty() ? "cnn" : "alexnet")
-                                                : name_of(config.arch);
+  const std::string arch = classifier_arch(config, samples.train);
   PreprocessSpec spec = input_spec(config, samples.train, arch);
   const int workers = config.process_threads();  // preprocessing threads of this process
   ClassifierData data{
@@ -99,9 +131,10 @@ ClassifierData prepare_training(const Config& config) {
                       config.cnn_width,
                       config.cnn_blocks,
                       config.dropout};
+  data.model.model.image_depth = spec.depth_px;
   data.model.preprocessing = spec;
-  data.model.input =
-      "float32 NCHW after preprocessing; output: logits, apply softmax for probabilities";
+  data.model.input = std::string("float32 ") + (spec.volume() ? "NCDHW" : "NCHW") +
+                     " after preprocessing; output: logits, apply softmax for probabilities";
   if (!samples.val.empty())
     data.val = TensorCache::build(samples.val, spec, cache_dir(config), workers, "preprocess val");
   add_skipped(data.skipped, data.train.skipped());

@@ -35,6 +35,10 @@ int predict_classifier_stage(const Config& config, InferenceData data, Clock::ti
 
 // The images to run a classifier on: labelled (ClassTarget) when has_labels.
 std::vector<Sample> inference_samples(const Config& config, int num_classes);
+// Up to `count` of the images, evenly spaced, decoded for their headers (pixels dropped); the
+// first that decodes at least, where any does; `first_error` (if given) says why one did not.
+std::vector<Image> sample_images(const std::vector<Sample>& samples, std::size_t count,
+                                 std::string* first_error);
 // The network's input for `arch`: the config's preprocessing, channels and size from the first
 // image that decodes where the config leaves them to the data.
 PreprocessSpec input_spec(const Config& config, const std::vector<Sample>& train,

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "io/image_io.h"
+#include "preprocess/volume.h"
 
 namespace medpipe {
 
@@ -20,7 +21,9 @@ nlohmann::json spec_to_json(const PreprocessSpec& spec) {
           {"normalize", spec.normalize},
           {"window_level_hu", spec.window_level_hu},
           {"window_width_hu", spec.window_width_hu},
-          {"layout", "NCHW float32"}};
+          {"depth_px", spec.depth_px},
+          {"spacing_mm", spec.spacing_mm},
+          {"layout", spec.volume() ? "NCDHW float32" : "NCHW float32"}};
 }
 
 PreprocessSpec spec_from_json(const nlohmann::json& json) {
@@ -31,6 +34,8 @@ PreprocessSpec spec_from_json(const nlohmann::json& json) {
   spec.normalize = json.at("normalize").get<std::string>();
   spec.window_level_hu = json.value("window_level_hu", 40.0);
   spec.window_width_hu = json.value("window_width_hu", 400.0);
+  spec.depth_px = json.value("depth_px", 0);
+  spec.spacing_mm = json.value("spacing_mm", std::array<double, 3>{0, 0, 0});
   return spec;
 }
 
@@ -475,6 +480,11 @@ void normalize_intensities(std::vector<float>& chw, int channels, const Preproce
 }
 
 Result<std::vector<float>> preprocess_image(const Image& image, const PreprocessSpec& spec) {
+  if (spec.volume()) {
+    Result<std::vector<float>> cdhw = volume_to_input(image, spec);
+    if (cdhw) normalize_intensities(cdhw.value(), spec.channels, spec, image.bits_stored);
+    return cdhw;
+  }
   if (image.depth != 1) {
     return Result<std::vector<float>>::failure("a volume (" + std::to_string(image.depth) +
                                                " slices/frames); classification takes 2D images");
@@ -526,7 +536,8 @@ std::optional<Image> whole_image(const ImageRows& rows) {
 
 Result<PreprocessedFile> preprocess_file(const fs::path& path, const PreprocessSpec& spec) {
   std::optional<Image> opened;  // a file opened as rows that takes the whole-image route
-  if (std::unique_ptr<ImageRows> rows = open_image_rows(path)) {
+  std::unique_ptr<ImageRows> rows = spec.volume() ? nullptr : open_image_rows(path);
+  if (rows) {
     std::vector<float> chw(spec.values_per_sample());
     if (stream_gray_rows(*rows, spec, chw.data())) {
       normalize_intensities(chw, 1, spec, rows->header().bits_stored);

@@ -1,6 +1,8 @@
 // preprocess/preprocess.h: an Image to the network's input (channels, size, intensities).
 // A pure function of the image and a spec; the spec is saved in model.json.
 #pragma once
+#include <algorithm>
+#include <array>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -18,9 +20,15 @@ struct PreprocessSpec {
   std::string normalize = "zscore";  // zscore | minmax | ct | imagenet | none
   double window_level_hu = 40.0;     // for ct
   double window_width_hu = 400.0;    // for ct
+  // Volumes (preprocess/volume.h): the input box's slices, 0 for 2D images; and the common
+  // spacing (x, y, z) volumes are resampled to before the box is cut, zeros when each volume is
+  // resized to the box instead.
+  int depth_px = 0;
+  std::array<double, 3> spacing_mm{0, 0, 0};
 
+  bool volume() const { return depth_px > 0; }
   std::size_t values_per_sample() const {
-    return static_cast<std::size_t>(channels) * size_px * size_px;
+    return static_cast<std::size_t>(channels) * size_px * size_px * std::max(1, depth_px);
   }
 };
 
@@ -28,7 +36,8 @@ nlohmann::json spec_to_json(const PreprocessSpec& spec);
 PreprocessSpec spec_from_json(const nlohmann::json& json);
 
 // Returns channels x size x size floats (CHW), or why the image cannot be used.
-// Gray -> RGB replicates; RGB -> gray is ITU-R 601 luma. Volumes (depth > 1) are refused.
+// Gray -> RGB replicates; RGB -> gray is ITU-R 601 luma. For a volume spec, channels x depth x
+// size x size (CDHW, preprocess/volume.h); each kind refuses the other.
 Result<std::vector<float>> preprocess_image(const Image& image, const PreprocessSpec& spec);
 
 // An image file to the network's input: what read_image then preprocess_image give, with the

@@ -29,7 +29,11 @@ at::Tensor augmented_batch(const TensorCache& cache, const std::vector<std::size
   float* data = batch.data_ptr<float>();
   for (std::size_t i = 0; i < indices.size(); ++i) {
     std::mt19937 rng(static_cast<std::uint32_t>(rng_seed * 7919ULL + first_position + i));
-    augment_sample(data + i * spec.values_per_sample(), spec.channels, spec.size_px, augment, rng);
+    float* sample = data + i * spec.values_per_sample();
+    if (spec.volume())
+      augment_volume(sample, spec.channels, spec.depth_px, spec.size_px, augment, rng);
+    else
+      augment_sample(sample, spec.channels, spec.size_px, augment, rng);
   }
   return batch;
 }
