@@ -19,6 +19,11 @@ except ImportError:  # pragma: no cover
 ADRENAL = os.path.join(SHARED_DATA, "adrenalmnist3d")
 
 
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
 def write_ball_volumes(folder, count, spacing_mm, seed):
     """Class 1: a large ball, class 0: a small one, at random places, 1 mm or 0.5 mm voxels."""
     rng = np.random.default_rng(seed)
@@ -48,7 +53,7 @@ class SyntheticVolumes(MedpipeTestCase):
         write_event(self.path("e.json"), {"images_bucket": "train", "val_images_bucket": "val",
                                           "epochs": 12, "batch_size": 8, "seed": 1})
         self.assertDone(self.medpipe("run", "e.json"))
-        meta = json.load(open(self.path("models", "model", "model.json")))
+        meta = load_json(self.path("models", "model", "model.json"))
         self.assertEqual(meta["arch"], "cnn3d")
         spec = meta["preprocessing"]
         self.assertEqual(spec["spacing_mm"], [0.75, 0.75, 0.75])  # the median of 0.5 and 1
@@ -74,7 +79,7 @@ class AdrenalMNIST3D(MedpipeTestCase):
                                               "val_images_bucket": os.path.join(ADRENAL, "val"),
                                               "model_bucket_name": "adrenal", "epochs": 8})
         self.assertDone(self.medpipe("run", "train.json"))
-        meta = json.load(open(self.path("models", "adrenal", "model.json")))
+        meta = load_json(self.path("models", "adrenal", "model.json"))
         self.assertEqual(meta["input_size"], [28, 28, 28])
         self.assertGreaterEqual(meta["validation_metrics"]["roc_auc"], 0.75)
         write_event(self.path("predict.json"), {"images_bucket": os.path.join(ADRENAL, "val"),
@@ -94,7 +99,7 @@ class AdrenalMNIST3D(MedpipeTestCase):
         with torch.no_grad():
             probs = torch.softmax(model(torch.from_numpy(np.stack(batch))), 1)[:, 1].numpy()
         np.testing.assert_allclose(probs, expected, atol=1e-4)
-        metrics = json.load(open(self.path("results", "adrenal", "metrics.json")))
+        metrics = load_json(self.path("results", "adrenal", "metrics.json"))
         self.assertGreaterEqual(metrics["roc_auc"], 0.75)
 
 
