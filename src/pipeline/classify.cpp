@@ -62,16 +62,20 @@ void check_channels_agree(const Config& config, const std::vector<const TensorCa
 
 // The network's input: the config's preprocessing, sizes from the data where left to it (the
 // images' own up to 64 px, 224 for AlexNet; a volume's box from preprocess/volume.h).
-PreprocessSpec input_spec(const Config& config, const std::vector<Sample>& train,
-                          const std::string& arch) {
+std::vector<Image> training_headers(const std::vector<Sample>& train) {
   std::string first_error;
-  const std::vector<Image> images = sample_images(train, 8, &first_error);
-  if (images.empty()) {
+  std::vector<Image> headers = sample_images(train, 8, &first_error);
+  if (headers.empty()) {
     throw UsageError("none of the " + std::to_string(train.size()) + " images could be decoded" +
                      first_error +
                      "; check images_bucket holds DICOM, PNG, JPEG, TIFF, NIfTI or .npy files");
   }
-  const Image& first = images[0];
+  return headers;
+}
+
+PreprocessSpec input_spec(const Config& config, const std::vector<Image>& headers,
+                          const std::string& arch) {
+  const Image& first = headers.at(0);
   PreprocessSpec spec;
   spec.channels = config.num_channels ? config.num_channels : (first.channels == 1 ? 1 : 3);
   spec.resize = name_of(config.resize);
@@ -82,7 +86,7 @@ PreprocessSpec input_spec(const Config& config, const std::vector<Sample>& train
   spec.window_width_hu = config.ct_window_width;
   if (arch == "cnn3d") {
     const VolumeGrid grid =
-        choose_volume_grid(images, config.image_size ? config.image_size : kLargestVolumeSide);
+        choose_volume_grid(headers, config.image_size ? config.image_size : kLargestVolumeSide);
     spec.size_px = grid.size_px;
     spec.depth_px = grid.depth_px;
     spec.spacing_mm = grid.spacing_mm;
@@ -95,30 +99,30 @@ PreprocessSpec input_spec(const Config& config, const std::vector<Sample>& train
   return spec;
 }
 
+namespace {
+
 // The network for the images: auto is cnn3d for volumes, alexnet with pretrained weights, else
 // cnn; a 2D network for volumes (or the reverse) is a usage error.
-std::string classifier_arch(const Config& config, const std::vector<Sample>& train) {
-  const std::vector<Image> images = sample_images(train, 1, nullptr);
-  const bool volumes = !images.empty() && images[0].depth > 1;
+std::string classifier_arch(const Config& config, const std::vector<Image>& headers) {
+  const bool volumes = headers.at(0).depth > 1;
   if (config.arch == Arch::kAuto)
     return volumes ? "cnn3d" : (config.pretrained.empty() ? "cnn" : "alexnet");
   const std::string arch = name_of(config.arch);
   if (volumes && arch != "cnn3d")
     throw UsageError("event key 'arch' is '" + arch + "' but the images are volumes (" +
-                     "one has " + std::to_string(images[0].depth) +
+                     "one has " + std::to_string(headers[0].depth) +
                      " slices): use arch cnn3d or auto");
-  if (!images.empty() && !volumes && arch == "cnn3d")
+  if (!volumes && arch == "cnn3d")
     throw UsageError("event key 'arch' is 'cnn3d' but the images are 2D: use arch cnn or auto");
   return arch;
 }
 
-namespace {
-
 ClassifierData prepare_training(const Config& config) {
   TrainingSamples samples = training_samples(config, class_pairing(config));
   start_run(config, config.model_dir(), "train");
-  const std::string arch = classifier_arch(config, samples.train);
-  PreprocessSpec spec = input_spec(config, samples.train, arch);
+  const std::vector<Image> headers = training_headers(samples.train);
+  const std::string arch = classifier_arch(config, headers);
+  PreprocessSpec spec = input_spec(config, headers, arch);
   const int workers = config.process_threads();  // preprocessing threads of this process
   ClassifierData data{
       TensorCache::build(samples.train, spec, cache_dir(config), workers, "preprocess")};

@@ -39,9 +39,12 @@ std::vector<Sample> inference_samples(const Config& config, int num_classes);
 // first that decodes at least, where any does; `first_error` (if given) says why one did not.
 std::vector<Image> sample_images(const std::vector<Sample>& samples, std::size_t count,
                                  std::string* first_error);
-// The network's input for `arch`: the config's preprocessing, channels and size from the first
-// image that decodes where the config leaves them to the data.
-PreprocessSpec input_spec(const Config& config, const std::vector<Sample>& train,
+// The headers the network's input is chosen from: sample_images of up to 8 training images;
+// UsageError when none decodes.
+std::vector<Image> training_headers(const std::vector<Sample>& train);
+// The network's input for `arch`: the config's preprocessing, channels and size from the
+// headers (training_headers) where the config leaves them to the data.
+PreprocessSpec input_spec(const Config& config, const std::vector<Image>& headers,
                           const std::string& arch);
 // UsageError when the images' channel counts differ and num_channels does not say which.
 void check_channels_agree(const Config& config, const std::vector<const TensorCache*>& caches);

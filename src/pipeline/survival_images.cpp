@@ -94,7 +94,7 @@ int survival_train_images(const Config& config) {
   const auto start = Clock::now();
   TrainingSamples samples = training_samples(config, survival_pairing(config));
   start_run(config, config.model_dir(), "train");
-  const PreprocessSpec spec = input_spec(config, samples.train, "cnn");
+  const PreprocessSpec spec = input_spec(config, training_headers(samples.train), "cnn");
   const int threads = config.process_threads();
   TensorCache train =
       TensorCache::build(samples.train, spec, cache_dir(config), threads, "preprocess");

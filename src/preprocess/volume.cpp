@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace medpipe {
@@ -18,10 +19,10 @@ struct AxisTaps {
   std::vector<float> weight;
 };
 
-AxisTaps axis_taps(int in, int out) {
+AxisTaps axis_taps(int in, int out, int first_out, int count_out) {
   AxisTaps taps;
   const double step = static_cast<double>(in) / out, half = std::max(1.0, step);
-  for (int o = 0; o < out; ++o) {
+  for (int o = first_out; o < first_out + count_out; ++o) {
     const double centre = (o + 0.5) * step - 0.5;
     const int lo = static_cast<int>(std::ceil(centre - half)),
               hi = static_cast<int>(std::floor(centre + half));
@@ -42,16 +43,19 @@ AxisTaps axis_taps(int in, int out) {
   return taps;
 }
 
-// Resamples `src` ([outer][n_in][inner] floats) along its middle axis to n_out.
+// Resamples `src` ([outer][n_in][inner] floats) along its middle axis to n_out, keeping only the
+// outputs [first_out, first_out + count_out) (all by default).
 std::vector<float> resample_axis(const std::vector<float>& src, std::size_t outer, int n_in,
-                                 std::size_t inner, int n_out) {
-  if (n_in == n_out) return src;
-  const AxisTaps taps = axis_taps(n_in, n_out);
-  std::vector<float> dst(outer * n_out * inner, 0.0f);
+                                 std::size_t inner, int n_out, int first_out = 0,
+                                 int count_out = -1) {
+  if (count_out < 0) count_out = n_out;
+  if (n_in == n_out && count_out == n_out) return src;
+  const AxisTaps taps = axis_taps(n_in, n_out, first_out, count_out);
+  std::vector<float> dst(outer * count_out * inner, 0.0f);
   for (std::size_t a = 0; a < outer; ++a) {
     const float* in = src.data() + a * n_in * inner;
-    float* out = dst.data() + a * n_out * inner;
-    for (int o = 0; o < n_out; ++o) {
+    float* out = dst.data() + a * count_out * inner;
+    for (int o = 0; o < count_out; ++o) {
       float* row = out + o * inner;
       for (int k = 0; k < taps.count[o]; ++k) {
         const float w = taps.weight[taps.first[o] + k];
@@ -103,6 +107,31 @@ std::vector<float> centre_box(const Image& volume, int depth, int size) {
     }
   }
   return box;
+}
+
+// The centre `box` (x, y, z) of `volume` resampled to `sizes` voxels (x, y, z), computing only
+// that box where the resampled volume is larger: memory bounded by the box, whatever the
+// spacings. Where it is smaller, all of it (centre_box then pads).
+Image resample_centre(const Image& volume, const std::array<int, 3>& sizes,
+                      const std::array<int, 3>& box) {
+  std::array<int, 3> first{}, count{};
+  for (int a = 0; a < 3; ++a) {
+    count[a] = std::min(sizes[a], box[a]);
+    first[a] = (sizes[a] - count[a]) / 2;
+  }
+  Image out = volume;
+  const std::size_t c = volume.channels;
+  out.pixels = resample_axis(volume.pixels, static_cast<std::size_t>(volume.depth) * volume.height,
+                             volume.width, c, sizes[0], first[0], count[0]);
+  out.pixels = resample_axis(out.pixels, volume.depth, volume.height, count[0] * c, sizes[1],
+                             first[1], count[1]);
+  out.pixels =
+      resample_axis(out.pixels, 1, volume.depth, static_cast<std::size_t>(count[1]) * count[0] * c,
+                    sizes[2], first[2], count[2]);
+  out.width = count[0];
+  out.height = count[1];
+  out.depth = count[2];
+  return out;
 }
 
 }  // namespace
@@ -186,7 +215,8 @@ Result<std::vector<float>> volume_to_input(const Image& volume, const Preprocess
     height = std::max(1, static_cast<int>(std::lround(volume.height * scale)));
     width = std::max(1, static_cast<int>(std::lround(volume.width * scale)));
   }
-  const Image grid = resample_volume(converted, depth, height, width);
+  const Image grid = resample_centre(converted, {width, height, depth},
+                                     {spec.size_px, spec.size_px, spec.depth_px});
   const std::vector<float> box = centre_box(grid, spec.depth_px, spec.size_px);
   // DHWC -> CDHW
   const std::size_t voxels = static_cast<std::size_t>(spec.depth_px) * spec.size_px * spec.size_px;
