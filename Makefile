@@ -1,6 +1,6 @@
 # medpipe: `make demo` and `make test` are the whole set-up (see README).
 BUILD_DIR ?= build
-FUZZ_TARGETS = fuzz_dicom fuzz_nifti fuzz_npy fuzz_raster fuzz_labels_csv fuzz_event fuzz_set \
+FUZZ_TARGETS = fuzz_dicom fuzz_nifti fuzz_volume fuzz_npy fuzz_raster fuzz_labels_csv fuzz_event fuzz_set \
   fuzz_rtstruct fuzz_multipart fuzz_s3_listing fuzz_qido
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=Release

@@ -12,15 +12,17 @@ namespace medpipe::cli {
 
 Action add_convert_command(CLI::App& app) {
   auto* command = app.add_subcommand("convert",
-                                     "convert an image (DICOM, NIfTI, PNG, JPEG, TIFF) to .npy "
-                                     "(float32 after DICOM rescale), .nii.gz or .png");
+                                     "convert an image (DICOM, NIfTI, NRRD, MetaImage, PNG, JPEG, "
+                                     "TIFF) to .npy (float32 after DICOM rescale), .nii.gz, "
+                                     ".nrrd, .nhdr, .mha, .mhd or .png");
   auto input = std::make_shared<std::string>();
   auto output = std::make_shared<std::string>();
   auto info = std::make_shared<bool>(false);
   auto reference = std::make_shared<std::string>();
   auto roi = std::make_shared<std::string>();
   command->add_option("input", *input, "the image to read")->required();
-  command->add_option("output", *output, "the file to write (.npy, .nii.gz, .nii, .png)");
+  command->add_option("output", *output,
+                      "the file to write (.npy, .nii.gz, .nii, .nrrd, .nhdr, .mha, .mhd, .png)");
   command->add_flag("--info", *info,
                     "print geometry and pixel facts as JSON instead (no patient identifiers)");
   command->add_option("--reference", *reference,

@@ -17,11 +17,11 @@ find_package(ZLIB REQUIRED)
 add_library(medpipe_io STATIC
   ${SRC}/io/image_io.cpp ${SRC}/io/dicom_reader.cpp ${SRC}/io/dicom_direct.cpp ${SRC}/io/dicom_values.cpp ${SRC}/io/dicom_series.cpp ${SRC}/io/dicom_seg.cpp
   ${SRC}/io/gdcm_decoder.cpp ${SRC}/io/rtstruct.cpp ${SRC}/io/dicom_sr.cpp ${SRC}/io/dicom_guard.cpp
-  ${SRC}/io/raster_io.cpp ${SRC}/io/nifti_io.cpp ${SRC}/io/npy.cpp ${SRC}/io/csv.cpp ${SRC}/io/dicom_writer.cpp)
+  ${SRC}/io/raster_io.cpp ${SRC}/io/nifti_io.cpp ${SRC}/io/nrrd_io.cpp ${SRC}/io/metaimage_io.cpp ${SRC}/io/npy.cpp ${SRC}/io/csv.cpp ${SRC}/io/dicom_writer.cpp)
 target_include_directories(medpipe_io SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR} ${NIFTI_INCLUDE_DIR} ${GDCM_INCLUDE_DIR} ${DCMTK_INCLUDE_DIRS})
 target_link_libraries(medpipe_io PUBLIC medpipe_core PRIVATE
   ${DCMTK_LIBRARIES} ${GDCM_MSFF} ${GDCM_DSED} ${GDCM_COMMON}
-  ${OPENCV_IMGCODECS} ${OPENCV_IMGPROC} ${OPENCV_CORE} ${NIFTI2_LIB} ${ZNZ_LIB} ZLIB::ZLIB)
+  ${OPENCV_IMGCODECS} ${OPENCV_IMGPROC} ${OPENCV_CORE} ${NIFTI2_LIB} ${ZNZ_LIB} ${TEEM_LIB} ZLIB::ZLIB)
 
 find_package(CURL REQUIRED)
 find_library(TINYXML2_LIB tinyxml2 REQUIRED)

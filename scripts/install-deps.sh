@@ -15,6 +15,8 @@ PACKAGES=(
   libgoogle-perftools-dev
   # image I/O
   libdcmtk-dev dcmtk libgdcm-dev libnifti2-dev
+  # NRRD (3D Slicer's and PyRadiomics' format) through teem; its `unu` writes the tests' NRRD files
+  libteem-dev teem-apps
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   # radiomics: convex hulls (qhull)
   libqhull-dev

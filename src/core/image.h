@@ -23,7 +23,8 @@ struct Image {
   // in DICOM's patient coordinates (LPS+, as ITK); NIfTI's RAS+ is converted on read and write.
   std::array<double, 3> origin_mm{0.0, 0.0, 0.0};
   std::array<double, 9> direction{1, 0, 0, 0, 1, 0, 0, 0, 1};
-  std::string source_format;  // "dicom", "png", "jpeg", "tiff", "nifti", "npy"
+  // "dicom", "png", "jpeg", "tiff", "nifti", "nrrd", "metaimage", "npy"
+  std::string source_format;
   int bits_stored = 0;        // of the source samples, where known
 
   std::size_t voxel_count() const { return static_cast<std::size_t>(depth) * height * width; }

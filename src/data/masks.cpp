@@ -26,8 +26,8 @@ fs::path masks_folder(const std::string& images_labels_bucket, const fs::path& b
 }
 
 const std::vector<std::string>& mask_extensions() {
-  static const std::vector<std::string> extensions = {".npy", ".png",  ".nii.gz", ".nii",
-                                                      ".tif", ".tiff", ".dcm"};
+  static const std::vector<std::string> extensions = {
+      ".npy", ".png", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".tif", ".tiff", ".dcm"};
   return extensions;
 }
 

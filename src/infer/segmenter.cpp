@@ -1,6 +1,7 @@
 #include "infer/segmenter.h"
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 
 #include "core/error.h"
@@ -93,12 +94,15 @@ std::vector<std::string> write_segmentation_outputs(const fs::path& dir, const s
   written.push_back(name + ".npy");
   write_image(dir / (name + ".png"), preview(source, mask));
   written.push_back(name + ".png");
-  if (source.source_format == "nifti") {
+  // a volume's mask also in its own format, with its geometry
+  static const std::map<std::string, std::string> volume_extension = {
+      {"nifti", ".nii.gz"}, {"nrrd", ".nrrd"}, {"metaimage", ".mha"}};
+  if (auto ext = volume_extension.find(source.source_format); ext != volume_extension.end()) {
     Image volume = source;
     volume.channels = 1;
     volume.pixels.assign(mask.labels.begin(), mask.labels.end());
-    write_image(dir / (name + ".nii.gz"), volume);
-    written.push_back(name + ".nii.gz");
+    write_image(dir / (name + ext->second), volume);
+    written.push_back(name + ext->second);
   }
   if (source.source_format == "dicom") {
     write_dicom_seg(dir / (name + ".seg.dcm"), source_path, source, mask, num_classes);

@@ -60,7 +60,12 @@ std::string slice_spacing(const std::vector<Slice>& slices, double& spacing_mm) 
 
 }  // namespace
 
-Result<Image> read_dicom_series(const fs::path& dir) {
+namespace {
+
+// The folder's DICOM files, sorted; failure when they belong to more than one series (asked of
+// their headers, before any pixel is decoded).
+Result<std::vector<fs::path>> series_files(const fs::path& dir) {
+  using R = Result<std::vector<fs::path>>;
   std::vector<fs::path> files;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec))
@@ -68,11 +73,37 @@ Result<Image> read_dicom_series(const fs::path& dir) {
         guess_image_format(entry.path()) == ImageFormat::kDicom)
       files.push_back(entry.path());
   std::sort(files.begin(), files.end());
-  if (files.empty()) return Result<Image>::failure("the folder holds no DICOM files");
+  if (files.empty()) return R::failure("the folder holds no DICOM files");
   std::set<std::string> series;
+  for (const auto& file : files) series.insert(series_uid_of(file));
+  if (series.size() > 1)
+    return R::failure("the folder holds " + std::to_string(series.size()) +
+                      " series (SeriesInstanceUID); put each series in its own folder");
+  return files;
+}
+
+// "" when `slice` fits the series begun by `first`: the same size, channels and orientation.
+std::string slice_mismatch(const Slice& slice, const Slice& first) {
+  const Image &a = slice.image, &b = first.image;
+  if (a.width != b.width || a.height != b.height || a.channels != b.channels)
+    return slice.file + " has another size or channel count than " + first.file;
+  for (int k = 0; k < 6; ++k) {  // the row and column directions (ImageOrientationPatient)
+    if (std::fabs(a.direction[k] - b.direction[k]) > 1e-3)
+      return "the slices have different orientations (ImageOrientationPatient of " + slice.file +
+             " differs from " + first.file +
+             "): the folder mixes acquisitions, e.g. a localiser; put each in its own folder";
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<Image> read_dicom_series(const fs::path& dir) {
+  Result<std::vector<fs::path>> listed = series_files(dir);
+  if (!listed) return Result<Image>::failure(listed.error());
+  const std::vector<fs::path>& files = listed.value();
   std::vector<Slice> slices;
   for (const auto& file : files) {
-    series.insert(series_uid_of(file));
     Result<Image> image = read_dicom(file);
     if (!image) return Result<Image>::failure(file.filename().string() + ": " + image.error());
     if (image.value().depth != 1)
@@ -80,20 +111,20 @@ Result<Image> read_dicom_series(const fs::path& dir) {
                                     " is multi-frame; a series folder holds one slice per file");
     double position = position_along_normal(image.value());
     slices.push_back({image.take(), position, file.filename().string()});
+    const Image& first = slices.front().image;
+    if (slices.size() == 1) {  // the whole volume's size, known from its first slice
+      const std::string problem = image_size_problem(
+          first.width, first.height, static_cast<double>(files.size()), first.channels);
+      if (!problem.empty())
+        return Result<Image>::failure("the series of " + std::to_string(files.size()) +
+                                      " slices: " + problem);
+    }
+    if (std::string problem = slice_mismatch(slices.back(), slices.front()); !problem.empty())
+      return Result<Image>::failure(problem);
   }
-  if (series.size() > 1)
-    return Result<Image>::failure("the folder holds " + std::to_string(series.size()) +
-                                  " series (SeriesInstanceUID); put each series in its own folder");
   std::sort(slices.begin(), slices.end(),
             [](const Slice& a, const Slice& b) { return a.position_mm < b.position_mm; });
-  const Image& first = slices.front().image;
-  for (const auto& s : slices) {
-    if (s.image.width != first.width || s.image.height != first.height ||
-        s.image.channels != first.channels)
-      return Result<Image>::failure(s.file + " has another size or channel count than " +
-                                    slices.front().file);
-  }
-  Image volume = first;
+  Image volume = slices.front().image;
   volume.depth = static_cast<int>(slices.size());
   if (slices.size() > 1) {
     double spacing_mm = 1.0;
@@ -102,7 +133,7 @@ Result<Image> read_dicom_series(const fs::path& dir) {
     volume.spacing_mm[2] = spacing_mm;
   }
   volume.pixels.clear();
-  volume.pixels.reserve(first.pixels.size() * slices.size());
+  volume.pixels.reserve(slices.front().image.pixels.size() * slices.size());
   for (const auto& s : slices)
     volume.pixels.insert(volume.pixels.end(), s.image.pixels.begin(), s.image.pixels.end());
   return volume;

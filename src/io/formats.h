@@ -36,4 +36,12 @@ void write_png(const fs::path& path, const Image& image);
 Result<Image> read_nifti(const fs::path& path);
 void write_nifti(const fs::path& path, const Image& image);
 
+// .nrrd / .nhdr through teem (nrrd_io.cpp); written as gzip float32 in LPS space.
+Result<Image> read_nrrd(const fs::path& path);
+void write_nrrd(const fs::path& path, const Image& image);
+
+// .mha / .mhd (metaimage_io.cpp); .mha written zlib-compressed, .mhd with a raw data file.
+Result<Image> read_metaimage(const fs::path& path);
+void write_metaimage(const fs::path& path, const Image& image);
+
 }  // namespace medpipe::io_detail

@@ -23,6 +23,8 @@ ImageFormat guess_image_format(const fs::path& path) {
     return ImageFormat::kRaster;
   }
   if (ext == ".nii" || ext == ".nii.gz") return ImageFormat::kNifti;
+  if (ext == ".nrrd" || ext == ".nhdr") return ImageFormat::kNrrd;
+  if (ext == ".mha" || ext == ".mhd") return ImageFormat::kMetaImage;
   if (ext == ".npy") return ImageFormat::kNpy;
   // DICOM is known by its preamble, whatever the name: PACS exports name files by UID
   // ("1.2.840.113619.2.55.3.123") and other tools write ".seg" and the like
@@ -135,6 +137,12 @@ Result<Image> read_image(const fs::path& path) {
     case ImageFormat::kNifti:
       result = io_detail::read_nifti(path);
       break;
+    case ImageFormat::kNrrd:
+      result = io_detail::read_nrrd(path);
+      break;
+    case ImageFormat::kMetaImage:
+      result = io_detail::read_metaimage(path);
+      break;
     case ImageFormat::kNpy:
       result = read_npy_image(path);
       break;
@@ -173,9 +181,13 @@ void write_image(const fs::path& path, const Image& image) {
     io_detail::write_png(path, image);
   } else if (ext == ".nii" || ext == ".nii.gz") {
     io_detail::write_nifti(path, image);
+  } else if (ext == ".nrrd" || ext == ".nhdr") {
+    io_detail::write_nrrd(path, image);
+  } else if (ext == ".mha" || ext == ".mhd") {
+    io_detail::write_metaimage(path, image);
   } else {
     throw UsageError("cannot write " + path.string() + ": unknown output type '" + ext +
-                     "'; use .npy, .png, .nii or .nii.gz");
+                     "'; use .npy, .png, .nii, .nii.gz, .nrrd, .nhdr, .mha or .mhd");
   }
 }
 

@@ -10,10 +10,10 @@
 
 namespace medpipe {
 
-enum class ImageFormat { kUnknown, kDicom, kRaster, kNifti, kNpy };
+enum class ImageFormat { kUnknown, kDicom, kRaster, kNifti, kNrrd, kMetaImage, kNpy };
 
 // By extension: .dcm/.dicom/none -> DICOM; .png/.jpg/.jpeg/.tif/.tiff/.bmp -> raster;
-// .nii/.nii.gz -> NIfTI; .npy -> npy.
+// .nii/.nii.gz -> NIfTI; .nrrd/.nhdr -> NRRD; .mha/.mhd -> MetaImage; .npy -> npy.
 ImageFormat guess_image_format(const fs::path& path);
 // A DICOM file's 128-byte preamble and "DICM": how DICOM is known whatever its name.
 bool has_dicom_preamble(const fs::path& path);
@@ -49,7 +49,8 @@ class ImageRows {
 std::unique_ptr<ImageRows> open_image_rows(const fs::path& path);
 
 // Writes by the extension of `path`: .npy (float32 [D,]H,W[,C]), .png (8/16 bit, scaled when
-// values fall outside the type), .nii / .nii.gz. Atomic. Throws UsageError/RunError.
+// values fall outside the type), .nii / .nii.gz, .nrrd / .nhdr, .mha / .mhd (float32 with the
+// image's geometry). Atomic. Throws UsageError/RunError.
 void write_image(const fs::path& path, const Image& image);
 
 // The most values (voxels x channels) one image may hold, checked against its header before it

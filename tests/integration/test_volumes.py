@@ -1,7 +1,8 @@
 """Volumes (issue 20): a 3D CNN classifies NIfTI volumes end to end. The saved model.pt, run by
 python3-torch on volumes read by nibabel and z-scored in numpy, gives medpipe's probabilities;
 volumes of different spacings are resampled to the median one; a 2D network for volumes is a
-usage error."""
+usage error; broken DICOM series (a missing slice, mixed orientations, two series in one folder,
+more voxels than max_image_pixels) are refused with messages that say what to do."""
 import json
 import os
 import unittest
@@ -17,6 +18,7 @@ except ImportError:  # pragma: no cover
     nib = torch = None
 
 ADRENAL = os.path.join(SHARED_DATA, "adrenalmnist3d")
+CT_SERIES = os.path.join(SHARED_DATA, "ibsi", "ct_phantom", "dicom", "image")
 
 
 def load_json(path):
@@ -101,6 +103,52 @@ class AdrenalMNIST3D(MedpipeTestCase):
         np.testing.assert_allclose(probs, expected, atol=1e-4)
         metrics = load_json(self.path("results", "adrenal", "metrics.json"))
         self.assertGreaterEqual(metrics["roc_auc"], 0.75)
+
+
+@unittest.skipUnless(os.path.isdir(CT_SERIES), f"IBSI CT series not found at {CT_SERIES}")
+class BadSeries(MedpipeTestCase):
+    """The IBSI CT phantom's 60 slices, copied and broken one way per folder with pydicom."""
+
+    def broken_copy(self, name, change):
+        import pydicom
+        folder = self.path("images", name)
+        os.makedirs(folder)
+        files = sorted(os.listdir(CT_SERIES))
+        for k, f in enumerate(files):
+            ds = pydicom.dcmread(os.path.join(CT_SERIES, f))
+            if change(k, ds) is not False:
+                ds.save_as(os.path.join(folder, f))
+        return folder
+
+    def assertRefused(self, folder, *needles):
+        r = self.medpipe("convert", "--info", folder)
+        self.assertUsageError(r, *needles)
+        for identifier in ("PatientName", "PatientID"):
+            self.assertNotIn(identifier, r.stderr)
+
+    def test_each_broken_series_is_named_with_its_fault(self):
+        missing = self.broken_copy("missing", lambda k, ds: k != 30)
+        self.assertRefused(missing, "unevenly spaced", "a slice is missing")
+
+        def tilt(k, ds):
+            if k == 12:
+                ds.ImageOrientationPatient = [1, 0, 0, 0, 0.8, -0.6]
+        self.assertRefused(self.broken_copy("tilted", tilt), "different orientations", "own folder")
+
+        def second_series(k, ds):
+            if k >= 40:
+                ds.SeriesInstanceUID = ds.SeriesInstanceUID[:-2] + ".2"
+        self.assertRefused(self.broken_copy("two", second_series), "2 series", "own folder")
+
+    def test_a_series_larger_than_max_image_pixels_is_skipped_with_the_reason(self):
+        os.makedirs(self.path("images"))
+        for name in ("a", "b"):
+            os.symlink(CT_SERIES, self.path("images", name))
+        write_labels(self.path("labels.csv"), [("a", 0), ("b", 1)])
+        r = self.medpipe("train", "--images-bucket", self.path("images"), "--labels",
+                         self.path("labels.csv"), "--model-bucket-name", "m",
+                         "--max-image-pixels", "1000000", "--epochs", "1")
+        self.assertUsageError(r, "the series of 60 slices", "max_image_pixels")
 
 
 if __name__ == "__main__":
