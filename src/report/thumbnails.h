@@ -12,10 +12,11 @@ namespace medpipe {
 // RFC 4648 base64 of bytes.
 std::string base64_encode(const std::vector<unsigned char>& bytes);
 
-// Three panels of at most panel_px a side (never enlarged): image | truth over the image | prediction over the
-// image, each class in its own colour. A volume shows the slice where the truth has the most
-// voxels (else the prediction, else the middle one). The image's gray values are scaled between
-// its 1st and 99th percentiles. Returns "data:image/png;base64,...".
+// Three panels of at most panel_px a side (never enlarged): image | truth over the image |
+// prediction over the image, each class in its own colour. A volume shows three such strips, one
+// under the other: the axial, coronal and sagittal planes where the truth has the most voxels
+// (else the prediction, else the middle ones), in physical proportions. Gray values are scaled
+// between each plane's 1st and 99th percentiles. Returns "data:image/png;base64,...".
 std::string overlay_thumbnail(const Image& image, const LabelVolume& truth,
                               const LabelVolume& predicted, int panel_px = 144);
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
 namespace medpipe {
 namespace {
 
@@ -53,6 +55,42 @@ TEST(Thumbnails, OverlayIsAPngDataUriOfThreePanels) {
   ASSERT_EQ(uri.rfind("data:image/png;base64,", 0), 0u);
   // the PNG signature, base64-encoded
   EXPECT_EQ(uri.substr(22, 8), "iVBORw0K");
+}
+
+// The width and height of a PNG data: URI, from its IHDR chunk (bytes 16-23).
+std::pair<int, int> png_size(const std::string& uri) {
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::vector<unsigned char> bytes;
+  const std::string b64 = uri.substr(22, 32);
+  for (std::size_t i = 0; i < b64.size(); i += 4) {
+    unsigned v = 0;
+    for (int k = 0; k < 4; ++k) v = (v << 6) | static_cast<unsigned>(alphabet.find(b64[i + k]));
+    for (int k = 2; k >= 0; --k) bytes.push_back(static_cast<unsigned char>(v >> (8 * k)));
+  }
+  auto be32 = [&](int at) {
+    return (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3];
+  };
+  return {be32(16), be32(20)};
+}
+
+// A volume of 20 slices of 30 x 40 at 1 x 1 x 3 mm: axial (30 x 40), coronal (60 x 40: a slice is
+// drawn 3 pixels tall) and sagittal (60 x 30) strips of three panels, with 2-pixel gaps.
+TEST(Thumbnails, AVolumeShowsThreeOrthogonalStripsInPhysicalProportions) {
+  Image image;
+  image.depth = 20;
+  image.height = 30;
+  image.width = 40;
+  image.spacing_mm = {1, 1, 3};
+  image.spacing_known = true;
+  image.pixels.resize(image.voxel_count());
+  for (std::size_t i = 0; i < image.pixels.size(); ++i)
+    image.pixels[i] = static_cast<float>(i % 97);
+  LabelVolume truth{20, 30, 40, std::vector<std::uint8_t>(image.voxel_count(), 0)};
+  LabelVolume predicted = truth;
+  truth.labels[(5 * 30 + 10) * 40 + 12] = 1;
+  const auto [width, height] = png_size(overlay_thumbnail(image, truth, predicted, 96));
+  EXPECT_EQ(width, 3 * 40 + 2 * 2);
+  EXPECT_EQ(height, 30 + 2 + 60 + 2 + 60);
 }
 
 }  // namespace
