@@ -30,7 +30,7 @@ test-sanitize: deps
 	cmake -S . -B build-sanitize $(CMAKE_FLAGS) -DMEDPIPE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-sanitize -j$(JOBS) --target medpipe_unit_tests $(FUZZ_TARGETS)
 	cd build-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ./tests/medpipe_unit_tests
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp ./tests/medpipe_unit_tests
 	cd build-sanitize && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -L fuzz
 

@@ -2,11 +2,13 @@
 """Seed corpora for the fuzz harnesses (make fuzz): the DICOM and NIfTI files Debian's
 python3-pydicom and python3-nibabel ship, and small files of every other format written here by
 numpy, PIL, pydicom and nibabel. Usage: make_seeds.py OUT_DIR (one folder per harness)."""
+import gzip
 import io
 import json
 import pathlib
 import shutil
 import sys
+import zlib
 
 import nibabel
 import numpy as np
@@ -102,6 +104,26 @@ def nifti_seeds(out):
         write(out, "nifti", name + ".nii", img.to_bytes())
 
 
+def volume_seeds(out):
+    """NRRD and MetaImage headers with small volumes: raw and compressed, both byte orders."""
+    data = np.arange(4 * 3 * 2, dtype="<i2")
+    geometry = ("space: left-posterior-superior\nspace directions: (0.5,0,0) (0,0.5,0) (0,0,2)\n"
+                "space origin: (1,2,3)\n")
+    for encoding, body in (("raw", data.tobytes()), ("gzip", gzip.compress(data.tobytes()))):
+        header = ("NRRD0004\ntype: short\ndimension: 3\nsizes: 4 3 2\n" + geometry +
+                  f"endian: little\nencoding: {encoding}\n\n")
+        write(out, "volume", f"{encoding}.nrrd", header.encode() + body)
+    write(out, "volume", "rgb.nrrd", b"NRRD0004\ntype: uchar\ndimension: 3\nsizes: 3 2 2\n"
+          b"kinds: RGB-color domain domain\nencoding: raw\n\n" + bytes(range(12)))
+    common = ("ObjectType = Image\nNDims = 3\nDimSize = 4 3 2\nElementSpacing = 0.5 0.5 2\n"
+              "Offset = 1 2 3\nTransformMatrix = 1 0 0 0 1 0 0 0 1\nElementType = MET_SHORT\n")
+    write(out, "volume", "local.mha", (common + "ElementDataFile = LOCAL\n").encode() + data.tobytes())
+    packed = zlib.compress(data.astype(">i2").tobytes())
+    write(out, "volume", "packed.mha", (common + "BinaryDataByteOrderMSB = True\n"
+          f"CompressedData = True\nCompressedDataSize = {len(packed)}\n"
+          "ElementDataFile = LOCAL\n").encode() + packed)
+
+
 def text_seeds(out):
     write(out, "labels_csv", "plain.csv", "image,level\na,0\nb,1\nc,2\n")
     write(out, "labels_csv", "quoted.csv", '\ufeffimage,level,note\r\n"a,b",1,"x ""y"""\r\nc,0,\r\n')
@@ -138,6 +160,7 @@ def main():
     image_seeds(out)
     npy_seeds(out)
     nifti_seeds(out)
+    volume_seeds(out)
     text_seeds(out)
     for folder in sorted(out.iterdir()):
         print(f"{folder.name}: {len(list(folder.iterdir()))} seeds")

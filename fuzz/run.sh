@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 RUNS=${FUZZ_RUNS:--1}
-ALL="dicom nifti npy raster labels_csv event set rtstruct multipart s3_listing qido"
+ALL="dicom nifti volume npy raster labels_csv event set rtstruct multipart s3_listing qido"
 HARNESSES=${FUZZ_HARNESSES:-$ALL}
 
 CC=clang CXX=clang++ cmake -S . -B "$BUILD" -G Ninja -DMEDPIPE_FUZZ=ON \

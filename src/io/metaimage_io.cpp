@@ -35,6 +35,10 @@ struct MetaHeader {
     for (double v; in >> v;) values.push_back(v);
     return values;
   }
+  double first_number(const std::string& key, double otherwise) const {
+    const std::vector<double> values = numbers(key);
+    return values.empty() ? otherwise : values[0];
+  }
   bool flag(const std::string& key) const {
     std::string v = get(key);
     std::transform(v.begin(), v.end(), v.begin(), ::tolower);
@@ -183,12 +187,11 @@ Result<Image> read_metaimage(const fs::path& path) {
     return R::failure("a MetaImage of ObjectType " + header.get("ObjectType").substr(0, 40) +
                       "; only Image is read");
   const std::vector<double> sizes = header.numbers("DimSize");
-  const int dims =
-      static_cast<int>(header.numbers("NDims").empty() ? 0 : header.numbers("NDims")[0]);
-  if (dims < 2 || dims > 3 || static_cast<int>(sizes.size()) < dims)
+  const double dims_field = header.first_number("NDims", 0);
+  const int dims = dims_field == 2 ? 2 : dims_field == 3 ? 3 : 0;  // a wild value is no int
+  if (dims == 0 || static_cast<int>(sizes.size()) < dims)
     return R::failure("a MetaImage must have NDims 2 or 3 and as many DimSize values");
-  const std::vector<double> channel_field = header.numbers("ElementNumberOfChannels");
-  const double channels = channel_field.empty() ? 1 : channel_field[0];
+  const double channels = header.first_number("ElementNumberOfChannels", 1);
   const double depth = dims == 3 ? sizes[2] : 1;
   if (std::string problem = image_size_problem(sizes[0], sizes[1], depth, channels);
       !problem.empty() || channels < 1 || depth < 1)
@@ -210,7 +213,8 @@ Result<Image> read_metaimage(const fs::path& path) {
   image.channels = static_cast<int>(channels);
   const std::size_t bytes = image.value_count() * type->bytes;
   const bool local = data_file.value() == path;
-  const double skip = header.numbers("HeaderSize").empty() ? 0 : header.numbers("HeaderSize")[0];
+  const double skip = header.first_number("HeaderSize", 0);
+  if (!(skip >= -1 && skip < 1e15)) return R::failure("a MetaImage HeaderSize out of range");
   std::uint64_t offset =
       local ? header.data_offset : static_cast<std::uint64_t>(std::max(0.0, skip));
   if (!local && skip < 0) {  // -1: the data is the file's last bytes
