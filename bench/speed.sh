@@ -99,6 +99,27 @@ JSON
   done
 fi
 
+echo "== 3D sliding window (a 512 x 512 x 300 CT-like volume, unet3d width 8, patch 64^3, overlap 0.5, mirror)"
+# The model: a 3D U-Net trained 1 epoch on four 64^3 synthetic volumes (its weights do not matter
+# to the timing); each side predicts the big volume once per repeat (SLIDING_REPEATS, default 1:
+# a run is minutes), its peak resident memory recorded by timed.py.
+[ -d vol64 ] || $PY "$HERE/../scripts/synth_volumes.py" vol64 4 1 --size 64
+[ -d big3d ] || { $PY "$HERE/../scripts/synth_volumes.py" big3d 1 2 --size 512 --depth 300 --spacing 0.8,0.8,1; rm -rf big3d/masks; }
+cat > sliding.json <<JSON
+{"images_bucket": "vol64", "label_style": "array", "arch": "unet3d", "unet_width": 8,
+ "patch_size": 64, "epochs": 1, "val_fraction": 0, "patches_per_image": 1, "normalize": "ct",
+ "model_bucket_name": "bench3dseg", "threads": 2, "num_machines": 1}
+JSON
+[ -f models/bench3dseg/model.pt ] || "$MEDPIPE" run sliding.json 2>/dev/null
+for i in $(seq "${SLIDING_REPEATS:-1}"); do
+  rm -rf sliding_cpp sliding_py
+  "${TIMED[@]}" --label sliding_cpp -- "$MEDPIPE" run sliding.json --set is_train=false \
+    --set has_labels=false --set images_bucket=big3d --set results_bucket=sliding_cpp >> sliding_cpp.jsonl
+  "${TIMED[@]}" --label sliding_py --stdout sliding_agreement.json -- $PY "$HERE/sliding3d_peer.py" \
+    models/bench3dseg big3d/images/vol2_000.nii.gz sliding_py 2 \
+    --compare sliding_cpp/vol2_000.npy >> sliding_py.jsonl
+done
+
 echo "== AlexNet last3 fine-tuning (64 images 224 px, batch 16, 2 epochs): generic vs the machine's kernels"
 [ -f alexnet.pt ] || $PY -c "
 import torch, torchvision; torch.manual_seed(0); torch.jit.script(torchvision.models.alexnet().eval()).save('alexnet.pt')"

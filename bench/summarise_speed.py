@@ -26,7 +26,8 @@ def med(values):
 machine, peer_gemm, ours_gemm = load("machine.json"), load("peer_sgemm.json"), load("medpipe_sgemm.json")
 timings = lines("load.jsonl") + lines("train_cpp.jsonl") + lines("train_py.jsonl") + \
     lines("train3d_cpp.jsonl") + lines("train3d_py.jsonl") + \
-    lines("infer_cpp.jsonl") + lines("infer_py.jsonl") + lines("unet_cpp.jsonl")
+    lines("infer_cpp.jsonl") + lines("infer_py.jsonl") + lines("unet_cpp.jsonl") + \
+    lines("sliding_cpp.jsonl") + lines("sliding_py.jsonl")
 other = [t["other_load_cores"] for t in timings]
 print(f"machine: {machine['cpu']}, {machine['cores']} cores, AVX-512 {machine['avx512']}, AVX2 {machine['avx2']}; "
       f"machine's environment: {machine['machine_env']}; every command below ran with both unset")
@@ -72,6 +73,19 @@ if train3d_cpp and train3d_py:
     print("|---|---|---|---|")
     print(f"| whole command, seconds | {ours_s:.2f} | {theirs_s:.2f} | **{theirs_s / ours_s:.2f}x** |")
     print(f"| whole command, samples/s | {samples / ours_s:.0f} | {samples / theirs_s:.0f} | |")
+
+sliding_cpp, sliding_py = lines("sliding_cpp.jsonl"), lines("sliding_py.jsonl")
+if sliding_cpp and sliding_py:
+    agreement = load("sliding_agreement.json")
+    ours_s, theirs_s = med([t["seconds"] for t in sliding_cpp]), med([t["seconds"] for t in sliding_py])
+    ours_mb = max(t["peak_rss_mb"] for t in sliding_cpp)
+    theirs_mb = max(t["peak_rss_mb"] for t in sliding_py)
+    print(f"\n| 3D sliding window, 512 x 512 x 300, unet3d width 8, patch 64^3, overlap 0.5, mirror, "
+          f"{agreement['tiles']} tiles (median of {len(sliding_cpp)}) | medpipe `run` | python3-torch script | ratio |")
+    print("|---|---|---|---|")
+    print(f"| whole command, seconds | {ours_s:.1f} | {theirs_s:.1f} | **{theirs_s / ours_s:.2f}x** |")
+    print(f"| peak resident memory, MB | {ours_mb:.0f} | {theirs_mb:.0f} | |")
+    print(f"| voxels labelled alike | {agreement['agreement']:.6f} | | |")
 
 infer_cpp, infer_py = lines("infer_cpp.jsonl"), lines("infer_py.jsonl")
 if infer_cpp:

@@ -5,7 +5,7 @@ of a core: a timing that shared the CPU is not recorded as one.
   timed.py [--label L] [--max-other 0.15] [--attempts 4] [--stdout FILE] -- command ...
 
 Prints one JSON line: label, seconds (wall), cpu_seconds (the command's own user + system
-time), other_load_cores (the machine's busy time, from /proc/stat, minus the command's, over
+time), peak_rss_mb (its largest resident set), other_load_cores (the machine's busy time, from /proc/stat, minus the command's, over
 the wall time), attempts, accepted (false when every attempt shared the CPU: the last is kept)."""
 import argparse
 import json
@@ -50,7 +50,10 @@ def main():
         if other <= args.max_other:
             break
         time.sleep(2)
+    # the largest resident set of any child so far: the command's own, for one command per run
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({"label": args.label, "seconds": wall, "cpu_seconds": own,
+                      "peak_rss_mb": round(peak_mb, 1),
                       "other_load_cores": round(other, 3), "attempts": attempt,
                       "accepted": other <= args.max_other}))
 

@@ -41,8 +41,8 @@ enum class LabelStyle { kSingle, kArray, kSurvival };
 MEDPIPE_CHOICE(LabelStyle, "single", "array", "survival")
 enum class PipelineKind { kDeep, kFeatures };
 MEDPIPE_CHOICE(PipelineKind, "deep", "features")
-enum class Arch { kAuto, kMlp, kCnn, kCnn3d, kAlexnet, kUnet, kCox };
-MEDPIPE_CHOICE(Arch, "auto", "mlp", "cnn", "cnn3d", "alexnet", "unet", "cox")
+enum class Arch { kAuto, kMlp, kCnn, kCnn3d, kAlexnet, kUnet, kUnet3d, kCox };
+MEDPIPE_CHOICE(Arch, "auto", "mlp", "cnn", "cnn3d", "alexnet", "unet", "unet3d", "cox")
 enum class TiesMethod { kEfron, kBreslow };
 MEDPIPE_CHOICE(TiesMethod, "efron", "breslow")
 enum class TreatmentModel { kInteractions, kPerArm };

@@ -284,15 +284,15 @@ void validate_segmentation_keys(const Config& c) {
     throw UsageError("event key 'patch_size' is " + std::to_string(c.patch_size) +
                      "; it must be a multiple of 2^unet_depth = " + std::to_string(multiple));
   }
-  bool unet = c.arch == Arch::kUnet;
+  bool unet = c.arch == Arch::kUnet || c.arch == Arch::kUnet3d;
   if (c.is_segmentation() && c.arch != Arch::kAuto && !unet) {
     throw UsageError("event key 'arch' is '" + std::string(name_of(c.arch)) +
-                     "' but label_style is 'array' (segmentation): use arch unet or auto");
+                     "' but label_style is 'array' (segmentation): use arch unet, unet3d or auto");
   }
   if (!c.is_segmentation() && unet) {
-    throw UsageError(
-        "event key 'arch' is 'unet' but label_style is 'single': a unet needs per-pixel label "
-        "arrays (label_style array and images_labels_bucket)");
+    throw UsageError("event key 'arch' is '" + std::string(name_of(c.arch)) +
+                     "' but label_style is 'single': a U-Net needs per-pixel label arrays "
+                     "(label_style array and images_labels_bucket)");
   }
   if (c.is_segmentation() &&
       (c.pretrained.size() || c.finetune != Finetune::kAll || c.ensemble != 1)) {

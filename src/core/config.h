@@ -49,8 +49,9 @@ namespace medpipe {
     "pipeline features: radiomics settings JSON (medpipe features --help lists the keys; \"\": "  \
     "the defaults)")                                                                              \
   X(Arch, arch, Arch::kAuto, CHOICE,                                                              \
-    "mlp, cnn, cnn3d, alexnet, unet or cox (auto: unet for label_style array, cox for "           \
-    "survival, alexnet with pretrained weights, cnn3d for volumes, else cnn)")                    \
+    "mlp, cnn, cnn3d, alexnet, unet, unet3d or cox (auto: for label_style array unet3d on "       \
+    "volumes whose slices are at most 3x their pixels' spacing, else unet; cox for survival, "    \
+    "alexnet with pretrained weights, cnn3d for volumes, else cnn)")                              \
   X(int, hidden_units, 256, RANGE(1, 1 << 20), "hidden units of the mlp")                         \
   X(int, cnn_width, 32, RANGE(4, 1024), "channels of the cnn's first stage (doubled per stage)")  \
   X(int, cnn_blocks, 2, RANGE(1, 16), "residual blocks per stage of the cnn (3 stages)")          \

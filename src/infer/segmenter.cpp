@@ -20,6 +20,7 @@ LoadedSegmenter as_segmenter(LoadedModel model, double tile_overlap, bool mirror
   }
   LoadedSegmenter s{std::move(model.module), std::move(model.saved), {}};
   s.tiles.patch = s.saved.patch_size;
+  if (s.saved.model.arch == "unet3d") s.tiles.patch_depth = s.saved.model.image_depth;
   s.tiles.overlap = tile_overlap;
   s.tiles.mirror = mirror;
   return s;
@@ -30,6 +31,14 @@ Result<LabelVolume> segment_image(LoadedSegmenter& model, const Image& image) {
   if (!pixels) return Result<LabelVolume>::failure(pixels.error());
   LabelVolume out{image.depth, image.height,     image.width,
                   {},          image.spacing_mm, image.spacing_known};
+  if (model.tiles.patch_depth > 0) {  // a 3D network: the volume at once, tile by tile
+    if (image.depth < 2)
+      return Result<LabelVolume>::failure("a 2D image; this model (unet3d) segments volumes");
+    out.labels = segment_volume_tiled(model.module, pixels.value().data(), model.spec().channels,
+                                      image.depth, image.height, image.width,
+                                      model.num_classes(), model.tiles);
+    return out;
+  }
   out.labels.resize(image.voxel_count());
   const std::size_t plane = static_cast<std::size_t>(image.height) * image.width;
   for (int z = 0; z < image.depth; ++z) {

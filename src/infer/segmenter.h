@@ -23,7 +23,8 @@ struct LoadedSegmenter {
 // From a loaded model whose model.json says task "segment"; UsageError otherwise.
 LoadedSegmenter as_segmenter(LoadedModel model, double tile_overlap, bool mirror);
 
-// The label map of an image, predicted slice by slice; geometry (spacing) copied from it.
+// The label map of an image, predicted slice by slice (a unet3d: the volume, by 3D tiles);
+// geometry (spacing) copied from it.
 Result<LabelVolume> segment_image(LoadedSegmenter& model, const Image& image);
 
 // Writes <name>.npy (uint8, [D,]H,W), <name>.png (the slice with the most foreground, gray,

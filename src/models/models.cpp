@@ -133,7 +133,7 @@ ModelSpec model_spec_from_json(const nlohmann::json& j) {
 }
 
 bool has_batch_norm(const ModelSpec& spec) {
-  return spec.arch == "cnn" || spec.arch == "cnn3d" || spec.arch == "unet";
+  return spec.arch == "cnn" || spec.arch == "cnn3d" || spec.arch == "unet" || spec.arch == "unet3d";
 }
 
 torch::jit::Module build_model(const ModelSpec& given, std::uint64_t seed, int member) {
@@ -156,10 +156,11 @@ torch::jit::Module build_model(const ModelSpec& given, std::uint64_t seed, int m
                        std::to_string(spec.image_size) + "); use 224 or arch cnn");
     }
     define_alexnet(module, spec, builder);
-  } else if (spec.arch == "unet") {
+  } else if (spec.arch == "unet" || spec.arch == "unet3d") {
     define_unet(module, spec, builder);
   } else {
-    throw UsageError("unknown arch '" + spec.arch + "'; use mlp, cnn, cnn3d, alexnet or unet");
+    throw UsageError("unknown arch '" + spec.arch +
+                     "'; use mlp, cnn, cnn3d, alexnet, unet or unet3d");
   }
   define_network(module, builder.code.str());
   if (spec.sync_batch_norm) {

@@ -9,7 +9,7 @@
 namespace medpipe {
 
 struct ModelSpec {
-  std::string arch = "cnn";  // mlp | cnn | cnn3d | alexnet | unet
+  std::string arch = "cnn";  // mlp | cnn | cnn3d | alexnet | unet | unet3d
   int in_channels = 1;
   int num_classes = 2;
   int image_size = 64;
@@ -20,13 +20,13 @@ struct ModelSpec {
   int unet_depth = 4;   // unet: 2x2 poolings; inputs must be multiples of 2^depth
   int unet_width = 16;  // unet: channels of the first level, doubled per level (at most 256)
   std::string activation = "relu";  // mlp: relu, or selu (the neural Cox model)
-  int image_depth = 0;              // slices of a volume's input (cnn3d), 0 for 2D images
+  int image_depth = 0;  // slices of a volume's input (cnn3d) or patch (unet3d), 0 for 2D
   // Training only, never saved: batch-norm statistics over every data-parallel worker of a
   // step (models/sync_batch_norm.h); networks without batch norm ignore it.
   bool sync_batch_norm = false;
 };
 
-// True for the networks with batch norm (cnn, cnn3d, unet).
+// True for the networks with batch norm (cnn, cnn3d, unet, unet3d).
 bool has_batch_norm(const ModelSpec& spec);
 
 nlohmann::json model_spec_to_json(const ModelSpec& spec);

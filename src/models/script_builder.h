@@ -23,15 +23,20 @@ class ScriptBuilder {
     param(name + "_weight", torch::rand({out, in}) * (2 * bound) - bound);
     param(name + "_bias", torch::rand({out}) * (2 * bound) - bound);
   }
-  void conv(const std::string& name, int in, int out, int k, bool bias) {
-    double bound = 1.0 / std::sqrt(static_cast<double>(in * k * k));
-    param(name + "_weight", torch::rand({out, in, k, k}) * (2 * bound) - bound);
+  // nn.Conv2d's default (nn.Conv3d's where `spatial_dims` is 3).
+  void conv(const std::string& name, int in, int out, int k, bool bias, int spatial_dims = 2) {
+    double bound = 1.0 / std::sqrt(in * std::pow(k, spatial_dims));
+    std::vector<long> shape = {out, in, k, k};
+    if (spatial_dims == 3) shape.push_back(k);
+    param(name + "_weight", torch::rand(shape) * (2 * bound) - bound);
     if (bias) param(name + "_bias", torch::rand({out}) * (2 * bound) - bound);
   }
-  // nn.ConvTranspose2d's default: weight [in, out, k, k], fan_in = out * k * k.
-  void conv_transpose(const std::string& name, int in, int out, int k) {
-    double bound = 1.0 / std::sqrt(static_cast<double>(out * k * k));
-    param(name + "_weight", torch::rand({in, out, k, k}) * (2 * bound) - bound);
+  // nn.ConvTranspose2d's default: weight [in, out, k, k], fan_in = out * k * k (3D: k^3).
+  void conv_transpose(const std::string& name, int in, int out, int k, int spatial_dims = 2) {
+    double bound = 1.0 / std::sqrt(out * std::pow(k, spatial_dims));
+    std::vector<long> shape = {in, out, k, k};
+    if (spatial_dims == 3) shape.push_back(k);
+    param(name + "_weight", torch::rand(shape) * (2 * bound) - bound);
     param(name + "_bias", torch::rand({out}) * (2 * bound) - bound);
   }
   // Conv without bias (kaiming normal, fan_out, as torchvision's ResNet) + batch norm; a k^3

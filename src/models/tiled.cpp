@@ -95,6 +95,98 @@ std::vector<float> predict_slice_tiled(torch::jit::Module& module, const float* 
   return sum;
 }
 
+namespace {
+
+// The 3D importance map: a Gaussian of sigma side/8 along each axis, peak 1, floor 1e-3.
+std::vector<float> gaussian_weights_3d(int depth, int side) {
+  auto axis = [](int n) {
+    std::vector<double> w(n);
+    const double sigma = n / 8.0, centre = (n - 1) / 2.0;
+    for (int i = 0; i < n; ++i) w[i] = std::exp(-(i - centre) * (i - centre) / (2 * sigma * sigma));
+    return w;
+  };
+  const std::vector<double> wz = axis(depth), wy = axis(side);
+  std::vector<float> w(static_cast<std::size_t>(depth) * side * side);
+  for (int z = 0; z < depth; ++z)
+    for (int y = 0; y < side; ++y)
+      for (int x = 0; x < side; ++x)
+        w[(static_cast<std::size_t>(z) * side + y) * side + x] =
+            static_cast<float>(std::max(1e-3, wz[z] * wy[y] * wy[x]));
+  return w;
+}
+
+struct Tile3 {
+  int z, y, x;
+};
+
+// Copies the tile at `t` of a [D][C][H][W] volume into `out` ([C][PD][P][P]), zero outside.
+void cut_tile_3d(const float* dchw, int channels, int depth, int height, int width, int pd, int p,
+                 Tile3 t, float* out) {
+  const std::size_t plane = static_cast<std::size_t>(height) * width;
+  for (int c = 0; c < channels; ++c)
+    for (int z = 0; z < pd; ++z)
+      for (int y = 0; y < p; ++y) {
+        float* row = out + ((static_cast<std::size_t>(c) * pd + z) * p + y) * p;
+        const int sz = t.z + z, sy = t.y + y;
+        const int inside = sz < depth && sy < height ? std::max(0, std::min(p, width - t.x)) : 0;
+        const float* from = dchw + (static_cast<std::size_t>(sz) * channels + c) * plane +
+                            static_cast<std::size_t>(sy) * width + t.x;
+        if (inside) std::copy(from, from + inside, row);
+        std::fill(row + inside, row + p, 0.0f);
+      }
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> segment_volume_tiled(torch::jit::Module& module, const float* dchw,
+                                               int channels, int depth, int height, int width,
+                                               int num_classes, const TileSettings& s) {
+  torch::NoGradGuard no_grad;
+  module.eval();
+  const int p = s.patch, pd = s.patch_depth;
+  const std::size_t voxels = static_cast<std::size_t>(depth) * height * width;
+  // the classes' weighted sums: a voxel's weights are the same for every class, so the argmax
+  // needs no division by them (and no volume of weight sums)
+  std::vector<float> sum(static_cast<std::size_t>(num_classes) * voxels, 0.0f);
+  const std::vector<float> weights = gaussian_weights_3d(pd, p);
+  std::vector<Tile3> tiles;
+  for (int z : tile_origins(depth, pd, s.overlap))
+    for (int y : tile_origins(height, p, s.overlap))
+      for (int x : tile_origins(width, p, s.overlap)) tiles.push_back({z, y, x});
+  const std::size_t tile_values = static_cast<std::size_t>(pd) * p * p;
+  for (std::size_t first = 0; first < tiles.size(); first += s.batch) {
+    const std::size_t n = std::min<std::size_t>(s.batch, tiles.size() - first);
+    at::Tensor input = at::empty({static_cast<long>(n), channels, pd, p, p});
+    for (std::size_t i = 0; i < n; ++i)
+      cut_tile_3d(dchw, channels, depth, height, width, pd, p, tiles[first + i],
+                  input.data_ptr<float>() + i * channels * tile_values);
+    at::Tensor probs = at::softmax(module.forward({input}).toTensor(), 1);
+    if (s.mirror) {
+      at::Tensor mirrored = module.forward({input.flip({4})}).toTensor();
+      probs = (probs + at::softmax(mirrored, 1).flip({4})) * 0.5;
+    }
+    probs = probs.contiguous();
+    const float* pr = probs.data_ptr<float>();
+    for (std::size_t i = 0; i < n; ++i) {
+      const Tile3 t = tiles[first + i];
+      const int d = std::min(pd, depth - t.z), h = std::min(p, height - t.y),
+                w = std::min(p, width - t.x);
+      for (int z = 0; z < d; ++z)
+        for (int y = 0; y < h; ++y) {
+          const std::size_t at = (static_cast<std::size_t>(z) * p + y) * p;
+          const std::size_t dst =
+              (static_cast<std::size_t>(t.z + z) * height + t.y + y) * width + t.x;
+          for (int k = 0; k < num_classes; ++k) {
+            const float* from = pr + (i * num_classes + k) * tile_values + at;
+            float* to = sum.data() + k * voxels + dst;
+            for (int x = 0; x < w; ++x) to[x] += weights[at + x] * from[x];
+          }
+        }
+    }
+  }
+  return argmax_classes(sum, num_classes);
+}
+
 std::vector<std::uint8_t> argmax_classes(const std::vector<float>& probabilities, int num_classes) {
   const std::size_t plane = probabilities.size() / num_classes;
   std::vector<std::uint8_t> labels(plane, 0);

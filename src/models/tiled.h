@@ -13,6 +13,7 @@ struct TileSettings {
   double overlap = 0.5;  // fraction of a tile shared with its neighbour
   int batch = 4;         // tiles per forward pass
   bool mirror = false;   // also run each tile mirrored (x) and average
+  int patch_depth = 0;   // a 3D network's tile depth (slices); 0 for a 2D network
 };
 
 // Tile origins along an axis of `extent` pixels: evenly spaced, first at 0, last at
@@ -24,6 +25,14 @@ std::vector<int> tile_origins(int extent, int patch, double overlap);
 std::vector<float> predict_slice_tiled(torch::jit::Module& module, const float* chw, int channels,
                                        int height, int width, int num_classes,
                                        const TileSettings& tiles);
+
+// A 3D network over a volume given as [depth][channels][height][width] (how SegmentationSet
+// holds it): the most probable class of each voxel, from tiles of patch_depth x patch x patch
+// blended with a 3D Gaussian (nnU-Net's sliding window; `mirror` adds the x-mirrored tile).
+// Memory: num_classes sums per voxel, the labels and `batch` tiles.
+std::vector<std::uint8_t> segment_volume_tiled(torch::jit::Module& module, const float* dchw,
+                                               int channels, int depth, int height, int width,
+                                               int num_classes, const TileSettings& tiles);
 
 // The most probable class of each pixel of [num_classes][pixels] probabilities.
 std::vector<std::uint8_t> argmax_classes(const std::vector<float>& probabilities, int num_classes);

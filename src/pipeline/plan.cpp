@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <sstream>
 
@@ -94,18 +95,22 @@ double cnn_forward_macs(int size, int depth, int channels, int width, int blocks
   return macs;
 }
 
-// Multiply-adds of one forward pass of the U-Net on a patch (models/unet.cpp).
-double unet_forward_macs(int patch, int channels, int depth, int width) {
+// Multiply-adds of one forward pass of the U-Net on a patch (models/unet.cpp); a unet3d's when
+// `patch_depth` > 0 (3^3 kernels, 2^3 poolings).
+double unet_forward_macs(int patch, int channels, int depth, int width, int patch_depth = 0) {
   auto level_width = [&](int l) { return std::min(256, width << l); };
+  const bool volume = patch_depth > 0;
+  const double taps = volume ? 27.0 : 9.0;
   double macs = 0;
   int in = channels;
   for (int l = 0; l <= depth; ++l) {
-    const double px = std::pow(patch / std::pow(2.0, l), 2);
+    const double px =
+        std::pow(patch / std::pow(2.0, l), 2) * (volume ? patch_depth / std::pow(2.0, l) : 1.0);
     const int out = level_width(l);
-    macs += px * 9.0 * (static_cast<double>(in) * out + static_cast<double>(out) * out);
+    macs += px * taps * (static_cast<double>(in) * out + static_cast<double>(out) * out);
     if (l < depth) {  // the decoder of this level: up-convolution, then a double conv on 2 x out
       macs += px * level_width(l + 1) * out +
-              px * 9.0 * (2.0 * out * out + static_cast<double>(out) * out);
+              px * taps * (2.0 * out * out + static_cast<double>(out) * out);
     }
     in = out;
   }
@@ -239,11 +244,30 @@ class Planner {
     select_metric();
   }
 
+  // nnU-Net's rule: a volume whose coarsest spacing is at most 3x its finest is segmented in
+  // 3D; a thick-slice stack (or one of unknown spacing) slice by slice in 2D.
+  std::string segmentation_arch() {
+    const DataFingerprint& f = plan_.data;
+    const auto& s = f.spacing_mm;
+    const double ratio =
+        *std::max_element(s.begin(), s.end()) / *std::min_element(s.begin(), s.end());
+    char why[160];
+    std::snprintf(why, sizeof why, "slices %.2f x the finest spacing", ratio);
+    if (!f.volume())
+      return choose<std::string>("arch", name_of(c_.arch), "unet", "a U-Net on patches");
+    if (f.spacing_known && ratio <= 3.0 && f.depth >= 8)
+      return choose<std::string>("arch", name_of(c_.arch), "unet3d",
+                                 std::string("a 3D U-Net on 3D patches (") + why + ", at most 3)");
+    return choose<std::string>(
+        "arch", name_of(c_.arch), "unet",
+        f.spacing_known && f.depth >= 8
+            ? std::string("a 2D U-Net on each slice (") + why + ": anisotropic)"
+            : "a 2D U-Net on each slice (too few slices or no known spacing for 3D)");
+  }
+
   void segment() {
     const DataFingerprint& f = plan_.data;
-    choose<std::string>(
-        "arch", name_of(c_.arch), "unet",
-        f.volume() ? "a 2D U-Net on each slice (3D networks: not yet)" : "a U-Net on patches");
+    if (segmentation_arch() == "unet3d") return segment_3d();
     learning_rate(optimizer());
     augmentation(false);
     const int patch = c_.patch_size ? c_.patch_size : std::min(128, std::min(f.height, f.width));
@@ -256,6 +280,22 @@ class Planner {
                        (static_cast<double>(f.height) * f.width) /
                        (static_cast<double>(patch) * patch);
     epochs_and_ensemble(kSegmentEpochs, train, val, false);
+  }
+
+  // The 3D U-Net: patches of up to 64^3 voxels (pipeline/segment.cpp), one per volume
+  // patches_per_image times an epoch; validation tiles each volume.
+  void segment_3d() {
+    const DataFingerprint& f = plan_.data;
+    learning_rate(optimizer());
+    augmentation(false);
+    const int side = c_.patch_size ? c_.patch_size : std::min({64, f.height, f.width});
+    const int depth = std::min(side, f.depth);
+    const double macs = unet_forward_macs(side, f.channels, c_.unet_depth, c_.unet_width, depth);
+    const double train = macs * f.train_images * c_.patches_per_image;
+    const double per_volume = std::pow(1.0 / (1.0 - c_.tile_overlap), 3) *
+                              (static_cast<double>(f.height) * f.width * f.depth) /
+                              (static_cast<double>(side) * side * depth);
+    epochs_and_ensemble(kSegmentEpochs, train, macs * f.val_images * per_volume, false);
   }
 
  private:

@@ -23,6 +23,8 @@ namespace medpipe {
 
 namespace {
 
+constexpr int kPatch3d = 64;  // a 3D patch's largest side by default (CPU memory and time)
+
 SegmentationSpec segmentation_spec(const Config& config, const std::vector<Sample>& set) {
   SegmentationSpec spec;
   spec.channels = config.num_channels;
@@ -37,26 +39,40 @@ SegmentationSpec segmentation_spec(const Config& config, const std::vector<Sampl
   return spec;
 }
 
-// patch_size 0: 128, or the smallest image side when smaller, rounded up to 2^depth.
-int resolve_patch(const Config& config, const SegmentationSet& set) {
-  if (config.patch_size > 0) return config.patch_size;
-  int smallest = 128;
-  for (const auto& v : set.volumes()) smallest = std::min({smallest, v.height, v.width});
+struct PatchShape {
+  int side = 0;   // in plane
+  int depth = 0;  // slices, for a 3D network; 0 for a 2D one
+};
+
+// patch_size 0: 128 (a 3D network: 64, in plane and across slices), or the smallest image side
+// when smaller, rounded up to 2^depth. A 3D patch's depth is its side, or the fewest slices
+// when fewer, rounded up alike.
+PatchShape resolve_patch(const Config& config, const SegmentationSet& set) {
+  const bool volumes = config.arch == Arch::kUnet3d;
   const int multiple = 1 << config.unet_depth;
-  return (smallest + multiple - 1) / multiple * multiple;
+  auto round_up = [multiple](int n) { return (n + multiple - 1) / multiple * multiple; };
+  int side = volumes ? kPatch3d : 128, depth = side;
+  for (const auto& v : set.volumes()) {
+    side = std::min({side, v.height, v.width});
+    depth = std::min(depth, v.depth);
+  }
+  PatchShape shape{config.patch_size > 0 ? config.patch_size : round_up(side), 0};
+  if (volumes) shape.depth = round_up(std::min(depth, shape.side));
+  return shape;
 }
 
-SegmentationTrainSettings segmentation_settings(const Config& c, int num_classes, int patch,
+SegmentationTrainSettings segmentation_settings(const Config& c, int num_classes, PatchShape patch,
                                                 const std::vector<Sample>& train) {
   SegmentationTrainSettings s;
   s.loop = loop_settings(c);
   s.loop.fingerprint = training_fingerprint(c, train);
-  s.patch = patch;
+  s.patch = patch.side;
+  s.patch_depth = patch.depth;
   s.patches_per_image = c.patches_per_image;
   s.augment = c.augment;
   s.num_classes = num_classes;
   // validation each epoch without the mirrored pass: it would double its cost (inference uses tta)
-  s.tiles = {patch, c.tile_overlap, 8, false};
+  s.tiles = {patch.side, c.tile_overlap, patch.depth > 0 ? 2 : 8, false, patch.depth};
   return s;
 }
 
@@ -90,16 +106,18 @@ SegmentationData prepare_training(const Config& config, const TrainingSamples& s
 }
 
 void save_segmenter(const Config& config, torch::jit::Module& module, const ModelSpec& model,
-                    const SegmentationData& data, const TrainOutcome& outcome, int patch,
+                    const SegmentationData& data, const TrainOutcome& outcome, PatchShape patch,
                     double seconds) {
   SavedModel saved = saved_model_of(config, outcome, seconds);
   saved.task = "segment";
   saved.model = model;
   saved.preprocessing = data.spec;
-  saved.patch_size = patch;
-  saved.input =
-      "float32 NCHW after preprocessing, H and W multiples of 2^unet_depth; output: per-pixel "
-      "logits NKHW, apply softmax over K";
+  saved.patch_size = patch.side;
+  saved.input = patch.depth > 0
+                    ? "float32 NCDHW after preprocessing, D, H and W multiples of 2^unet_depth; "
+                      "output: per-voxel logits NKDHW, apply softmax over K"
+                    : "float32 NCHW after preprocessing, H and W multiples of 2^unet_depth; "
+                      "output: per-pixel logits NKHW, apply softmax over K";
   saved.train_images = data.train.volumes().size();
   saved.val_images = data.val ? data.val->volumes().size() : 0;
   fs::path dir = config.model_dir();
@@ -117,15 +135,23 @@ int segment_train(const Config& config) {
   start_run(config, config.model_dir(), "train");
   SegmentationData data = prepare_training(config, samples);
   const int num_classes = data.train.num_classes();
-  const int patch = resolve_patch(config, data.train);
-  ModelSpec model{"unet", data.spec.channels, num_classes, patch};
+  const PatchShape patch = resolve_patch(config, data.train);
+  ModelSpec model{patch.depth > 0 ? "unet3d" : "unet", data.spec.channels, num_classes, patch.side};
+  model.image_depth = patch.depth;
   model.unet_depth = config.unet_depth;
   model.unet_width = config.unet_width;
+  if (patch.depth > 0) {
+    for (const auto& v : data.train.volumes())
+      if (v.depth < 2)
+        throw UsageError("event key 'arch' is 'unet3d' but " + v.name +
+                         " is a 2D image: use arch unet or auto");
+  }
   log_event("stage_start", {{"stage", "train"},
                             {"train_images", data.train.volumes().size()},
                             {"train_slices", data.train.slices().size()},
                             {"val_images", data.val ? data.val->volumes().size() : 0},
-                            {"patch_size", patch}});
+                            {"patch_size", patch.side},
+                            {"patch_depth", patch.depth}});
   torch::jit::Module module =
       build_model(training_spec(config, model), static_cast<std::uint64_t>(config.seed));
   SegmentationTrainSettings settings =

@@ -31,17 +31,22 @@ Result<std::vector<float>> normalize_volume(const Image& image, const Segmentati
     return Result<std::vector<float>>::failure(
         "normalize imagenet is for pretrained classifiers; use zscore, minmax or ct");
   }
+  PreprocessSpec p;
+  p.channels = spec.channels;
+  p.normalize = spec.normalize;
+  p.window_level_hu = spec.window_level_hu;
+  p.window_width_hu = spec.window_width_hu;
+  if (spec.channels == 1 && image.channels == 1) {  // [C][D*H*W] is [D][C][H][W]: one copy
+    std::vector<float> out = image.pixels;
+    normalize_intensities(out, 1, p, image.bits_stored);
+    return out;
+  }
   Image converted = convert_channels(image, spec.channels);
   const std::size_t voxels = converted.voxel_count(), plane = converted.voxel_count() / image.depth;
   const int c_count = spec.channels;
   std::vector<float> planar(voxels * c_count);  // [C][D*H*W]
   for (std::size_t i = 0; i < voxels; ++i)
     for (int c = 0; c < c_count; ++c) planar[c * voxels + i] = converted.pixels[i * c_count + c];
-  PreprocessSpec p;
-  p.channels = c_count;
-  p.normalize = spec.normalize;
-  p.window_level_hu = spec.window_level_hu;
-  p.window_width_hu = spec.window_width_hu;
   normalize_intensities(planar, c_count, p, image.bits_stored);
   std::vector<float> out(planar.size());  // [D][C][H][W]
   for (int z = 0; z < image.depth; ++z)
@@ -89,6 +94,12 @@ LoadedItem load_item(const Sample& sample, const fs::path& mask_path, const Segm
   const Image& im = image.value();
   item.volume = SegmentationVolume{sample.name, im.depth,      im.height,
                                    im.width,    pixels.take(), std::move(mask.value().labels)};
+  const std::vector<std::uint8_t>& labels = item.volume->labels;
+  const std::size_t count = std::count_if(labels.begin(), labels.end(), [](auto v) { return v; });
+  const std::size_t stride = std::max<std::size_t>(1, count / 16384);
+  for (std::size_t i = 0, seen = 0; i < labels.size(); ++i)
+    if (labels[i] && seen++ % stride == 0)
+      item.volume->foreground.push_back(static_cast<std::uint32_t>(i));
   return item;
 }
 
@@ -178,6 +189,56 @@ void sample_patch(const SegmentationVolume& v, int z, int channels, int patch, b
   std::vector<std::uint8_t> label_scratch;
   for (int c = 0; c < channels; ++c) dihedral(image_out + c * pp, patch, fx, fy, tr, scratch);
   dihedral(labels_out, patch, fx, fy, tr, label_scratch);
+}
+
+namespace {
+
+// The patch's origin along an axis of `extent` voxels: uniform over the places that keep the
+// patch inside (or centred on a small volume), or around `centre` when it is given (>= 0).
+int patch_origin(int extent, int patch, int centre, std::mt19937& rng) {
+  const int lo = std::min(0, extent - patch), hi = std::max(0, extent - patch);
+  if (centre < 0) return std::uniform_int_distribution<int>(lo, hi)(rng);
+  const int jitter = std::uniform_int_distribution<int>(-patch / 4, patch / 4)(rng);
+  return std::clamp(centre - patch / 2 + jitter, lo, hi);
+}
+
+}  // namespace
+
+void sample_patch_3d(const SegmentationVolume& v, int channels, int patch, int patch_depth,
+                     bool foreground, bool augment, std::mt19937& rng, float* image_out,
+                     std::uint8_t* labels_out) {
+  int cz = -1, cy = -1, cx = -1;
+  if (foreground && !v.foreground.empty()) {
+    const std::uint32_t at =
+        v.foreground[std::uniform_int_distribution<std::size_t>(0, v.foreground.size() - 1)(rng)];
+    cx = static_cast<int>(at % v.width);
+    cy = static_cast<int>(at / v.width % v.height);
+    cz = static_cast<int>(at / v.width / v.height);
+  }
+  const int oz = patch_origin(v.depth, patch_depth, cz, rng),
+            oy = patch_origin(v.height, patch, cy, rng), ox = patch_origin(v.width, patch, cx, rng);
+  std::uniform_int_distribution<int> coin(0, 1);
+  const bool fz = augment && coin(rng), fy = augment && coin(rng), fx = augment && coin(rng),
+             turn = augment && coin(rng);
+  const std::size_t plane = static_cast<std::size_t>(v.height) * v.width;
+  const std::size_t tile = static_cast<std::size_t>(patch_depth) * patch * patch;
+  for (int z = 0; z < patch_depth; ++z) {
+    const int sz = oz + (fz ? patch_depth - 1 - z : z);
+    for (int y = 0; y < patch; ++y) {
+      for (int x = 0; x < patch; ++x) {
+        int py = turn ? x : y, px = turn ? y : x;
+        const int sy = oy + (fy ? patch - 1 - py : py), sx = ox + (fx ? patch - 1 - px : px);
+        const bool inside =
+            sz >= 0 && sz < v.depth && sy >= 0 && sy < v.height && sx >= 0 && sx < v.width;
+        const std::size_t out = (static_cast<std::size_t>(z) * patch + y) * patch + x;
+        const std::size_t src = static_cast<std::size_t>(sy) * v.width + sx;
+        labels_out[out] = inside ? v.labels[sz * plane + src] : kIgnoreLabel;
+        for (int c = 0; c < channels; ++c)
+          image_out[c * tile + out] =
+              inside ? v.pixels[(static_cast<std::size_t>(sz) * channels + c) * plane + src] : 0.0f;
+      }
+    }
+  }
 }
 
 }  // namespace medpipe

@@ -32,6 +32,9 @@ struct SegmentationVolume {
   int depth = 1, height = 0, width = 0;
   std::vector<float> pixels;         // [D][C][H][W]
   std::vector<std::uint8_t> labels;  // [D][H][W]
+  // Up to 16384 foreground voxels (indices into labels, evenly strided): where a 3D patch that
+  // must hold foreground is centred.
+  std::vector<std::uint32_t> foreground;
 };
 
 struct SliceRef {
@@ -74,5 +77,15 @@ constexpr std::uint8_t kIgnoreLabel = 255;
 // Slices smaller than the patch are padded with 0 (the normalised mean) and kIgnoreLabel.
 void sample_patch(const SegmentationVolume& volume, int z, int channels, int patch, bool augment,
                   std::mt19937& rng, float* image_out, std::uint8_t* labels_out);
+
+// A random patch_depth x patch x patch crop of a volume for a 3D network, written to image_out
+// ([C][PD][P][P]) and labels_out ([PD][P][P]). With `foreground`, the patch is centred (within a
+// quarter patch) on a random foreground voxel where the volume has one (nnU-Net's oversampling:
+// small lesions are otherwise rarely seen); else anywhere. With `augment`, random flips of each
+// axis and an in-plane quarter turn, applied to both alike. Outside the volume: 0 and
+// kIgnoreLabel.
+void sample_patch_3d(const SegmentationVolume& volume, int channels, int patch, int patch_depth,
+                     bool foreground, bool augment, std::mt19937& rng, float* image_out,
+                     std::uint8_t* labels_out);
 
 }  // namespace medpipe

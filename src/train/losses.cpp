@@ -21,13 +21,17 @@ at::Tensor summed_cross_entropy(const at::Tensor& logits, const at::Tensor& targ
 at::Tensor dice_cross_entropy_loss(const at::Tensor& logits, const at::Tensor& target,
                                    int num_classes, int ignore_label) {
   at::Tensor ce = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, ignore_label);
-  at::Tensor valid = (target != ignore_label).unsqueeze(1).to(at::kFloat);  // [B,1,H,W]
-  at::Tensor onehot = at::one_hot(target.clamp_max(num_classes - 1), num_classes)
-                          .permute({0, 3, 1, 2})
-                          .to(at::kFloat) *
-                      valid;
+  at::Tensor valid = (target != ignore_label).unsqueeze(1).to(at::kFloat);  // [B,1,(D,)H,W]
+  // one-hot [B,(D,)H,W,K] -> [B,K,(D,)H,W]; the sums run over the batch and every spatial axis
+  std::vector<long> order = {0, target.dim()}, dims = {0};
+  for (long a = 1; a < target.dim(); ++a) {
+    order.push_back(a);
+    dims.push_back(a + 1);
+  }
+  at::Tensor onehot =
+      at::one_hot(target.clamp_max(num_classes - 1), num_classes).permute(order).to(at::kFloat) *
+      valid;
   at::Tensor probs = at::softmax(logits, 1) * valid;
-  std::vector<long> dims = {0, 2, 3};
   at::Tensor intersection = (probs * onehot).sum(dims);
   at::Tensor denominator = probs.sum(dims) + onehot.sum(dims);
   at::Tensor dice = (2 * intersection + 1e-5) / (denominator + 1e-5);

@@ -10,7 +10,8 @@ at::Tensor summed_cross_entropy(const at::Tensor& logits, const at::Tensor& targ
                                 const at::Tensor& class_weights);
 
 // Soft Dice over the foreground classes (batch Dice: sums over the batch and pixels), pixels
-// labelled `ignore_label` left out, plus cross-entropy. logits [B,K,H,W], target [B,H,W] long.
+// labelled `ignore_label` left out, plus cross-entropy. logits [B,K,H,W], target [B,H,W] long
+// (3D: [B,K,D,H,W] and [B,D,H,W]).
 at::Tensor dice_cross_entropy_loss(const at::Tensor& logits, const at::Tensor& target,
                                    int num_classes, int ignore_label = 255);
 

@@ -28,9 +28,28 @@ std::vector<std::size_t> epoch_slices(std::size_t slices, int per_image, std::ui
 
 // Patch i is drawn with a generator seeded by the step and its position in the step's global
 // batch (first_position + i), whichever worker draws it.
+// 3D: `ids` are volumes; every third patch of the step's global batch is centred on foreground.
+PatchBatch make_batch_3d(const SegmentationSet& set, const std::vector<std::size_t>& ids,
+                         const SegmentationTrainSettings& s, std::uint64_t batch_seed,
+                         std::size_t first_position) {
+  const long b = static_cast<long>(ids.size()), c = set.channels(), p = s.patch, pd = s.patch_depth;
+  PatchBatch batch{at::empty({b, c, pd, p, p}), at::empty({b, pd, p, p}, at::kLong)};
+  std::vector<std::uint8_t> labels(static_cast<std::size_t>(pd) * p * p);
+  for (long i = 0; i < b; ++i) {
+    std::mt19937 rng(static_cast<std::uint32_t>(batch_seed * 7919ULL + first_position + i));
+    const bool foreground = (first_position + i) % 3 == 2;
+    sample_patch_3d(set.volumes()[ids[i]], c, p, pd, foreground, s.augment, rng,
+                    batch.input.data_ptr<float>() + i * c * pd * p * p, labels.data());
+    auto* t = batch.target.data_ptr<std::int64_t>() + i * pd * p * p;
+    for (std::size_t j = 0; j < labels.size(); ++j) t[j] = labels[j];
+  }
+  return batch;
+}
+
 PatchBatch make_batch(const SegmentationSet& set, const std::vector<std::size_t>& slice_ids,
                       const SegmentationTrainSettings& s, std::uint64_t batch_seed,
                       std::size_t first_position) {
+  if (s.patch_depth > 0) return make_batch_3d(set, slice_ids, s, batch_seed, first_position);
   const long b = static_cast<long>(slice_ids.size()), c = set.channels(), p = s.patch;
   PatchBatch batch{at::empty({b, c, p, p}), at::empty({b, p, p}, at::kLong)};
   std::vector<std::uint8_t> labels(static_cast<std::size_t>(p) * p);
@@ -60,11 +79,9 @@ class SegmenterTask : public TrainingTask {
                       rest = samples_per_epoch() % step_size;
     return full + (rest > 0 && (full == 0 || rest >= group.smallest_step()) ? 1 : 0);
   }
-  std::size_t samples_per_epoch() const override {
-    return train_.slices().size() * s_.patches_per_image;
-  }
+  std::size_t samples_per_epoch() const override { return units() * s_.patches_per_image; }
   std::size_t begin_epoch(const WorkerGroup& group, int epoch, std::size_t) override {
-    order_ = epoch_slices(train_.slices().size(), s_.patches_per_image, s_.loop.seed, epoch);
+    order_ = epoch_slices(units(), s_.patches_per_image, s_.loop.seed, epoch);
     return steps_per_epoch(group);
   }
   StepWork step(const WorkerGroup& group, std::size_t b, std::size_t global_step) override;
@@ -79,6 +96,10 @@ class SegmenterTask : public TrainingTask {
   }
 
  private:
+  // what patches are drawn from: slices (2D), volumes (3D)
+  std::size_t units() const {
+    return s_.patch_depth > 0 ? train_.volumes().size() : train_.slices().size();
+  }
   const SegmentationSet& train_;
   const SegmentationSet* val_;
   const SegmentationTrainSettings& s_;
@@ -113,7 +134,10 @@ double validation_dice(torch::jit::Module& module, const SegmentationSet& set,
   for (const auto& v : set.volumes()) {
     std::vector<std::uint8_t> predicted(v.labels.size());
     const std::size_t plane = static_cast<std::size_t>(v.height) * v.width;
-    for (int z = 0; z < v.depth; ++z) {
+    if (tiles.patch_depth > 0)
+      predicted = segment_volume_tiled(module, v.pixels.data(), set.channels(), v.depth, v.height,
+                                       v.width, set.num_classes(), tiles);
+    for (int z = 0; z < v.depth && tiles.patch_depth == 0; ++z) {
       auto probs = predict_slice_tiled(module, v.pixels.data() + z * set.channels() * plane,
                                        set.channels(), v.height, v.width, set.num_classes(), tiles);
       auto labels = argmax_classes(probs, set.num_classes());

@@ -43,5 +43,34 @@ TEST(Tiled, UnetKeepsTheInputSize) {
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 3, 32, 48}));
 }
 
+// The same in 3D: a per-voxel network over a [D][C][H][W] volume, tiled along every axis with
+// the mirror pass, labels the voxels as the whole volume does.
+TEST(Tiled, PerVoxelNetworkIsTilingInvariantIn3d) {
+  torch::jit::Module m("PerVoxel");
+  m.register_parameter("w", torch::tensor({1.0f, -2.0f}).reshape({2, 1, 1, 1, 1}), false);
+  m.define("def forward(self, x):\n    return torch.conv3d(x, self.w)\n");
+  const int d = 19, h = 23, w = 30;
+  at::Tensor volume = at::randn({1, 1, d, h, w});
+  at::Tensor whole = m.forward({volume}).toTensor().contiguous();
+  TileSettings tiles{8, 0.5, 3, true, 8};
+  const std::vector<std::uint8_t> labels =
+      segment_volume_tiled(m, volume.data_ptr<float>(), 1, d, h, w, 2, tiles);
+  const float* logits = whole.data_ptr<float>();
+  const int n = d * h * w;
+  for (int i = 0; i < n; ++i) ASSERT_EQ(labels[i], logits[n + i] > logits[i]) << i;
+}
+
+TEST(Tiled, Unet3dKeepsTheVolumesSize) {
+  ModelSpec spec;
+  spec.arch = "unet3d";
+  spec.num_classes = 2;
+  spec.unet_depth = 2;
+  spec.unet_width = 4;
+  torch::jit::Module m = build_model(spec, 1);
+  m.eval();
+  at::Tensor out = m.forward({at::randn({1, 1, 8, 16, 12})}).toTensor();
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{1, 2, 8, 16, 12}));
+}
+
 }  // namespace
 }  // namespace medpipe

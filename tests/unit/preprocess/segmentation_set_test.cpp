@@ -39,6 +39,44 @@ TEST(SegmentationSet, PatchesMoveImageAndMaskAlike) {
   }
 }
 
+// A 1-channel 20 x 24 x 28 volume whose voxels encode their position, one foreground voxel.
+SegmentationVolume coded_3d_volume(std::size_t foreground_at) {
+  SegmentationVolume v;
+  v.depth = 20, v.height = 24, v.width = 28;
+  const std::size_t n = 20 * 24 * 28;
+  v.pixels.resize(n);
+  v.labels.assign(n, 0);
+  for (std::size_t i = 0; i < n; ++i) v.pixels[i] = static_cast<float>(i);
+  v.labels[foreground_at] = 1;
+  v.foreground = {static_cast<std::uint32_t>(foreground_at)};
+  return v;
+}
+
+// 3D patches: augmented or not, each voxel's value names the voxel its label came from; a patch
+// asked for foreground holds the volume's one foreground voxel, a random one seldom does.
+TEST(SegmentationSet, ThreeDimensionalPatchesOversampleForeground) {
+  const std::size_t at = (5 * 24 + 17) * 28 + 3;  // z 5, y 17, x 3: near an edge
+  const SegmentationVolume v = coded_3d_volume(at);
+  const int p = 8, pd = 6, n = pd * p * p;
+  int random_hits = 0;
+  for (unsigned seed = 0; seed < 200; ++seed) {
+    for (bool foreground : {true, false}) {
+      std::mt19937 rng(seed);
+      std::vector<float> image(n);
+      std::vector<std::uint8_t> labels(n);
+      sample_patch_3d(v, 1, p, pd, foreground, true, rng, image.data(), labels.data());
+      int hits = 0;
+      for (int i = 0; i < n; ++i) {
+        ASSERT_EQ(labels[i], image[i] == static_cast<float>(at) ? 1 : 0) << seed;
+        hits += labels[i];
+      }
+      if (foreground) EXPECT_EQ(hits, 1) << seed;
+      if (!foreground) random_hits += hits;
+    }
+  }
+  EXPECT_LT(random_hits, 40);  // a patch covers 384 of 13,440 voxels: ~6 of 200
+}
+
 TEST(SegmentationSet, SmallSlicesArePaddedWithIgnoredLabels) {
   SegmentationVolume v = coded_volume();
   std::mt19937 rng(1);
