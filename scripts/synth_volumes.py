@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """CT-like synthetic volumes for 3D segmentation (tests and benchmarks): a body, two lungs,
-vessels running along z at lesion density, and 1 to 3 round lesions (label 1), with noise; HU
-stored as int16 NIfTI in images/, masks as uint8 NIfTI in masks/. A lesion and a vessel look
+vessels running along z through them at nodule density, and 1 to 3 round nodules in the lungs
+(label 1), with noise; HU stored as int16 NIfTI in images/, masks as uint8 NIfTI in masks/. A nodule and a vessel look
 alike in one axial slice (a disc of the same density); only their extent along z tells them
 apart, which is what a 3D network sees and a 2D one does not.
 
@@ -18,18 +18,25 @@ def volume(rng, size, depth):
     c = (size - 1) / 2
     body = ((x - c) / (0.45 * size)) ** 2 + ((y - c) / (0.38 * size)) ** 2 <= 1
     img = np.where(body, 40.0, -1000.0)
-    for side in (0.6, 1.4):
-        lung = ((x - c * side) / (0.15 * size)) ** 2 + ((y - c) / (0.25 * size)) ** 2 <= 1
+    lungs = [(c * side, c) for side in (0.6, 1.4)]  # centres (x, y)
+    for lx, ly in lungs:
+        lung = ((x - lx) / (0.15 * size)) ** 2 + ((y - ly) / (0.25 * size)) ** 2 <= 1
         img = np.where(lung & body, -850.0, img)
     mask = np.zeros(img.shape, dtype=np.uint8)
-    for _ in range(rng.integers(1, 4)):
-        r = rng.uniform(0.06, 0.15) * size
-        p = rng.uniform(0.3, 0.7, 3) * np.array([size, size, depth])
+
+    def in_a_lung():  # a point inside one of the lungs' ellipses, at any height
+        lx, ly = lungs[rng.integers(2)]
+        a, t = np.sqrt(rng.uniform(0, 0.7)), rng.uniform(0, 2 * np.pi)
+        return np.array([lx + a * 0.15 * size * np.cos(t), ly + a * 0.25 * size * np.sin(t),
+                         rng.uniform(0.2, 0.8) * depth])
+    for _ in range(rng.integers(1, 4)):  # nodules in the lungs
+        r = rng.uniform(0.05, 0.12) * size
+        p = in_a_lung()
         ball = (x - p[0]) ** 2 + (y - p[1]) ** 2 + (z - p[2]) ** 2 <= r * r
         img = np.where(ball, rng.uniform(20, 80), img)
         mask[ball] = 1
-    for _ in range(3):
-        p = rng.uniform(0.3, 0.7, 2) * size
+    for _ in range(3):  # vessels through the lungs
+        p = in_a_lung()[:2]
         tube = (x - p[0]) ** 2 + (y - p[1]) ** 2 <= rng.uniform(0.03, 0.06) ** 2 * size * size
         img = np.where(tube & (mask == 0), rng.uniform(20, 80), img)
     img = img + rng.normal(0, 25, img.shape)
