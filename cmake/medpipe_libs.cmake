@@ -27,7 +27,7 @@ find_package(CURL REQUIRED)
 find_library(TINYXML2_LIB tinyxml2 REQUIRED)
 add_library(medpipe_storage STATIC ${SRC}/storage/storage.cpp ${SRC}/storage/remote.cpp
   ${SRC}/storage/s3.cpp ${SRC}/storage/http.cpp ${SRC}/storage/dicomweb.cpp)
-target_link_libraries(medpipe_storage PUBLIC medpipe_core PRIVATE CURL::libcurl ${TINYXML2_LIB})
+target_link_libraries(medpipe_storage PUBLIC medpipe_io PRIVATE CURL::libcurl ${TINYXML2_LIB})
 
 add_library(medpipe_data STATIC ${SRC}/data/labels.cpp ${SRC}/data/pairing.cpp ${SRC}/data/masks.cpp
   ${SRC}/data/synth.cpp ${SRC}/data/survival_table.cpp)

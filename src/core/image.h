@@ -25,7 +25,7 @@ struct Image {
   std::array<double, 9> direction{1, 0, 0, 0, 1, 0, 0, 0, 1};
   // "dicom", "png", "jpeg", "tiff", "nifti", "nrrd", "metaimage", "npy"
   std::string source_format;
-  int bits_stored = 0;        // of the source samples, where known
+  int bits_stored = 0;  // of the source samples, where known
 
   std::size_t voxel_count() const { return static_cast<std::size_t>(depth) * height * width; }
   std::size_t value_count() const { return voxel_count() * channels; }

@@ -35,8 +35,8 @@ Result<LabelVolume> segment_image(LoadedSegmenter& model, const Image& image) {
     if (image.depth < 2)
       return Result<LabelVolume>::failure("a 2D image; this model (unet3d) segments volumes");
     out.labels = segment_volume_tiled(model.module, pixels.value().data(), model.spec().channels,
-                                      image.depth, image.height, image.width,
-                                      model.num_classes(), model.tiles);
+                                      image.depth, image.height, image.width, model.num_classes(),
+                                      model.tiles);
     return out;
   }
   out.labels.resize(image.voxel_count());

@@ -1,9 +1,12 @@
 // A DICOM series folder read as one volume: the instances of one SeriesInstanceUID, sorted along
 // the slice normal by ImagePositionPatient, the slice spacing taken from the positions.
+#include "io/dicom_series.h"
+
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <set>
 
@@ -140,3 +143,40 @@ Result<Image> read_dicom_series(const fs::path& dir) {
 }
 
 }  // namespace medpipe::io_detail
+
+namespace medpipe {
+
+bool instances_form_a_volume(const std::vector<fs::path>& instances) {
+  if (instances.size() < 2) return false;
+  std::vector<double> along;
+  std::array<double, 6> first{};
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    DcmFileFormat file;
+    if (!dicom_structure_problem(instances[i]).empty() ||
+        file.loadFile(instances[i].c_str(), EXS_Unknown, EGL_noChange, 256).bad())
+      return false;
+    DcmDataset& ds = *file.getDataset();
+    Sint32 frames = 1;
+    ds.findAndGetSint32(DCM_NumberOfFrames, frames);
+    std::array<double, 6> orientation{};
+    std::array<double, 3> position{};
+    for (unsigned k = 0; k < 6; ++k)
+      if (ds.findAndGetFloat64(DCM_ImageOrientationPatient, orientation[k], k).bad()) return false;
+    for (unsigned k = 0; k < 3; ++k)
+      if (ds.findAndGetFloat64(DCM_ImagePositionPatient, position[k], k).bad()) return false;
+    if (frames > 1) return false;
+    if (i == 0) first = orientation;
+    for (int k = 0; k < 6; ++k)
+      if (std::fabs(orientation[k] - first[k]) > 1e-3) return false;
+    const double* o = first.data();  // the normal: row x column direction
+    const double n[3] = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5],
+                         o[0] * o[4] - o[1] * o[3]};
+    along.push_back(position[0] * n[0] + position[1] * n[1] + position[2] * n[2]);
+  }
+  std::sort(along.begin(), along.end());
+  for (std::size_t i = 1; i < along.size(); ++i)
+    if (along[i] - along[i - 1] < 1e-6) return false;
+  return true;
+}
+
+}  // namespace medpipe

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -11,6 +12,7 @@
 #include "core/location.h"
 #include "core/log.h"
 #include "core/parallel.h"
+#include "io/dicom_series.h"
 #include "storage/http.h"
 
 namespace medpipe {
@@ -145,6 +147,41 @@ std::string first_multipart_part(const std::string& body, const std::string& con
   return body.substr(content, end == std::string::npos ? std::string::npos : end - content);
 }
 
+namespace {
+
+// The folder the pipeline reads: each instance of a series that forms a volume (io's
+// instances_form_a_volume) as <SeriesInstanceUID>/<SOPInstanceUID>.dcm, so the series is read
+// as one volume named by its SeriesInstanceUID; every other instance as <SOPInstanceUID>.dcm.
+// Hard links into the flat cache (`local`), rebuilt at every mirror.
+fs::path series_view(const fs::path& local, const std::vector<InstanceRef>& instances) {
+  std::map<std::string, std::vector<const InstanceRef*>> by_series;
+  for (const InstanceRef& ref : instances) by_series[ref.series].push_back(&ref);
+  fs::path view = local;
+  view += ".series";
+  fs::remove_all(view);
+  fs::create_directories(view);
+  std::size_t volumes = 0;
+  for (const auto& [series, refs] : by_series) {
+    std::vector<fs::path> files;
+    for (const InstanceRef* ref : refs) files.push_back(local / (ref->sop + ".dcm"));
+    const bool volume = refs.size() > 1 && instances_form_a_volume(files);
+    const fs::path dir =
+        volume ? safe_join(view, checked_uid(series), "a SeriesInstanceUID from the PACS") : view;
+    volumes += volume;
+    fs::create_directories(dir);
+    for (const fs::path& file : files) {
+      std::error_code ec;
+      fs::create_hard_link(file, dir / file.filename(), ec);
+      if (ec) fs::copy_file(file, dir / file.filename(), fs::copy_options::overwrite_existing);
+    }
+  }
+  if (volumes)
+    log_info(std::to_string(volumes) + " series read as volumes, named by SeriesInstanceUID");
+  return view;
+}
+
+}  // namespace
+
 fs::path mirror_dicomweb(const std::string& location, const std::string& key, int concurrency,
                          bool verify_tls, int max_attempts) {
   DicomWebUri uri = parse_dicomweb_uri(location, "event key '" + key + "'");
@@ -179,7 +216,7 @@ fs::path mirror_dicomweb(const std::string& location, const std::string& key, in
   });
   log_info(uri.base_url + ": " + std::to_string(instances.size()) + " instance(s), " +
            std::to_string(fetched.load()) + " fetched, the rest from the cache " + local.string());
-  return local;
+  return series_view(local, instances);
 }
 
 void store_dicomweb(const fs::path& local_dir, const std::string& location, int concurrency,

@@ -174,6 +174,53 @@ curl -s "http://127.0.0.1:8042/dicom-web/instances?Modality=SEG" > seg_search.js
         source = pydicom.dcmread(os.path.join(series, "DCM_IMG_00000.dcm"), stop_before_pixels=True)
         self.assertEqual(found[0]["0020000D"]["Value"][0], source.StudyInstanceUID)
 
+    def test_a_ct_series_from_the_pacs_is_one_volume_segmented_and_stored_back(self):
+        import numpy as np
+        import pydicom
+        ibsi = os.path.join(SHARED_DATA, "ibsi", "ct_phantom")
+        if not os.path.isdir(ibsi):
+            self.skipTest(f"{ibsi} is absent (shared data not checked out)")
+        series = os.path.join(ibsi, "dicom", "image")
+        source = pydicom.dcmread(os.path.join(series, "DCM_IMG_00000.dcm"), stop_before_pixels=True)
+        uid = source.SeriesInstanceUID
+        # the contract's naming: the series is the image <SeriesInstanceUID>, locally and remotely
+        shutil.copytree(series, self.path("ct", "images", uid))
+        os.makedirs(self.path("ct", "masks"))
+        shutil.copy(os.path.join(ibsi, "nifti", "mask", "mask.nii.gz"),
+                    self.path("ct", "masks", uid + ".nii.gz"))
+        pacs = "dicomweb://127.0.0.1:8042/dicom-web"
+        common = {"label_style": "array", "model_bucket_name": "ct", "num_machines": 1,
+                  "threads": 1}
+        events = {"train.json": {"images_bucket": "ct", "epochs": 1, "val_fraction": 0,
+                                 "unet_width": 4, "unet_depth": 2, "patches_per_image": 1,
+                                 "normalize": "ct"},
+                  "local.json": {"images_bucket": "ct/images", "is_train": False,
+                                 "has_labels": False, "results_bucket": "local"},
+                  "remote.json": {"images_bucket": pacs, "is_train": False, "has_labels": False,
+                                  "results_bucket": "remote"},
+                  "store.json": {"images_bucket": pacs, "is_train": False, "has_labels": False,
+                                 "results_bucket": pacs}}
+        for name, event in events.items():
+            with open(self.path(name), "w") as f:
+                json.dump({**common, **event}, f)
+        upload = " ; ".join(
+            f"curl -sf -X POST --data-binary @{os.path.join(series, n)} "
+            f"http://127.0.0.1:8042/instances > /dev/null" for n in sorted(os.listdir(series)))
+        r = self.run_in_namespace(f"""{upload}
+export MEDPIPE_CACHE_DIR={self.path('cache')}
+for e in train local remote store; do {MEDPIPE} run $e.json 2>> run.log; done
+curl -s "http://127.0.0.1:8042/dicom-web/studies/{source.StudyInstanceUID}/instances?Modality=SEG" > seg.json
+""")
+        self.assertEqual(r.returncode, 0, r.stderr + read_text(self.path("run.log"))[-3000:])
+        rows = read_csv_rows(self.path("remote", "predictions.csv"))
+        self.assertEqual([row["image"] for row in rows], [uid])  # one volume, not 60 slices
+        remote = np.load(self.path("remote", uid + ".npy"))
+        self.assertEqual(remote.shape, (60, 201, 204))
+        np.testing.assert_array_equal(remote, np.load(self.path("local", uid + ".npy")))
+        found = json.loads(read_text(self.path("seg.json")))
+        self.assertEqual(len(found), 1)  # the SEG of the series, in its study
+        self.assertIn("series read as volumes", read_text(self.path("run.log")))
+
     def test_wrong_service_root_is_a_clear_error(self):
         with open(self.path("e.json"), "w") as f:
             json.dump({"images_bucket": "dicomweb://127.0.0.1:8042/not-dicom-web"}, f)
