@@ -220,6 +220,17 @@ curl -s "http://127.0.0.1:8042/dicom-web/studies/{source.StudyInstanceUID}/insta
         found = json.loads(read_text(self.path("seg.json")))
         self.assertEqual(len(found), 1)  # the SEG of the series, in its study
         self.assertIn("series read as volumes", read_text(self.path("run.log")))
+        # the volume read from the PACS is the local folder's, voxel for voxel and in geometry
+        views = [os.path.join(d, uid) for d, subdirs, _ in os.walk(self.path("cache"))
+                 if uid in subdirs]
+        self.assertEqual(len(views), 1, views)
+        for folder, out in ((views[0], "remote.npy"), (self.path("ct", "images", uid), "local.npy")):
+            self.assertDone(self.medpipe("convert", folder, self.path(out)))
+        np.testing.assert_array_equal(np.load(self.path("remote.npy")), np.load(self.path("local.npy")))
+        infos = [json.loads(self.medpipe("convert", "--info", f).stdout)
+                 for f in (views[0], self.path("ct", "images", uid))]
+        for key in ("shape", "spacing_mm", "origin_mm", "direction"):
+            self.assertEqual(infos[0][key], infos[1][key], key)
 
     def test_wrong_service_root_is_a_clear_error(self):
         with open(self.path("e.json"), "w") as f:
