@@ -35,6 +35,17 @@ struct Tile {
   int y, x;
 };
 
+// Class probabilities of a batch of tiles (2D or 3D), contiguous; with `mirror`, averaged with
+// those of the tiles mirrored along x (their last axis).
+at::Tensor tile_probabilities(torch::jit::Module& module, const at::Tensor& input, bool mirror) {
+  at::Tensor probs = at::softmax(module.forward({input}).toTensor(), 1);
+  if (mirror) {
+    at::Tensor mirrored = module.forward({input.flip({-1})}).toTensor();
+    probs = (probs + at::softmax(mirrored, 1).flip({-1})) * 0.5;
+  }
+  return probs.contiguous();
+}
+
 // Copies the tile at (y, x) into `out` ([C][P][P]), zero outside the image.
 void cut_tile(const float* chw, int channels, int height, int width, int patch, Tile t,
               float* out) {
@@ -70,12 +81,7 @@ std::vector<float> predict_slice_tiled(torch::jit::Module& module, const float* 
     for (std::size_t i = 0; i < n; ++i)
       cut_tile(chw, channels, height, width, p, tiles[first + i],
                input.data_ptr<float>() + i * channels * p * p);
-    at::Tensor probs = at::softmax(module.forward({input}).toTensor(), 1);
-    if (s.mirror) {
-      at::Tensor mirrored = module.forward({input.flip({3})}).toTensor();
-      probs = (probs + at::softmax(mirrored, 1).flip({3})) * 0.5;
-    }
-    probs = probs.contiguous();
+    const at::Tensor probs = tile_probabilities(module, input, s.mirror);
     const float* pr = probs.data_ptr<float>();
     for (std::size_t i = 0; i < n; ++i) {
       Tile t = tiles[first + i];
@@ -160,12 +166,7 @@ std::vector<std::uint8_t> segment_volume_tiled(torch::jit::Module& module, const
     for (std::size_t i = 0; i < n; ++i)
       cut_tile_3d(dchw, channels, depth, height, width, pd, p, tiles[first + i],
                   input.data_ptr<float>() + i * channels * tile_values);
-    at::Tensor probs = at::softmax(module.forward({input}).toTensor(), 1);
-    if (s.mirror) {
-      at::Tensor mirrored = module.forward({input.flip({4})}).toTensor();
-      probs = (probs + at::softmax(mirrored, 1).flip({4})) * 0.5;
-    }
-    probs = probs.contiguous();
+    const at::Tensor probs = tile_probabilities(module, input, s.mirror);
     const float* pr = probs.data_ptr<float>();
     for (std::size_t i = 0; i < n; ++i) {
       const Tile3 t = tiles[first + i];

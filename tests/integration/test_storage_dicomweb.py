@@ -19,6 +19,13 @@ def read_text(path):
         return f.read()
 
 
+def upload_commands(folder):
+    """Shell commands storing every file of `folder` in the test's Orthanc (its REST API)."""
+    return " ; ".join(
+        f"curl -sf -X POST --data-binary @{os.path.join(folder, n)} "
+        f"http://127.0.0.1:8042/instances > /dev/null" for n in sorted(os.listdir(folder)))
+
+
 def can_unshare():
     try:
         return subprocess.run(["unshare", "-n", "ip", "link", "set", "lo", "up"],
@@ -84,9 +91,7 @@ for i in $(seq 100); do curl -sf http://127.0.0.1:8042/system >/dev/null && brea
         for name, event in events.items():
             with open(self.path(name), "w") as f:
                 json.dump(event, f)
-        upload = " ; ".join(
-            f"curl -sf -X POST --data-binary @{self.path('data', 'images', n)} "
-            f"http://127.0.0.1:8042/instances > /dev/null" for n in os.listdir(self.path("data", "images")))
+        upload = upload_commands(self.path("data", "images"))
         env = f"MEDPIPE_CACHE_DIR={self.path('cache')}"
         r = self.run_in_namespace(f"""{upload}
 {MEDPIPE} run local.json 2> local.log
@@ -159,9 +164,7 @@ PY
                             ("predict.json", {"is_train": False, "results_bucket": pacs})):
             with open(self.path(name), "w") as f:
                 json.dump({**common, **extra}, f)
-        upload = " ; ".join(
-            f"curl -sf -X POST --data-binary @{os.path.join(series, n)} "
-            f"http://127.0.0.1:8042/instances > /dev/null" for n in sorted(os.listdir(series)))
+        upload = upload_commands(series)
         r = self.run_in_namespace(f"""{upload}
 export MEDPIPE_CACHE_DIR={self.path('cache')}
 {MEDPIPE} run train.json 2> seg.log
@@ -203,9 +206,7 @@ curl -s "http://127.0.0.1:8042/dicom-web/instances?Modality=SEG" > seg_search.js
         for name, event in events.items():
             with open(self.path(name), "w") as f:
                 json.dump({**common, **event}, f)
-        upload = " ; ".join(
-            f"curl -sf -X POST --data-binary @{os.path.join(series, n)} "
-            f"http://127.0.0.1:8042/instances > /dev/null" for n in sorted(os.listdir(series)))
+        upload = upload_commands(series)
         r = self.run_in_namespace(f"""{upload}
 export MEDPIPE_CACHE_DIR={self.path('cache')}
 for e in train local remote store; do {MEDPIPE} run $e.json 2>> run.log; done
