@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/runtime.h"
+
 namespace medpipe {
 
 std::vector<int> tile_origins(int extent, int patch, double overlap) {
@@ -161,6 +163,7 @@ std::vector<std::uint8_t> segment_volume_tiled(torch::jit::Module& module, const
       for (int x : tile_origins(width, p, s.overlap)) tiles.push_back({z, y, x});
   const std::size_t tile_values = static_cast<std::size_t>(pd) * p * p;
   for (std::size_t first = 0; first < tiles.size(); first += s.batch) {
+    throw_if_stopped();  // a large volume is minutes of tiles: SIGTERM stops between batches
     const std::size_t n = std::min<std::size_t>(s.batch, tiles.size() - first);
     at::Tensor input = at::empty({static_cast<long>(n), channels, pd, p, p});
     for (std::size_t i = 0; i < n; ++i)
