@@ -53,7 +53,7 @@ target_link_libraries(medpipe_features PUBLIC medpipe_io PRIVATE ${QHULL_R_LIB}
 
 # The stages that use LibTorch share one precompiled header.
 add_library(medpipe_models STATIC ${SRC}/models/models.cpp ${SRC}/models/weights.cpp ${SRC}/models/predict.cpp
-  ${SRC}/models/unet.cpp ${SRC}/models/sync_batch_norm.cpp ${SRC}/models/tiled.cpp ${SRC}/models/cox.cpp ${SRC}/models/logistic.cpp)
+  ${SRC}/models/unet.cpp ${SRC}/models/sync_batch_norm.cpp ${SRC}/models/tiled.cpp ${SRC}/models/cox.cpp ${SRC}/models/logistic.cpp ${SRC}/models/clustering.cpp ${SRC}/models/cluster_module.cpp)
 # OpenMP here too (the training loop needs it): the precompiled header must be built with the
 # same -fopenmp as every target that reuses it, or GCC ignores it (_OPENMP differs).
 target_link_libraries(medpipe_models PUBLIC medpipe_preprocess ${TORCH_LIBRARIES} OpenMP::OpenMP_CXX
@@ -61,12 +61,12 @@ target_link_libraries(medpipe_models PUBLIC medpipe_preprocess ${TORCH_LIBRARIES
 target_precompile_headers(medpipe_models PRIVATE ${SRC}/models/torch_pch.h)
 
 add_library(medpipe_metrics STATIC ${SRC}/metrics/classification.cpp ${SRC}/metrics/segmentation.cpp
-  ${SRC}/metrics/survival.cpp)
+  ${SRC}/metrics/survival.cpp ${SRC}/metrics/clustering.cpp)
 target_link_libraries(medpipe_metrics PUBLIC medpipe_core)
 
 add_library(medpipe_train STATIC ${SRC}/train/epoch_loop.cpp ${SRC}/train/losses.cpp
   ${SRC}/train/trainer.cpp ${SRC}/train/batches.cpp ${SRC}/train/data_parallel.cpp ${SRC}/train/cox_trainer.cpp
-  ${SRC}/train/optim.cpp ${SRC}/train/checkpoint.cpp ${SRC}/train/segmentation_trainer.cpp)
+  ${SRC}/train/optim.cpp ${SRC}/train/checkpoint.cpp ${SRC}/train/segmentation_trainer.cpp ${SRC}/train/contrastive.cpp)
 target_link_libraries(medpipe_train PUBLIC medpipe_models medpipe_metrics)
 target_precompile_headers(medpipe_train REUSE_FROM medpipe_models)
 
@@ -77,7 +77,7 @@ target_precompile_headers(medpipe_infer REUSE_FROM medpipe_models)
 
 add_library(medpipe_report STATIC ${SRC}/report/report.cpp ${SRC}/report/svg.cpp
   ${SRC}/report/report_classification.cpp ${SRC}/report/report_segmentation.cpp
-  ${SRC}/report/report_survival.cpp
+  ${SRC}/report/report_survival.cpp ${SRC}/report/report_clustering.cpp
   ${SRC}/report/thumbnails.cpp ${SRC}/report/run_status.cpp)
 target_include_directories(medpipe_report SYSTEM PRIVATE ${OPENCV_INCLUDE_DIR})
 target_link_libraries(medpipe_report PUBLIC medpipe_io

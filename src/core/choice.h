@@ -64,6 +64,11 @@ MEDPIPE_CHOICE(LogLevel, "debug", "info", "warn", "error")
 enum class SyncMode { kGradients, kWeights };
 MEDPIPE_CHOICE(SyncMode, "gradients", "weights")
 
+enum class Unsupervised { kCluster, kSimclr };
+MEDPIPE_CHOICE(Unsupervised, "cluster", "simclr")
+enum class ClusterMethod { kKmeans, kGmm };
+MEDPIPE_CHOICE(ClusterMethod, "kmeans", "gmm")
+
 #undef MEDPIPE_CHOICE
 
 }  // namespace medpipe

@@ -358,10 +358,13 @@ void validate_storage_keys(const Config& c) {
 // survival input.
 void validate_survival_keys(const Config& c) {
   const bool survival = c.label_style == LabelStyle::kSurvival;
-  if (!survival && (c.arch == Arch::kCox || !c.features_table.empty()))
+  const bool table_use =
+      survival || (c.label_style == LabelStyle::kSingle &&
+                   (!c.is_train || (!c.has_labels && c.unsupervised == Unsupervised::kCluster)));
+  if (!survival && (c.arch == Arch::kCox || (!c.features_table.empty() && !table_use)))
     throw UsageError(std::string("event key '") +
                      (c.arch == Arch::kCox ? "arch" : "features_table") +
-                     "' is for survival; set label_style to 'survival'");
+                     "' is for survival (label_style 'survival') or clustering (has_labels false)");
   if (!survival && !c.treatment_column.empty())
     throw UsageError("event key 'treatment_column' is for label_style survival");
   if (!survival) return;
@@ -400,7 +403,52 @@ void validate_survival_keys(const Config& c) {
         std::string(name_of(c.arch)) + "' is for images");
 }
 
+// Training without labels: clustering (any image input or a features_table) or SimCLR (a cnn).
+void validate_unsupervised_keys(const Config& c) {
+  (void)cluster_count_range(c);
+  if (c.has_labels || !c.is_train) return;
+  if (c.label_style != LabelStyle::kSingle)
+    throw UsageError(std::string("event key 'has_labels' is false with label_style '") +
+                     name_of(c.label_style) +
+                     "': training without labels clusters the images or pretrains a network on "
+                     "them (unsupervised cluster or simclr, label_style single); segmentation and "
+                     "survival models need their labels");
+  if (c.unsupervised == Unsupervised::kCluster) return;
+  if (!c.features_table.empty() || c.pipeline != PipelineKind::kDeep ||
+      (c.arch != Arch::kAuto && c.arch != Arch::kCnn && c.arch != Arch::kCnn3d))
+    throw UsageError(
+        "unsupervised simclr pretrains a cnn (or cnn3d) on the pixels: use pipeline deep, arch "
+        "auto, cnn or cnn3d, and no features_table");
+  if (c.finetune != Finetune::kAll || c.ensemble != 1)
+    throw UsageError("unsupervised simclr trains one network: remove finetune and ensemble");
+}
+
 }  // namespace
+
+std::pair<int, int> cluster_count_range(const Config& c) {
+  const std::string& text = c.num_clusters;
+  auto fail = [&]() -> std::pair<int, int> {
+    throw UsageError("event key 'num_clusters' is '" + text +
+                     "': give a number of clusters (at least 2), a range such as 2-8, or auto");
+  };
+  if (text == "auto" || text.empty()) return {2, 10};
+  const std::size_t dash = text.find('-');
+  try {
+    std::size_t used = 0;
+    const int lo = std::stoi(text.substr(0, dash), &used);
+    if (used != text.substr(0, dash).size()) return fail();
+    int hi = lo;
+    if (dash != std::string::npos) {
+      const std::string rest = text.substr(dash + 1);
+      hi = std::stoi(rest, &used);
+      if (used != rest.size()) return fail();
+    }
+    if (lo < 2 || hi < lo || hi > 1000) return fail();
+    return {lo, hi};
+  } catch (const std::logic_error&) {
+    return fail();
+  }
+}
 
 // The rules of single fields are in the table (config.h); here the ones across fields.
 void validate_config(const Config& c) {
@@ -409,8 +457,7 @@ void validate_config(const Config& c) {
         "event key 'is_dropbox' is true: Dropbox input is not supported; copy the images to a "
         "local folder and set images_bucket to it");
   }
-  if (c.images_bucket.empty() &&
-      !(c.label_style == LabelStyle::kSurvival && !c.features_table.empty())) {
+  if (c.images_bucket.empty() && c.features_table.empty()) {
     throw UsageError("event key 'images_bucket' is missing: set it to the folder of images");
   }
   check_field_rules(c);
@@ -438,6 +485,7 @@ void validate_config(const Config& c) {
   validate_feature_keys(c);
   validate_segmentation_keys(c);
   validate_survival_keys(c);
+  validate_unsupervised_keys(c);
 }
 
 json config_to_json(const Config& config) {

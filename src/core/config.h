@@ -5,6 +5,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/choice.h"
@@ -116,6 +117,28 @@ namespace medpipe {
     "times at which survival probabilities are predicted and scored, comma-separated (\"\": "     \
     "the quartiles of the training follow-up)")                                                   \
   X(std::string, time_unit, "days", ANY, "survival: the unit of the time column, for outputs")    \
+  /* learning without labels (has_labels false at training) */                                  \
+  X(Unsupervised, unsupervised, Unsupervised::kCluster, CHOICE,                                   \
+    "training with has_labels false: cluster (group the images: on features_table, else the "    \
+    "embeddings of the pretrained network, else radiomics features) or simclr (contrastive "      \
+    "pretraining of the cnn on the images, saved as a model for pretrained:)")                    \
+  X(std::string, num_clusters, "auto", ANY,                                                       \
+    "clustering: the number of clusters, or a range lo-hi to choose it from (kmeans: the best "   \
+    "silhouette, gmm: the lowest BIC); auto: 2-10")                                               \
+  X(ClusterMethod, cluster_method, ClusterMethod::kKmeans, CHOICE,                                \
+    "clustering: kmeans (k-means++ starts, Lloyd's iterations) or gmm (a Gaussian mixture with "  \
+    "full covariances, EM from the k-means clusters)")                                            \
+  X(int, cluster_restarts, 10, RANGE(1, 1000),                                                    \
+    "clustering: k-means++ restarts; the lowest inertia is kept")                                 \
+  X(int, cluster_pca, 0, RANGE(-1, 1000),                                                         \
+    "clustering: principal components of the standardised features to cluster on (0: those "     \
+    "explaining 90% of the variance, at most 10, when there are more than 10 features; -1: "      \
+    "none, the standardised features themselves)")                                                \
+  X(std::string, cluster_init, "", ANY,                                                           \
+    "clustering: a CSV of initial centres instead of k-means++ (a header row, then one row per "  \
+    "cluster in the clustering space: standardised features, or their principal components)")    \
+  X(double, simclr_temperature, 0.5, RANGE(1e-3, 100),                                            \
+    "simclr: the temperature of the contrastive (NT-Xent) loss")                                  \
   /* preprocessing */                                                                             \
   X(int, image_size, 0, RANGE(0, 4096),                                                           \
     "network input size in pixels, square (0: 28..64 kept, else 224)")                            \
@@ -259,6 +282,10 @@ Config load_event_file(const std::string& path);
 // Checks values and combinations; throws UsageError.
 void validate_config(const Config& config);
 nlohmann::json config_to_json(const Config& config);
+
+// The number of clusters to choose from, lo..hi (num_clusters: "auto" 2-10, "k", "lo-hi");
+// UsageError naming the key when it is none of these.
+std::pair<int, int> cluster_count_range(const Config& config);
 
 // The contract's lenient boolean: "", "0", "false", "no" (any case) are false.
 bool parse_bool_text(const std::string& text);

@@ -1,6 +1,7 @@
-// core/linear_algebra.h: the one dense solver of the statistics (the Cox and logistic
-// Newton-Raphson steps, the log-rank test's chi-square): LDL' of a small symmetric matrix with
-// R's cholesky2 tolerance for singular columns.
+// core/linear_algebra.h: the dense linear algebra of the statistics: LDL' of a small symmetric
+// matrix with R's cholesky2 tolerance for singular columns (the Cox and logistic Newton-Raphson
+// steps, the log-rank test's chi-square, the Gaussian mixture's densities) and the eigenvectors
+// of a symmetric matrix (the clustering's PCA).
 #pragma once
 #include <cstddef>
 #include <vector>
@@ -22,5 +23,13 @@ Ldl ldl(std::vector<double> m, std::size_t p);
 std::vector<double> ldl_solve(const Ldl& f, std::vector<double> b);
 // The inverse (a generalised one where columns are singular).
 std::vector<double> ldl_inverse(const Ldl& f);
+
+// Eigenvalues (descending) and unit eigenvectors of a symmetric p x p matrix (row-major), by
+// cyclic Jacobi rotations to machine precision: vectors[k * p + i] is coordinate i of the k-th.
+struct SymmetricEigen {
+  std::vector<double> values;
+  std::vector<double> vectors;
+};
+SymmetricEigen symmetric_eigen(std::vector<double> m, std::size_t p);
 
 }  // namespace medpipe

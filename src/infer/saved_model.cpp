@@ -87,7 +87,8 @@ SavedModel SavedModel::from_json(const nlohmann::json& j, const std::string& whe
     m.versions = j.value("versions", nlohmann::json());
     m.blas = j.value("blas", nlohmann::json());
     m.plan = j.value("plan", nlohmann::json());
-    for (const char* key : {"pipeline", "features", "survival", "coefficients"})
+    for (const char* key :
+         {"pipeline", "features", "survival", "coefficients", "cluster", "pretraining"})
       if (j.contains(key)) m.extra[key] = j[key];
   } catch (const nlohmann::json::exception& e) {
     throw UsageError(where + " is not a medpipe model description (" + e.what() +
@@ -138,6 +139,15 @@ std::optional<SavedModel> find_saved_model(const fs::path& dir) {
   } catch (const UsageError&) {
     return std::nullopt;
   }
+}
+
+std::optional<SavedModel> pretrained_description(const std::string& weights_path) {
+  if (weights_path.empty() || fs::path(weights_path).filename() != "model.pt") return std::nullopt;
+  std::optional<SavedModel> saved = find_saved_model(fs::path(weights_path).parent_path());
+  if (!saved || !std::holds_alternative<PreprocessSpec>(saved->preprocessing)) return std::nullopt;
+  const std::string& arch = saved->model.arch;
+  if (arch != "cnn" && arch != "cnn3d" && arch != "alexnet") return std::nullopt;
+  return saved;
 }
 
 }  // namespace medpipe

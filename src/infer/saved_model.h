@@ -46,5 +46,8 @@ void write_saved_model(const fs::path& dir, torch::jit::Module& module, const Sa
 SavedModel read_saved_model(const fs::path& dir);
 // The same where it exists and parses, else nothing (the report's best effort).
 std::optional<SavedModel> find_saved_model(const fs::path& dir);
+// The description of a `pretrained` weights file that medpipe wrote (a model.pt with its
+// model.json beside it, of a network on images), else nothing (foreign weights).
+std::optional<SavedModel> pretrained_description(const std::string& weights_path);
 
 }  // namespace medpipe

@@ -39,7 +39,7 @@ void define_cnn(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
   const int w = s.cnn_width, dims = s.arch == "cnn3d" ? 3 : 2;
   b.conv_bn_helper(s.sync_batch_norm, dims);
   b.conv_bn("stem", s.in_channels, w, 3, dims);
-  b.code << kDropoutHelper << "\ndef forward(self, x):\n"
+  b.code << kDropoutHelper << "\ndef embed(self, x):\n"
          << "    h = torch.relu(" << ScriptBuilder::cbn("x", "stem", 1, 1) << ")\n";
   int in = w;
   for (int block = 0; block < 3 * s.cnn_blocks; ++block) {
@@ -61,10 +61,17 @@ void define_cnn(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b) {
     in = out;
   }
   b.linear("fc", in, s.num_classes);
-  b.code << "    h = torch.mean(h, " << (dims == 3 ? "[2, 3, 4]" : "[2, 3]") << ")\n"
+  b.code << "    return torch.mean(h, " << (dims == 3 ? "[2, 3, 4]" : "[2, 3]") << ")\n"
+         << "\ndef forward(self, x):\n    h = self.embed(x)\n"
          << "    h = self.hashed_dropout(h, " << std::showpoint << s.dropout << std::noshowpoint
          << ", 1)\n"
          << "    return torch.linear(h, self.fc_weight, self.fc_bias)\n";
+  if (s.projection_dim <= 0) return;
+  b.linear("proj1", in, in);
+  b.linear("proj2", in, s.projection_dim);
+  b.code << "\ndef project(self, x):\n"
+         << "    h = torch.relu(torch.linear(self.embed(x), self.proj1_weight, self.proj1_bias))\n"
+         << "    return torch.linear(h, self.proj2_weight, self.proj2_bias)\n";
 }
 
 // torchvision.models.alexnet: features (5 convs), avgpool (6x6), classifier (3 linears).
@@ -78,7 +85,7 @@ void define_alexnet(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b)
                         {6, 192, 384, 3, 1, 1, false},
                         {8, 384, 256, 3, 1, 1, false},
                         {10, 256, 256, 3, 1, 1, true}};
-  b.code << kDropoutHelper << "\ndef forward(self, x):\n    h = x\n";
+  b.code << kDropoutHelper << "\ndef embed(self, x):\n    h = x\n";
   for (const Conv& c : convs) {
     std::string n = "features_" + std::to_string(c.index);
     b.conv(n, c.in, c.out, c.k, true);
@@ -94,8 +101,11 @@ void define_alexnet(torch::jit::Module& m, const ModelSpec& s, ScriptBuilder& b)
       << "    h = self.hashed_dropout(h, 0.5, 1)\n"
       << "    h = torch.relu(torch.linear(h, self.classifier_1_weight, self.classifier_1_bias))\n"
       << "    h = self.hashed_dropout(h, 0.5, 2)\n"
-      << "    h = torch.relu(torch.linear(h, self.classifier_4_weight, self.classifier_4_bias))\n"
-      << "    return torch.linear(h, self.classifier_6_weight, self.classifier_6_bias)\n";
+      << "    return torch.relu(torch.linear(h, self.classifier_4_weight, "
+         "self.classifier_4_bias))\n"
+      << "\ndef forward(self, x):\n"
+      << "    return torch.linear(self.embed(x), self.classifier_6_weight, "
+         "self.classifier_6_bias)\n";
 }
 
 }  // namespace
@@ -112,7 +122,8 @@ nlohmann::json model_spec_to_json(const ModelSpec& s) {
           {"cnn_blocks", s.cnn_blocks},
           {"dropout", s.dropout},
           {"unet_depth", s.unet_depth},
-          {"unet_width", s.unet_width}};
+          {"unet_width", s.unet_width},
+          {"projection_dim", s.projection_dim}};
 }
 
 ModelSpec model_spec_from_json(const nlohmann::json& j) {
@@ -129,6 +140,7 @@ ModelSpec model_spec_from_json(const nlohmann::json& j) {
   s.dropout = j.value("dropout", 0.2);
   s.unet_depth = j.value("unet_depth", 4);
   s.unet_width = j.value("unet_width", 16);
+  s.projection_dim = j.value("projection_dim", 0);
   return s;
 }
 
@@ -216,6 +228,11 @@ torch::jit::Module build_ensemble(const std::vector<torch::jit::Module>& members
   ensemble.define(code.str());
   ensemble.eval();
   return ensemble;
+}
+
+int embedding_width(const ModelSpec& spec) {
+  if (spec.arch == "cnn" || spec.arch == "cnn3d") return 4 * spec.cnn_width;
+  return spec.arch == "alexnet" ? 4096 : 0;
 }
 
 std::vector<std::string> last3_parameter_names(const ModelSpec& spec) {

@@ -21,6 +21,10 @@ struct ModelSpec {
   int unet_width = 16;  // unet: channels of the first level, doubled per level (at most 256)
   std::string activation = "relu";  // mlp: relu, or selu (the neural Cox model)
   int image_depth = 0;  // slices of a volume's input (cnn3d) or patch (unet3d), 0 for 2D
+  // cnn, cnn3d: SimCLR's projection head, the method project(x) = linear(relu(linear(embed(x))))
+  // (width -> width -> projection_dim, parameters proj1_*, proj2_*); 0: none. A network that
+  // loads these weights as pretrained (without a head) leaves the head out.
+  int projection_dim = 0;
   // Training only, never saved: batch-norm statistics over every data-parallel worker of a
   // step (models/sync_batch_norm.h); networks without batch norm ignore it.
   bool sync_batch_norm = false;
@@ -40,6 +44,9 @@ torch::jit::Module build_model(const ModelSpec& spec, std::uint64_t seed, int me
 // softmax of it gives the averaged probabilities.
 torch::jit::Module build_ensemble(const std::vector<torch::jit::Module>& members);
 
+// The width of the network's embedding (its embed method's output): cnn and cnn3d 4 x
+// cnn_width, alexnet 4096; 0 for the networks without one.
+int embedding_width(const ModelSpec& spec);
 // Names of the parameters of the last three fully-connected layers (alexnet's classifier).
 std::vector<std::string> last3_parameter_names(const ModelSpec& spec);
 // Re-initialises the named parameters as PyTorch's nn.Linear would.

@@ -74,4 +74,27 @@ std::vector<double> predict_risks(torch::jit::Module& module, const TensorCache&
   return out;
 }
 
+std::vector<double> embed_samples(torch::jit::Module& module, const TensorCache& cache,
+                                  const std::vector<std::size_t>& indices, std::size_t& dim,
+                                  int batch_size) {
+  if (!module.find_method("embed"))
+    throw UsageError(
+        "the network has no embed method (the features its last layer reads), so its images "
+        "cannot be embedded: use a model.pt that medpipe trained (cnn, cnn3d, alexnet, or a "
+        "simclr pretraining), or cluster radiomics features (leave pretrained empty)");
+  module.eval();
+  torch::NoGradGuard no_grad;
+  std::vector<double> out;
+  dim = 0;
+  for (std::size_t start = 0; start < indices.size(); start += batch_size) {
+    std::size_t end = std::min(indices.size(), start + batch_size);
+    std::vector<std::size_t> chunk(indices.begin() + start, indices.begin() + end);
+    at::Tensor e = module.run_method("embed", load_batch(cache, chunk)).toTensor();
+    e = e.reshape({e.size(0), -1}).to(at::kDouble).contiguous();
+    dim = static_cast<std::size_t>(e.size(1));
+    out.insert(out.end(), e.data_ptr<double>(), e.data_ptr<double>() + e.numel());
+  }
+  return out;
+}
+
 }  // namespace medpipe

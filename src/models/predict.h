@@ -19,6 +19,13 @@ std::vector<double> predict_risks(torch::jit::Module& module, const TensorCache&
                                   const std::vector<std::size_t>& indices, bool mirror_average,
                                   int batch_size = 128);
 
+// The network's embedding of each sample (its `embed` method: the features its last layer
+// reads), row-major [indices.size()][dim], in eval mode, no grad; `dim` gets the width.
+// UsageError when the network has no embed method.
+std::vector<double> embed_samples(torch::jit::Module& module, const TensorCache& cache,
+                                  const std::vector<std::size_t>& indices, std::size_t& dim,
+                                  int batch_size = 128);
+
 // Copies the samples `indices` of `cache` into a [n, C, S, S] tensor.
 at::Tensor load_batch(const TensorCache& cache, const std::vector<std::size_t>& indices);
 

@@ -140,6 +140,15 @@ std::vector<std::string> load_pretrained(torch::jit::Module& module, const std::
     if (!module.hasattr(attr)) continue;
     at::Tensor target = module.attr(attr).toTensor();
     if (target.sizes() != tensor.sizes()) {
+      if (target.dim() >= 4 && target.dim() == tensor.dim() && target.size(0) == tensor.size(0) &&
+          target.sizes().slice(2) == tensor.sizes().slice(2))
+        throw UsageError("event key 'pretrained': the convolution " + name + " of " + path +
+                         " takes " + std::to_string(tensor.size(1)) +
+                         " input channels, the network here " + std::to_string(target.size(1)) +
+                         (attr == "stem_weight" || attr == "features_0_weight"
+                              ? ": set num_channels to " + std::to_string(tensor.size(1)) +
+                                    " (1 gray, 3 RGB), or use weights for these images"
+                              : ": the weights are of another network; check the arch and widths"));
       not_loaded.push_back(attr);
       continue;
     }

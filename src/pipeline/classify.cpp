@@ -73,15 +73,38 @@ std::vector<Image> training_headers(const std::vector<Sample>& train) {
   return headers;
 }
 
+namespace {
+
+// A medpipe network given as pretrained must see the input it was trained on.
+void check_pretrained_input(const Config& config, const PreprocessSpec& spec,
+                            const SavedModel& pretrained) {
+  const PreprocessSpec& was = std::get<PreprocessSpec>(pretrained.preprocessing);
+  const std::string what = "event key 'pretrained': " + config.pretrained + " was trained on ";
+  if (was.channels != spec.channels)
+    throw UsageError(what + std::to_string(was.channels) + "-channel inputs, these images give " +
+                     std::to_string(spec.channels) + " (" + (spec.channels == 1 ? "gray" : "RGB") +
+                     "): set num_channels to " + std::to_string(was.channels) +
+                     " or pretrain on images like these");
+  if (was.size_px != spec.size_px || was.depth_px != spec.depth_px)
+    throw UsageError(what + std::to_string(was.size_px) + " px inputs" +
+                     (was.depth_px ? " of " + std::to_string(was.depth_px) + " slices" : "") +
+                     ", this run's are " + std::to_string(spec.size_px) +
+                     " px: leave image_size out (it follows the pretrained network) or pretrain "
+                     "at this size");
+}
+
+}  // namespace
+
 PreprocessSpec input_spec(const Config& config, const std::vector<Image>& headers,
                           const std::string& arch) {
   const Image& first = headers.at(0);
+  const std::optional<SavedModel> pretrained = pretrained_description(config.pretrained);
   PreprocessSpec spec;
   spec.channels = config.num_channels ? config.num_channels : (first.channels == 1 ? 1 : 3);
   spec.resize = name_of(config.resize);
-  spec.normalize = config.normalize == NormalizeMode::kAuto
-                       ? (config.pretrained.empty() ? "zscore" : "imagenet")
-                       : name_of(config.normalize);
+  spec.normalize = config.normalize != NormalizeMode::kAuto ? name_of(config.normalize)
+                   : pretrained ? std::get<PreprocessSpec>(pretrained->preprocessing).normalize
+                                : (config.pretrained.empty() ? "zscore" : "imagenet");
   spec.window_level_hu = config.ct_window_level;
   spec.window_width_hu = config.ct_window_width;
   if (arch == "cnn3d") {
@@ -90,12 +113,13 @@ PreprocessSpec input_spec(const Config& config, const std::vector<Image>& header
     spec.size_px = grid.size_px;
     spec.depth_px = grid.depth_px;
     spec.spacing_mm = grid.spacing_mm;
-    return spec;
+  } else {
+    const int own = arch == "alexnet" ? 224 : std::min(64, std::max(first.height, first.width));
+    spec.size_px = config.image_size ? config.image_size
+                   : pretrained      ? std::get<PreprocessSpec>(pretrained->preprocessing).size_px
+                                     : own;
   }
-  spec.size_px =
-      config.image_size
-          ? config.image_size
-          : (arch == "alexnet" ? 224 : std::min(64, std::max(first.height, first.width)));
+  if (pretrained) check_pretrained_input(config, spec, *pretrained);
   return spec;
 }
 
@@ -105,8 +129,10 @@ namespace {
 // cnn; a 2D network for volumes (or the reverse) is a usage error.
 std::string classifier_arch(const Config& config, const std::vector<Image>& headers) {
   const bool volumes = headers.at(0).depth > 1;
-  if (config.arch == Arch::kAuto)
+  if (config.arch == Arch::kAuto) {
+    if (auto pretrained = pretrained_description(config.pretrained)) return pretrained->model.arch;
     return volumes ? "cnn3d" : (config.pretrained.empty() ? "cnn" : "alexnet");
+  }
   const std::string arch = name_of(config.arch);
   if (volumes && arch != "cnn3d")
     throw UsageError("event key 'arch' is '" + arch + "' but the images are volumes (" +

@@ -203,6 +203,8 @@ class Planner {
 
   void classify() {
     const DataFingerprint& f = plan_.data;
+    const std::optional<SavedModel> medpipe_pretrained = pretrained_description(c_.pretrained);
+    if (medpipe_pretrained) return classify_pretrained(*medpipe_pretrained);
     const std::string auto_arch =
         f.volume() ? "cnn3d" : (c_.pretrained.empty() ? "cnn" : "alexnet");
     const std::string arch = choose<std::string>(
@@ -216,17 +218,38 @@ class Planner {
                arch == "alexnet"
                    ? "AlexNet's input"
                    : (side <= 64 ? "the images' own size" : "the small ResNet's largest input"));
-    const std::string opt = optimizer();
-    learning_rate(opt);
-    augmentation(true);
-    select_metric();
-    const int channels = c_.num_channels ? c_.num_channels : (f.channels == 1 ? 1 : 3);
-    const int depth = arch == "cnn3d" ? std::min(size, f.depth) : 0;
+    learning_rate(optimizer());
     const int width =
         arch == "cnn3d"
             ? choose("cnn_width", c_.cnn_width, 16,
                      "3D: 16 channels first (136 samples/s on 28^3 against 52 with 32, 2 cores)")
             : c_.cnn_width;
+    finish_classify(arch, size, width);
+  }
+
+  // A network medpipe pretrained (or trained): its arch, input and width, and the recipe of
+  // training from scratch, so that the pretraining is the only difference.
+  void classify_pretrained(const SavedModel& pretrained) {
+    const std::string why = "the pretrained network's (" + c_.pretrained + ")";
+    const std::string arch =
+        choose<std::string>("arch", name_of(c_.arch), pretrained.model.arch, why);
+    const int size = choose("image_size", c_.image_size,
+                            std::get<PreprocessSpec>(pretrained.preprocessing).size_px, why);
+    const int width = choose("cnn_width", c_.cnn_width, pretrained.model.cnn_width, why);
+    choose("cnn_blocks", c_.cnn_blocks, pretrained.model.cnn_blocks, why);
+    learning_rate(choose<std::string>(
+        "optimizer", name_of(c_.optimizer), "adam",
+        "a medpipe pretraining: the recipe of training from scratch (Adam 1e-3)"));
+    finish_classify(arch, size, width);
+  }
+
+  // Augmentation, selection and the epochs that fit, for the network chosen.
+  void finish_classify(const std::string& arch, int size, int width) {
+    const DataFingerprint& f = plan_.data;
+    augmentation(true);
+    select_metric();
+    const int channels = c_.num_channels ? c_.num_channels : (f.channels == 1 ? 1 : 3);
+    const int depth = arch == "cnn3d" ? std::min(size, f.depth) : 0;
     const double macs = arch == "cnn" || arch == "cnn3d"
                             ? cnn_forward_macs(size, depth, channels, width, c_.cnn_blocks)
                             : 0.71e9 * std::pow(size / 224.0, 2);

@@ -140,10 +140,6 @@ std::vector<Sample> unlabelled_images(const Config& config) {
 }
 
 TrainingSamples training_samples(const Config& config, const PairImages& pair) {
-  if (!config.has_labels) {
-    throw UsageError(
-        "event key 'has_labels' is false but 'is_train' is true: training needs labels");
-  }
   TrainingSamples out;
   PairedSet train = pair("images_bucket", config.images_bucket, false, config.num_classes);
   out.train = std::move(train.samples);

@@ -20,6 +20,14 @@ const std::vector<Task>& task_table() {
       {"survival", LabelStyle::kSurvival, std::nullopt,
        "follow-up time and event per subject: a Cox model on covariates (features_table)",
        survival_train, survival_predict, survival_evaluate, ReportKind::kSurvival},
+      {"cluster", LabelStyle::kSingle, std::nullopt,
+       "no labels: k-means or a Gaussian mixture on features, embeddings or radiomics",
+       cluster_train, cluster_predict, cluster_evaluate, ReportKind::kClustering,
+       Unsupervised::kCluster},
+      {"pretrain", LabelStyle::kSingle, PipelineKind::kDeep,
+       "no labels: SimCLR pretraining of the cnn, for pretrained: of a later training",
+       pretrain_train, pretrain_predict, pretrain_predict, ReportKind::kClassification,
+       Unsupervised::kSimclr},
   };
   return table;
 }
@@ -35,7 +43,11 @@ const Task& task_named(const std::string& name, const std::string& where) {
 
 const Task& task_for_training(const Config& config) {
   for (const Task& task : task_table()) {
-    if (task.label_style == config.label_style &&
+    if (!config.has_labels) {
+      if (task.unlabelled == config.unsupervised) return task;
+      continue;
+    }
+    if (!task.unlabelled && task.label_style == config.label_style &&
         (!task.pipeline || *task.pipeline == config.pipeline))
       return task;
   }

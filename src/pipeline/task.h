@@ -21,6 +21,9 @@ struct Task {
   int (*predict)(const Config&);   // evaluates too when has_labels
   int (*evaluate)(const Config&);  // from results_bucket/predictions.csv
   ReportKind report;
+  // The training without labels it is (has_labels false, the config's `unsupervised`); none:
+  // it trains on labels.
+  std::optional<Unsupervised> unlabelled = std::nullopt;
 };
 
 // Every task, in the order the help lists them.

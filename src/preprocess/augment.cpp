@@ -9,6 +9,25 @@
 
 namespace medpipe {
 
+namespace {
+
+void jitter_intensities(float* values, std::size_t count, const AugmentSpec& spec,
+                        std::mt19937& rng) {
+  if (spec.intensity > 0) {
+    std::uniform_real_distribution<double> unit(-1.0, 1.0);
+    const auto contrast = static_cast<float>(1 + spec.intensity * unit(rng));
+    const auto brightness = static_cast<float>(spec.intensity * unit(rng));
+    for (std::size_t i = 0; i < count; ++i) values[i] = values[i] * contrast + brightness;
+  }
+  if (spec.noise_sd > 0) {
+    std::normal_distribution<float> noise(
+        0.0f, static_cast<float>(std::uniform_real_distribution<double>(0, spec.noise_sd)(rng)));
+    for (std::size_t i = 0; i < count; ++i) values[i] += noise(rng);
+  }
+}
+
+}  // namespace
+
 void augment_sample(float* chw, int channels, int size_px, const AugmentSpec& spec,
                     std::mt19937& rng) {
   if (!spec.enabled) return;
@@ -19,9 +38,12 @@ void augment_sample(float* chw, int channels, int size_px, const AugmentSpec& sp
   double dy = spec.shift_fraction * size_px * unit(rng);
   bool flip_h = spec.hflip && coin(rng);
   bool flip_v = spec.vflip && coin(rng);
+  const double zoom = spec.zoom_max > spec.zoom_min ? std::uniform_real_distribution<double>(
+                                                          spec.zoom_min, spec.zoom_max)(rng)
+                                                    : spec.zoom_min;
   double center = (size_px - 1) / 2.0;
   cv::Mat m = cv::getRotationMatrix2D(
-      cv::Point2f(static_cast<float>(center), static_cast<float>(center)), angle, 1.0);
+      cv::Point2f(static_cast<float>(center), static_cast<float>(center)), angle, zoom);
   if (flip_h) {  // x -> 2c - x applied after the rotation
     m.at<double>(0, 0) *= -1;
     m.at<double>(0, 1) *= -1;
@@ -41,6 +63,7 @@ void augment_sample(float* chw, int channels, int size_px, const AugmentSpec& sp
     cv::warpAffine(channel, warped, m, channel.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT_101);
     warped.copyTo(channel);
   }
+  jitter_intensities(chw, static_cast<std::size_t>(channels) * plane, spec, rng);
 }
 
 namespace {

@@ -10,6 +10,13 @@ struct AugmentSpec {
   double shift_fraction = 0.1;  // uniform in [-s, s] of the size, each axis
   bool hflip = true;
   bool vflip = false;
+  // 2D, for contrastive views (defaults: none): a zoom drawn from [zoom_min, zoom_max] (above 1:
+  // a random crop of 1/zoom^2 of the area, resized back), then the intensities times a contrast
+  // in [1 - intensity, 1 + intensity] plus a brightness in [-intensity, intensity], then Gaussian
+  // noise of a standard deviation drawn from [0, noise_sd] (the inputs are normalised).
+  double zoom_min = 1.0, zoom_max = 1.0;
+  double intensity = 0.0;
+  double noise_sd = 0.0;
 };
 
 // Applies one random flip/rotation/shift (a single affine warp, reflected borders) in place.

@@ -163,7 +163,9 @@ std::string headline_cards(const nlohmann::json& m) {
       {"macro_f1", "macro F1"}, {"dice", "Dice"},
       {"jaccard", "Jaccard"},   {"hausdorff95", "HD95"},
       {"assd", "ASSD"},         {"harrell_c", "Harrell's C"},
-      {"uno_c", "Uno's C"},     {"integrated_brier_score", "integrated Brier score"}};
+      {"uno_c", "Uno's C"},     {"integrated_brier_score", "integrated Brier score"},
+      {"num_clusters", "clusters"}, {"silhouette", "silhouette"},
+      {"adjusted_rand_index", "adjusted Rand index"}, {"purity", "purity"}};
   for (const auto& [key, name] : keys) {
     if (!m.contains(key)) continue;
     std::string label = name;
@@ -213,6 +215,7 @@ std::string summary_section(const ReportInput& in) {
   s << "<table class='kv'>";
   const std::string kind = in.kind == ReportKind::kSegmentation ? "segment"
                            : in.kind == ReportKind::kSurvival   ? "survival"
+                           : in.kind == ReportKind::kClustering ? "cluster"
                                                                 : "classify";
   s << row("task", escape_html(model.value("task", kind)));
   const std::string arch = escape_html(model.value("arch", c.value("arch", "?")));
@@ -220,13 +223,16 @@ std::string summary_section(const ReportInput& in) {
                         (in.kind == ReportKind::kSurvival
                              ? ")"
                              : ", " + cell_number(model.value("num_classes", nlohmann::json())) +
-                                   " classes)"));
+                                   (in.kind == ReportKind::kClustering ? " clusters)"
+                                                                       : " classes)")));
   s << row("images", cell_number(in.metrics.value("n", nlohmann::json(0))) + " evaluated, " +
                          std::to_string(in.skipped.size()) + " skipped");
-  if (in.kind != ReportKind::kSurvival || arch == "cnn") {
+  const bool epochs = in.kind != ReportKind::kSurvival && in.kind != ReportKind::kClustering;
+  if (epochs || arch == "cnn") {
     s << training_rows(model, c);
   } else if (model.contains("train_images")) {  // a model on a table: no epochs
-    s << row("training data", cell_number(model["train_images"]) + " subjects, " +
+    s << row("training data", cell_number(model["train_images"]) +
+                                  (in.kind == ReportKind::kClustering ? " images, " : " subjects, ") +
                                   cell_number(model.value("train_seconds", nlohmann::json()), 1) +
                                   " s");
   }
@@ -292,6 +298,9 @@ std::string render_report_html(const ReportInput& in) {
       break;
     case ReportKind::kSurvival:
       s << report::survival_section(in.metrics, in.model);
+      break;
+    case ReportKind::kClustering:
+      s << report::clustering_section(in.metrics, in.clusters);
       break;
   }
   if (in.model.is_object() && in.model.contains("history"))

@@ -17,7 +17,7 @@ void write_metrics_json(const fs::path& dir, const nlohmann::json& metrics);
 void write_skipped_csv(const fs::path& dir, const SkippedList& skipped);
 
 // Which task's sections a report has (the task table names it for each task).
-enum class ReportKind { kClassification, kSegmentation, kSurvival };
+enum class ReportKind { kClassification, kSegmentation, kSurvival, kClustering };
 
 struct ReportInput {
   ReportKind kind = ReportKind::kClassification;
@@ -28,6 +28,9 @@ struct ReportInput {
   SkippedList skipped;
   std::vector<std::string> warnings;                   // this run's warnings, in order
   std::vector<CaseThumbnail> best_cases, worst_cases;  // segmentation
+  // clustering: "map" {x, y, cluster} (the images' first two principal components) and
+  // "examples", per cluster a list of {image, png} (data: URIs)
+  nlohmann::json clusters;
   double seconds = 0;                                  // of this stage
 };
 

@@ -27,4 +27,8 @@ std::string segmentation_section(const nlohmann::json& metrics,
 // Cox model's hazard ratios, time-dependent AUC and Brier score over time.
 std::string survival_section(const nlohmann::json& metrics, const nlohmann::json& model);
 
+// Cluster sizes, the 2D map of the images coloured by cluster, example images of each cluster,
+// the choice of the number of clusters and, with labels, the contingency table.
+std::string clustering_section(const nlohmann::json& metrics, const nlohmann::json& clusters);
+
 }  // namespace medpipe::report

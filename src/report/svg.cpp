@@ -161,7 +161,7 @@ std::string line_chart(const ChartSpec& spec, const std::vector<Series>& series)
   for (std::size_t k = 0; k < series.size(); ++k) {
     const char* color = kColors[k % 8];
     for (const std::string& points : point_runs(f, series[k])) {
-      if (points.empty()) continue;
+      if (points.empty() || !series[k].line) continue;
       s << "<polyline class='series' fill='none' stroke-width='2' stroke='" << color << "'"
         << (series[k].dashed ? " stroke-dasharray='6 3'" : "") << " points='" << points << "'/>";
     }

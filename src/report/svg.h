@@ -15,6 +15,7 @@ struct Series {
   bool step = false;         // a step function (PR curves) rather than straight segments
   bool dashed = false;
   bool markers = false;  // a dot at every point (few points: calibration bins)
+  bool line = true;      // false: the dots only (a scatter plot; set markers)
 };
 
 struct ChartSpec {

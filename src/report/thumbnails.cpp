@@ -173,6 +173,20 @@ std::string overlay_thumbnail(const Image& image, const LabelVolume& truth,
   return "data:image/png;base64," + base64_encode(png);
 }
 
+std::string image_thumbnail(const Image& image, int panel_px) {
+  const cv::Mat picture = gray_plane(image, Plane{0, image.depth / 2});
+  const double scale = std::min(1.0, 1.0 * panel_px / std::max(picture.rows, picture.cols));
+  cv::Mat shown = picture;
+  if (scale < 1)
+    cv::resize(picture, shown,
+               cv::Size(std::max(1, static_cast<int>(picture.cols * scale)),
+                        std::max(1, static_cast<int>(picture.rows * scale))),
+               0, 0, cv::INTER_AREA);
+  std::vector<unsigned char> png;
+  cv::imencode(".png", shown, png);
+  return "data:image/png;base64," + base64_encode(png);
+}
+
 bool CaseGallery::wants(double dice) const {
   if (!std::isfinite(dice)) return false;
   if (cases_.size() < 2 * per_end_) return true;

@@ -20,6 +20,10 @@ std::string base64_encode(const std::vector<unsigned char>& bytes);
 std::string overlay_thumbnail(const Image& image, const LabelVolume& truth,
                               const LabelVolume& predicted, int panel_px = 144);
 
+// The image alone (a volume: its middle axial slice), at most panel_px a side, gray values
+// scaled as above: "data:image/png;base64,...".
+std::string image_thumbnail(const Image& image, int panel_px = 96);
+
 struct CaseThumbnail {
   std::string image;
   double dice = 0;

@@ -69,9 +69,7 @@ std::size_t pack(at::Tensor& flat, std::size_t offset, const std::vector<at::Ten
                  bool add, double weight = 1.0) {
   for (const auto& t : tensors) {
     at::Tensor view = flat.narrow(0, static_cast<long>(offset), t.numel());
-    if (!t.defined()) {
-      // an unused parameter: no gradient, i.e. zeros
-    } else if (add) {
+    if (add) {
       view.add_(t.reshape({-1}), weight);
     } else {
       view.copy_(t.reshape({-1}));
@@ -356,7 +354,9 @@ void WorkerGroup::average_gradients(std::vector<double>& totals) {
   flat_.zero_();
   for (auto& w : workers_) {  // fixed order: local worker 0, 1, ...
     std::vector<at::Tensor> g;
-    for (auto& p : w->params) g.push_back(p.grad());
+    // a parameter the loss did not use has no gradient: zeros of its size, so that every
+    // later tensor keeps its place in flat_ (an undefined tensor has no size)
+    for (auto& p : w->params) g.push_back(p.grad().defined() ? p.grad() : at::zeros_like(p));
     std::size_t offset = pack(flat_, 0, g, true);
     pack(flat_, offset, float_buffers(*w->module), true);
   }

@@ -31,8 +31,8 @@ torch::jit::Module toy_model(const std::string& arch, double dropout, bool sync_
 // master's parameters.
 std::vector<at::Tensor> train(const Toy& toy, torch::jit::Module model, int local_workers,
                               std::size_t global_batch, int steps, SyncMode sync, int local_steps,
-                              OptimizerKind optimizer = OptimizerKind::kSgd,
-                              double momentum = 0.0) {
+                              OptimizerKind optimizer = OptimizerKind::kSgd, double momentum = 0.0,
+                              const std::string& method = "forward") {
   OptimizerSettings opt{optimizer, 0.05, momentum, 0.0, LrSchedule::kConstant};
   WorkerGroup group(model, {}, opt, {local_workers, 1, sync, local_steps});
   group.set_training(true);
@@ -47,8 +47,8 @@ std::vector<at::Tensor> train(const Toy& toy, torch::jit::Module model, int loca
           toy.y.narrow(0, first + static_cast<long>(s.begin), static_cast<long>(s.size()));
       replica.setattr("dropout_seed", static_cast<std::int64_t>(1000 + step));
       replica.setattr("dropout_row", static_cast<std::int64_t>(s.begin));
-      at::Tensor summed =
-          at::cross_entropy_loss(replica.forward({x}).toTensor(), y, {}, at::Reduction::Sum);
+      at::Tensor summed = at::cross_entropy_loss(replica.run_method(method, x).toTensor(), y, {},
+                                                 at::Reduction::Sum);
       double denominator = group.averages_gradients() ? double(global_batch) : double(s.size());
       return {summed / denominator, summed.item<double>(), double(s.size()), double(s.size())};
     };
@@ -98,6 +98,24 @@ TEST(WorkerGroup, TwoThreadsEqualOneWorkerWithTheDoubleBatch) {
   EXPECT_GT(worst_relative_difference(
                 one, train(toy, toy_model("mlp", 0.3), 1, 16, 0, SyncMode::kGradients, 1)),
             1e-3);  // and training did move the weights
+}
+
+// A loss that leaves parameters unused (SimCLR's project() never reads fc): their missing
+// gradients must not shift the others' (nor the batch-norm statistics') places in the exchange.
+TEST(WorkerGroup, UnusedParametersKeepTheExchangeInPlace) {
+  torch::manual_seed(5);
+  Toy toy;
+  auto model = [] {
+    ModelSpec spec;
+    spec.image_size = 16, spec.cnn_width = 4, spec.cnn_blocks = 1, spec.projection_dim = 8;
+    spec.sync_batch_norm = true;
+    return build_model(spec, 11);
+  };
+  auto one =
+      train(toy, model(), 1, 16, 6, SyncMode::kGradients, 1, OptimizerKind::kSgd, 0.0, "project");
+  auto two =
+      train(toy, model(), 2, 16, 6, SyncMode::kGradients, 1, OptimizerKind::kSgd, 0.0, "project");
+  EXPECT_LT(worst_relative_difference(one, two), 1e-4);
 }
 
 TEST(WorkerGroup, RepeatedRunsAreBitIdentical) {
