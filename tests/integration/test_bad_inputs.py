@@ -127,7 +127,9 @@ class BadInputs(MedpipeTestCase):
         self.assertUsageError(self.train(is_train=False, model_bucket_name="none"), "no trained model", "none")
 
     def test_training_without_labels(self):
-        self.assertUsageError(self.train(has_labels=False), "has_labels")
+        # single: clusters (test_clustering); per-pixel or survival labels cannot be done without
+        self.assertUsageError(self.train(has_labels=False, label_style="array"), "has_labels",
+                              "segmentation and survival models need their labels")
 
     def test_unknown_flag(self):
         result = self.medpipe("train", "--images-bucket", "data", "--no-such-flag", "1")
