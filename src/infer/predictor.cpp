@@ -1,5 +1,7 @@
 #include "infer/predictor.h"
 
+#include <torch/csrc/jit/runtime/graph_executor.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +22,10 @@ namespace {
 // the convolutions before it and oneDNN's layouts are kept between layers (2-3x fewer seconds
 // per forward pass for the default CNN). A module that cannot be frozen runs as it is.
 torch::jit::Module frozen_for_inference(torch::jit::Module& module) {
+  // Freezing inlines each method's optimised graph, itself inlined only while the graph
+  // executor optimises (training turns that off): without it, a method that calls another
+  // (forward -> embed -> cbn) keeps calls to methods the frozen module no longer has.
+  torch::jit::GraphOptimizerEnabledGuard optimise(true);
   try {
     return torch::jit::optimize_for_inference(module);
   } catch (const std::exception& e) {
