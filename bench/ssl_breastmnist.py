@@ -37,7 +37,7 @@ for seed in seeds:
     subset = []
     for level in ("0", "1"):
         names = [r["image"] for r in rows if r["level"] == level]
-        k = round(0.1 * len(rows) * len(names) / len(rows))
+        k = round(0.1 * len(names))  # stratified: 10% of each class
         subset += list(rng.choice(names, k, replace=False))
     sub = os.path.join(out, f"sub{seed}")
     os.makedirs(os.path.join(sub, "images"), exist_ok=True)
