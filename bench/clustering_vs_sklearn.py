@@ -9,6 +9,8 @@ import csv, json, subprocess, sys, os
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+from medpipe_testlib import gmm_start  # noqa: E402
 exe = sys.argv[1]
 def table(x):
     with open("f.csv", "w", newline="") as f:
@@ -38,13 +40,9 @@ for n, d, k in [(2000, 8, 5), (5000, 16, 8)]:
     cen = np.array(model["centres"]).reshape(k, d)
     print(f"kmeans n={n} d={d} k={k}: inertia rel diff {abs(model['statistics']['inertia']-ref.inertia_)/ref.inertia_:.2e}, "
           f"labels differ {int((lab != ref.labels_).sum())}, centres max abs diff {np.abs(cen-ref.cluster_centers_).max():.2e}")
-    nearest = ((z[:, None] - c0[None]) ** 2).sum(2).argmin(1)
-    w, p = [], []
-    for c in range(k):
-        m = z[nearest == c]; nk = len(m) + 10 * np.finfo(float).eps; w.append(nk)
-        dd = m - m.mean(0); p.append(np.linalg.inv(dd.T @ dd / nk + 1e-6 * np.eye(d)))
+    w, p = gmm_start(z, c0)
     model, lab = run("gmm")
     ref = GaussianMixture(k, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
-                          weights_init=np.array(w) / sum(w), means_init=c0, precisions_init=np.array(p)).fit(z)
+                          weights_init=w, means_init=c0, precisions_init=p).fit(z)
     print(f"gmm    n={n} d={d} k={k}: mean log-likelihood abs diff {abs(model['statistics']['log_likelihood']-ref.score(z)):.2e}, "
           f"BIC rel diff {abs(model['statistics']['bic']-ref.bic(z))/abs(ref.bic(z)):.2e}, labels differ {int((lab != ref.predict(z)).sum())}")

@@ -57,7 +57,8 @@ for seed in seeds:
         print(f"seed {seed}: simclr {ssl_epochs} epochs {t:.0f} s", flush=True)
     base = {"images_bucket": sub, "val_images_bucket": f"{data}/val", "models_bucket": out,
             "seed": seed}
-    run(dict(base, model_bucket_name=f"scratch{seed}"), f"scratch{seed}")
+    if not os.path.exists(os.path.join(out, f"scratch{seed}", "model.pt")):  # reused: no SSL in it
+        run(dict(base, model_bucket_name=f"scratch{seed}"), f"scratch{seed}")
     run(dict(base, **extra_fine, model_bucket_name=f"fine{seed}",
              pretrained=os.path.join(out, ssl, "model.pt")), f"fine{seed}")
     a, b = val_auc(f"scratch{seed}", f"scratch{seed}"), val_auc(f"fine{seed}", f"fine{seed}")

@@ -107,3 +107,18 @@ class MedpipeTestCase(unittest.TestCase):
     def assertDone(self, result):
         self.assertNoCrash(result)
         self.assertEqual(result.returncode, 0, f"exit {result.returncode}:\n{result.stderr[-3000:]}")
+
+
+def gmm_start(z, means, reg_covar=1e-6):
+    """medpipe's Gaussian-mixture start from given means, as scikit-learn's weights_init and
+    precisions_init: each row to its nearest mean, then the weights and full covariances of that
+    hard assignment (around the assignment's own means, as scikit-learn's M-step)."""
+    nearest = ((z[:, None, :] - means[None]) ** 2).sum(2).argmin(1)
+    weights, precisions = [], []
+    for c in range(len(means)):
+        member = z[nearest == c]
+        nk = len(member) + 10 * np.finfo(float).eps
+        weights.append(nk)
+        d = member - member.mean(0)
+        precisions.append(np.linalg.inv(d.T @ d / nk + reg_covar * np.eye(z.shape[1])))
+    return np.array(weights) / np.sum(weights), np.array(precisions)

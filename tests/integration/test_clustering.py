@@ -11,7 +11,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.mixture import GaussianMixture
 
-from medpipe_testlib import MedpipeTestCase, make_separable_set, read_csv_rows, write_event
+from medpipe_testlib import (MedpipeTestCase, gmm_start, make_separable_set, read_csv_rows,
+                             write_event)
 
 
 def blobs(n, seed=0):
@@ -87,20 +88,10 @@ class ClusteringTest(MedpipeTestCase):
         z = standardise(x)
         means = z[[0, 1, 2]] + 0.2
         model, labels = self.cluster_table(x, means, "gmm")
-        # medpipe's start: each row to its nearest initial mean; weights and covariances of that
-        # hard assignment (around the assignment's own means), then the given means
-        nearest = ((z[:, None, :] - means[None]) ** 2).sum(2).argmin(1)
-        weights, precisions = [], []
-        for c in range(3):
-            member = z[nearest == c]
-            nk = len(member) + 10 * np.finfo(float).eps
-            weights.append(nk)
-            d = member - member.mean(0)
-            precisions.append(np.linalg.inv(d.T @ d / nk + 1e-6 * np.eye(4)))
-        weights = np.array(weights) / np.sum(weights)
+        weights, precisions = gmm_start(z, means)
         ref = GaussianMixture(3, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
                               weights_init=weights, means_init=means,
-                              precisions_init=np.array(precisions)).fit(z)
+                              precisions_init=precisions).fit(z)
         stats = model["cluster"]["statistics"]
         self.assertLess(abs(stats["log_likelihood"] - ref.score(z)), 1e-6)
         self.assertLess(abs(stats["bic"] - ref.bic(z)), 1e-6 * abs(ref.bic(z)))
