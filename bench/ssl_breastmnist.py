@@ -4,14 +4,17 @@ then fine-tuning on the 55 with `pretrained:`, against the same network trained 
 the 55 (planner defaults for both); the validation AUC of each arm from `medpipe run` on the val
 split. About 14 minutes a seed on 2 cores.
 
-  /usr/bin/python3 bench/ssl_breastmnist.py MEDPIPE WORK_DIR SEEDS SSL_EPOCHS [FINE_TUNE_KEYS_JSON]
+  /usr/bin/python3 bench/ssl_breastmnist.py MEDPIPE WORK_DIR SEEDS SSL_EPOCHS [FINE_TUNE_KEYS_JSON
+                                            [BOTH_ARMS_KEYS_JSON [SSL_KEYS_JSON]]]
   e.g. bench/ssl_breastmnist.py build/medpipe /tmp/ssl 1,2,3 200
+       bench/ssl_breastmnist.py build/medpipe /tmp/ssl1 1,2,3 200 {} '{"ensemble": 1}'
+Models already in WORK_DIR (ssl<seed>, scratch<seed>) are reused: one WORK_DIR per setting.
 """
 import csv, json, os, subprocess, sys, time
 import numpy as np
 
 exe, out, seeds, ssl_epochs = sys.argv[1], sys.argv[2], [int(s) for s in sys.argv[3].split(",")], int(sys.argv[4])
-extra_fine = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
+extra_fine, extra_both, extra_ssl = [json.loads(a) for a in (sys.argv[5:] + ["{}"] * 3)[:3]]
 data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "breastmnist")
 os.makedirs(out, exist_ok=True)
 rows = list(csv.DictReader(open(f"{data}/train/labels.csv")))
@@ -53,10 +56,10 @@ for seed in seeds:
     if not os.path.exists(os.path.join(out, ssl, "model.pt")):
         t = run({"images_bucket": f"{data}/train", "has_labels": False, "unsupervised": "simclr",
                  "models_bucket": out, "model_bucket_name": ssl, "epochs": ssl_epochs,
-                 "seed": seed}, ssl)
+                 "seed": seed, **extra_ssl}, ssl)
         print(f"seed {seed}: simclr {ssl_epochs} epochs {t:.0f} s", flush=True)
     base = {"images_bucket": sub, "val_images_bucket": f"{data}/val", "models_bucket": out,
-            "seed": seed}
+            "seed": seed, **extra_both}
     if not os.path.exists(os.path.join(out, f"scratch{seed}", "model.pt")):  # reused: no SSL in it
         run(dict(base, model_bucket_name=f"scratch{seed}"), f"scratch{seed}")
     run(dict(base, **extra_fine, model_bucket_name=f"fine{seed}",
