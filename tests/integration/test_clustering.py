@@ -3,6 +3,7 @@ scikit-learn from the same start, model.pt in Python's torch, images clustered o
 on a SimCLR network's embeddings, the adjusted Rand index against sklearn, and bad input."""
 import csv
 import json
+import math
 import os
 import sys
 
@@ -133,8 +134,19 @@ class ClusteringTest(MedpipeTestCase):
         result = self.medpipe("run", write_event(self.path("pre.json"), pre))
         self.assertEqual(result.returncode, 0, result.stderr)
         ssl = self.path("models", "ssl", "model.pt")
-        self.assertEqual(json.load(open(self.path("models", "ssl", "model.json")))["task"],
-                         "pretrain")
+        saved = json.load(open(self.path("models", "ssl", "model.json")))
+        self.assertEqual(saved["task"], "pretrain")
+        # one worker on all the cores: every view's negatives are the whole step
+        self.assertEqual(saved["parallel"]["workers"], 1)
+        self.assertEqual(saved["pretraining"]["negatives"], "the whole step")
+        # data-parallel workers when asked: each contrasts its own slice of the step
+        two = dict(pre, model_bucket_name="ssl2", num_machines=2)
+        result = self.medpipe("run", write_event(self.path("pre2.json"), two))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        saved = json.load(open(self.path("models", "ssl2", "model.json")))
+        self.assertEqual(saved["parallel"]["workers"], 2)
+        self.assertEqual(saved["pretraining"]["negatives"], "each worker's slice of the step")
+        self.assertTrue(all(math.isfinite(r["train_loss"]) for r in saved["history"]))
         fine = dict(base, pretrained=ssl, model_bucket_name="fine", epochs=2)
         result = self.medpipe("run", write_event(self.path("fine.json"), fine))
         self.assertEqual(result.returncode, 0, result.stderr)
