@@ -8,7 +8,8 @@ split. About 14 minutes a seed on 2 cores.
                                             [BOTH_ARMS_KEYS_JSON [SSL_KEYS_JSON]]]
   e.g. bench/ssl_breastmnist.py build/medpipe /tmp/ssl 1,2,3 200
        bench/ssl_breastmnist.py build/medpipe /tmp/ssl1 1,2,3 200 {} '{"ensemble": 1}'
-Models already in WORK_DIR (ssl<seed>, scratch<seed>) are reused: one WORK_DIR per setting.
+Models already in WORK_DIR (ssl<seed>, scratch<seed>) are reused: one WORK_DIR per setting (a
+scratch model trained with another seed or other BOTH_ARMS_KEYS is refused).
 """
 import csv, json, os, subprocess, sys, time
 import numpy as np
@@ -60,8 +61,15 @@ for seed in seeds:
         print(f"seed {seed}: simclr {ssl_epochs} epochs {t:.0f} s", flush=True)
     base = {"images_bucket": sub, "val_images_bucket": f"{data}/val", "models_bucket": out,
             "seed": seed, **extra_both}
-    if not os.path.exists(os.path.join(out, f"scratch{seed}", "model.pt")):  # reused: no SSL in it
+    scratch = os.path.join(out, f"scratch{seed}")
+    if not os.path.exists(os.path.join(scratch, "model.pt")):  # reused: no SSL in it
         run(dict(base, model_bucket_name=f"scratch{seed}"), f"scratch{seed}")
+    else:  # a reused scratch model must have been trained with this seed and these keys
+        was = json.load(open(os.path.join(scratch, "config.json")))
+        differ = {k: was.get(k) for k, v in dict(extra_both, seed=seed, pretrained="").items()
+                  if was.get(k) != v}
+        if differ:
+            sys.exit(f"{scratch} was trained with {differ}: use another WORK_DIR")
     run(dict(base, **extra_fine, model_bucket_name=f"fine{seed}",
              pretrained=os.path.join(out, ssl, "model.pt")), f"fine{seed}")
     a, b = val_auc(f"scratch{seed}", f"scratch{seed}"), val_auc(f"fine{seed}", f"fine{seed}")
