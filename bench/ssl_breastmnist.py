@@ -9,7 +9,8 @@ split. About 14 minutes a seed on 2 cores.
   e.g. bench/ssl_breastmnist.py build/medpipe /tmp/ssl 1,2,3 200
        bench/ssl_breastmnist.py build/medpipe /tmp/ssl1 1,2,3 200 {} '{"ensemble": 1}'
 Models already in WORK_DIR (ssl<seed>, scratch<seed>) are reused: one WORK_DIR per setting (a
-scratch model trained with another seed or other BOTH_ARMS_KEYS is refused).
+scratch model whose config.json differs from this run in the seed, in pretrained or in a key of
+BOTH_ARMS_KEYS is refused; a key it was given that this run leaves out is not seen).
 """
 import csv, json, os, subprocess, sys, time
 import numpy as np
